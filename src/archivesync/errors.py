@@ -1,0 +1,51 @@
+"""Errors a user can act on, each with the exit code the CLI gives it.
+
+The CLI turns these into a one-line message and an exit code; anything else is a bug and keeps
+its traceback.
+"""
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_QUOTA = 75  # EX_TEMPFAIL: try again after the quota resets
+
+
+class ArchiveSyncError(Exception):
+    """A failure explained to the user in one message."""
+
+    exit_code = EXIT_ERROR
+
+
+class ConfigError(ArchiveSyncError):
+    """Missing key, bad endpoint, missing database directory, bad schedule file."""
+
+
+class ApiError(ArchiveSyncError):
+    """The API refused a request for a reason that retrying will not fix."""
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class NotFoundError(ApiError):
+    """A channel, playlist or video the API does not know."""
+
+
+class QuotaExhausted(ArchiveSyncError):
+    """The daily quota is spent (by the API's word or our own budget): try after the reset."""
+
+    exit_code = EXIT_QUOTA
+
+
+class TransientApiError(ApiError):
+    """Still failing after every retry: network, 5xx, rate limits, cut-short bodies."""
+
+
+class Interrupted(ArchiveSyncError):
+    """SIGTERM/SIGINT asked the run to stop between pages."""
+
+
+class LeaseHeld(ArchiveSyncError):
+    """Another writer holds the database."""

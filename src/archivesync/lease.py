@@ -1,0 +1,63 @@
+"""One writer per database: an advisory lock on `<db>.lock`.
+
+The operating system drops an flock when its process dies, even by kill -9, so a crashed sync
+can never leave a stale lease behind: whoever gets the lock knows that every run still marked
+`running` belongs to a dead process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+from .errors import Interrupted, LeaseHeld
+
+
+class Lease:
+    def __init__(self, db_path: str | Path):
+        self.path = Path(f"{db_path}.lock")
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def acquire(
+        self,
+        *,
+        wait: bool = False,
+        describe_holder=lambda: "another sync",
+        stop: threading.Event | None = None,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        stop = stop or threading.Event()
+        while not self.try_acquire():
+            if not wait:
+                raise LeaseHeld(
+                    f"{describe_holder()} is writing to this database; "
+                    "wait for it to finish or use --wait"
+                )
+            if stop.wait(poll_seconds):
+                raise Interrupted("stopped while waiting for the database")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,230 @@
+"""The database schema: the analysts' interface, created and changed only here.
+
+Every change is a numbered migration in `MIGRATIONS` (sqlite-utils' built-in migration sets,
+recorded in `_sqlite_migrations`). Tables and column names are a contract documented in the
+README; add columns, never rename them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from .errors import ConfigError
+
+MIGRATIONS = Migrations("archivesync")
+
+# Readers (analysts, Datasette, `status`) must never wait behind a sync, and a writer should
+# wait for a reader's short lock rather than fail.
+BUSY_TIMEOUT_MS = 10_000
+
+
+@MIGRATIONS(name="0001_core_tables")
+def _core_tables(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE channels (
+            id TEXT PRIMARY KEY,
+            title TEXT,
+            description TEXT,
+            custom_url TEXT,
+            published_at TEXT,
+            uploads_playlist_id TEXT,
+            video_count INTEGER,
+            view_count INTEGER,
+            subscriber_count INTEGER,
+            thumbnail_url TEXT,
+            country TEXT,
+            first_seen_at TEXT,
+            last_synced_at TEXT,
+            last_full_sync_at TEXT
+        );
+        CREATE TABLE videos (
+            id TEXT PRIMARY KEY,
+            channel_id TEXT,
+            title TEXT,
+            description TEXT,
+            published_at TEXT,
+            duration_seconds INTEGER,
+            live_broadcast_content TEXT,
+            privacy_status TEXT,
+            category_id TEXT,
+            default_language TEXT,
+            default_audio_language TEXT,
+            tags TEXT,
+            caption INTEGER,
+            definition TEXT,
+            view_count INTEGER,
+            like_count INTEGER,
+            comment_count INTEGER,
+            thumbnail_url TEXT,
+            url TEXT,
+            first_seen_at TEXT,
+            last_synced_at TEXT,
+            removed_at TEXT,
+            removed_reason TEXT,
+            scheduled_start_at TEXT,
+            actual_start_at TEXT,
+            actual_end_at TEXT,
+            made_for_kids INTEGER,
+            license TEXT,
+            etag TEXT
+        );
+        CREATE INDEX videos_channel_published ON videos (channel_id, published_at);
+        CREATE TABLE chapters (
+            video_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            start_seconds INTEGER NOT NULL,
+            end_seconds INTEGER,
+            title TEXT NOT NULL,
+            url TEXT NOT NULL,
+            PRIMARY KEY (video_id, position)
+        );
+        CREATE TABLE playlists (
+            id TEXT PRIMARY KEY,
+            channel_id TEXT,
+            title TEXT,
+            description TEXT,
+            published_at TEXT,
+            item_count INTEGER,
+            privacy_status TEXT,
+            thumbnail_url TEXT,
+            first_seen_at TEXT,
+            last_synced_at TEXT,
+            removed_at TEXT,
+            removed_reason TEXT
+        );
+        CREATE TABLE playlist_items (
+            playlist_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            video_id TEXT,
+            added_at TEXT,
+            video_published_at TEXT,
+            item_status TEXT NOT NULL,
+            title TEXT,
+            PRIMARY KEY (playlist_id, position)
+        );
+        CREATE INDEX playlist_items_video ON playlist_items (video_id);
+        CREATE TABLE video_stats (
+            video_id TEXT NOT NULL,
+            observed_at TEXT NOT NULL,
+            view_count INTEGER,
+            like_count INTEGER,
+            comment_count INTEGER
+        );
+        CREATE INDEX video_stats_video ON video_stats (video_id, observed_at);
+        CREATE TABLE video_changes (
+            id INTEGER PRIMARY KEY,
+            video_id TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            field TEXT NOT NULL,
+            old_value TEXT,
+            new_value TEXT
+        );
+        CREATE INDEX video_changes_video ON video_changes (video_id, changed_at);
+        CREATE TABLE sync_runs (
+            id INTEGER PRIMARY KEY,
+            channel_id TEXT,
+            mode TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            target TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            api_calls INTEGER NOT NULL DEFAULT 0,
+            quota_units INTEGER NOT NULL DEFAULT 0,
+            videos_added INTEGER NOT NULL DEFAULT 0,
+            videos_updated INTEGER NOT NULL DEFAULT 0,
+            videos_removed INTEGER NOT NULL DEFAULT 0,
+            pages INTEGER NOT NULL DEFAULT 0,
+            videos_seen INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            pid INTEGER,
+            heartbeat_at TEXT
+        );
+        CREATE INDEX sync_runs_channel ON sync_runs (channel_id, started_at);
+        CREATE TABLE quota_usage (
+            day TEXT PRIMARY KEY,
+            units INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0002_daemon_and_requests")
+def _daemon_and_requests(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sync_requests (
+            id INTEGER PRIMARY KEY,
+            requested_at TEXT NOT NULL,
+            requested_by TEXT,
+            target_kind TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued',
+            run_id INTEGER,
+            error TEXT,
+            started_at TEXT,
+            finished_at TEXT,
+            exit_code INTEGER
+        );
+        CREATE INDEX sync_requests_status ON sync_requests (status, id);
+        CREATE TABLE daemon_heartbeat (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER,
+            hostname TEXT,
+            started_at TEXT,
+            heartbeat_at TEXT,
+            stopped_at TEXT,
+            schedules_dir TEXT,
+            jobs TEXT
+        );
+        """
+    )
+
+
+# Migrations for the search index and the analysts' views follow (see search.py / views.py).
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (and create or upgrade) the index at `path`.
+
+    A missing directory is a user mistake, not something to create silently: a typo in `--db`
+    would otherwise start a second, empty index somewhere unexpected.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise ConfigError(f"database directory {str(path.parent)!r} does not exist")
+    if path.exists() and path.is_dir():
+        raise ConfigError(f"{str(path)!r} is a directory, not a database file")
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        db = Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        if migrate:
+            MIGRATIONS.apply(db)
+    except sqlite3.DatabaseError as e:
+        raise ConfigError(f"cannot open database {str(path)!r}: {e}") from None
+    return db
+
+
+def open_readonly(path: str | Path) -> Database:
+    """Open an existing index for reading only: analysts' commands can never change it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"database {str(path)!r} does not exist")
+    try:
+        conn = sqlite3.connect(
+            f"file:{path.resolve()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        conn.execute("PRAGMA query_only = 1")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise ConfigError(f"cannot open database {str(path)!r}: {e}") from None
+    return Database(conn)

@@ -1,0 +1,547 @@
+"""The sync: full and incremental channel syncs, playlist and single-video resyncs.
+
+The CLI, the daemon and staff resyncs all call `run_sync`. It takes the writer lease, records a
+`sync_runs` row, and commits each page in its own transaction together with the run's figures
+and the quota ledger, so a run stopped at any moment keeps what it had and the next run
+finishes the job. Nothing is marked removed except from a listing completed in the same run, or
+from a videos.list answer that left the video out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httplib2
+from sqlite_utils import Database
+
+from . import quota, store
+from .errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    ArchiveSyncError,
+    Interrupted,
+    NotFoundError,
+    QuotaExhausted,
+)
+from .lease import Lease
+from .schema import open_db
+from .youtube import (
+    GOOGLE_ENDPOINT,
+    PAGE_SIZE,
+    QuotaGuard,
+    YouTubeClient,
+    fetch_channel,
+    fetch_channel_playlist_pages,
+    fetch_playlist_item_pages,
+    fetch_playlists_by_id,
+    fetch_videos,
+)
+
+log = logging.getLogger(__name__)
+
+MODES = ("full", "incremental", "videos", "playlist")
+TRIGGERS = ("cli", "schedule", "manual", "demo")
+REMOVED_UNAVAILABLE = "unavailable"  # videos.list left it out: deleted or made private
+REMOVED_NOT_LISTED = "not_in_uploads"  # a complete uploads listing no longer shows it
+REMOVED_PLAYLIST = "not_listed"  # a complete playlists listing no longer shows it
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Settings:
+    """Knobs a deployment may change; defaults suit the real API's 10,000-unit day."""
+
+    daily_budget: int = quota.DEFAULT_DAILY_BUDGET
+    safety_margin: int = quota.DEFAULT_SAFETY_MARGIN
+    recent_days: int = 30
+    workers: int = 4
+    timeout: float = 30.0
+    retries: int = 6
+    feed_probe: bool | None = None  # None: only against the real YouTube
+    feed_url: str | None = None
+
+
+@dataclass
+class Target:
+    kind: str  # channel | playlist | videos
+    ids: list[str]
+    full: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {','.join(self.ids)}"
+
+
+@dataclass
+class Outcome:
+    run_id: int | None
+    status: str
+    exit_code: int
+    message: str = ""
+    figures: dict = field(default_factory=dict)
+
+
+Progress = Callable[[dict], None]
+
+
+class RunContext:
+    """One run's database, client and figures; `page()` commits a page with its bookkeeping."""
+
+    def __init__(self, db: Database, client: YouTubeClient, run_id: int, progress: Progress):
+        self.db = db
+        self.client = client
+        self.run_id = run_id
+        self.progress = progress
+        self.added = self.updated = self.removed = self.pages = self.seen = 0
+        self.total: int | None = None
+        self._flushed_units = 0
+
+    def count(self, result: store.SaveResult) -> None:
+        self.added += result.added
+        self.updated += result.updated + result.returned
+
+    @contextlib.contextmanager
+    def page(self) -> Iterator[str]:
+        now = utcnow()
+        with self.db.atomic():
+            yield now
+            self.pages += 1
+            self.flush(now)
+        self.progress({**self.figures(), "total": self.total})
+
+    def flush(self, now: str) -> None:
+        units = self.client.guard.units
+        quota.record_units(self.db, quota.pacific_day(), units - self._flushed_units)
+        self._flushed_units = units
+        self.db["sync_runs"].update(self.run_id, {**self.figures(), "heartbeat_at": now})
+
+    def figures(self) -> dict:
+        return {
+            "api_calls": self.client.calls,
+            "quota_units": self.client.guard.units,
+            "videos_added": self.added,
+            "videos_updated": self.updated,
+            "videos_removed": self.removed,
+            "pages": self.pages,
+            "videos_seen": self.seen,
+        }
+
+
+# --- channel syncs ----------------------------------------------------------------------------
+
+
+def sync_channel(ctx: RunContext, channel_id: str, *, full: bool, settings: Settings) -> str:
+    """Sync a channel; returns the mode it ran in (`full` or `incremental`)."""
+    row = next(ctx.db.query("SELECT * FROM channels WHERE id = ?", [channel_id]), None)
+    if full or row is None or row["last_full_sync_at"] is None or not row["uploads_playlist_id"]:
+        _full_sync(ctx, channel_id, settings)
+        return "full"
+    _incremental_sync(ctx, row, settings)
+    return "incremental"
+
+
+def _video_ids(items: list[dict]) -> list[str]:
+    ids: list[str] = []
+    for item in items:
+        video_id = (item.get("contentDetails") or {}).get("videoId")
+        if video_id and video_id not in ids:
+            ids.append(video_id)
+    return ids
+
+
+def _save_video_batch(ctx: RunContext, requested: list[str], resources: list[dict]) -> None:
+    with ctx.page() as now:
+        ctx.count(store.save_videos(ctx.db, resources, now))
+        returned = {r["id"] for r in resources}
+        missing = [v for v in requested if v not in returned]
+        if missing:
+            ctx.removed += store.mark_videos_removed(ctx.db, missing, REMOVED_UNAVAILABLE, now)
+        ctx.seen += len(requested)
+
+
+def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
+    channel = fetch_channel(ctx.client, channel_id)
+    with ctx.page() as now:
+        store.save_channel(ctx.db, channel, now)
+    uploads = channel["contentDetails"]["relatedPlaylists"]["uploads"]
+    listed: set[str] = set()
+    with ThreadPoolExecutor(settings.workers, thread_name_prefix="videos") as pool:
+        for ids, future in _pipelined_upload_pages(ctx, uploads, pool, depth=2 * settings.workers):
+            listed.update(ids)
+            _save_video_batch(ctx, ids, future.result())
+        # The uploads listing is complete: whatever it no longer shows has gone.
+        gone = [
+            r["id"]
+            for r in ctx.db.query(
+                "SELECT id FROM videos WHERE channel_id = ? AND removed_at IS NULL", [channel_id]
+            )
+            if r["id"] not in listed
+        ]
+        with ctx.page() as now:
+            ctx.removed += store.mark_videos_removed(ctx.db, gone, REMOVED_NOT_LISTED, now)
+        _sync_channel_playlists(ctx, channel_id, pool)
+    with ctx.page() as now:
+        store.touch_channel(ctx.db, channel_id, now, full=True)
+
+
+_DONE = object()
+
+
+def _pipelined_upload_pages(
+    ctx: RunContext, uploads: str, pool: ThreadPoolExecutor, depth: int
+) -> Iterator[tuple[list[str], Future]]:
+    """Uploads pages, each with its videos.list call already under way.
+
+    A paging thread walks the uploads playlist while the pool fetches the videos of earlier
+    pages, so a latency-bound sync costs about the paging time alone. The queue is bounded:
+    memory stays flat however large the channel.
+    """
+    pages: queue.Queue = queue.Queue(maxsize=depth)
+    abort = threading.Event()
+
+    def put(item) -> bool:
+        while not abort.is_set():
+            try:
+                pages.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def walk() -> None:
+        try:
+            for page in fetch_playlist_item_pages(ctx.client, uploads, part="contentDetails"):
+                ctx.total = page.total
+                ids = _video_ids(page.items)
+                if not put((ids, pool.submit(fetch_videos, ctx.client, ids))):
+                    return
+            put(_DONE)
+        except BaseException as e:  # handed to the consumer, which raises it
+            put(e)
+
+    walker = threading.Thread(target=walk, name="uploads", daemon=True)
+    walker.start()
+    try:
+        while True:
+            item = pages.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        abort.set()
+        walker.join()
+
+
+def _sync_channel_playlists(ctx: RunContext, channel_id: str, pool: ThreadPoolExecutor) -> None:
+    seen: set[str] = set()
+    for page in fetch_channel_playlist_pages(ctx.client, channel_id):
+        with ctx.page() as now:
+            store.save_playlists(ctx.db, page.items, now)
+        seen.update(p["id"] for p in page.items)
+        # Each playlist's items are fetched in the pool; saved in listing order.
+        futures = [(p["id"], pool.submit(_list_playlist_items, ctx, p["id"])) for p in page.items]
+        for playlist_id, future in futures:
+            _save_playlist_items(ctx, playlist_id, future)
+    with ctx.page() as now:
+        store.mark_playlists_removed(ctx.db, channel_id, seen, REMOVED_PLAYLIST, now)
+
+
+def _list_playlist_items(ctx: RunContext, playlist_id: str) -> list[dict]:
+    rows: list[dict] = []
+    for page in fetch_playlist_item_pages(ctx.client, playlist_id):
+        rows.extend(store.playlist_item_row(playlist_id, item) for item in page.items)
+    return rows
+
+
+def _save_playlist_items(ctx: RunContext, playlist_id: str, future: Future) -> list[dict] | None:
+    try:
+        rows = future.result()
+    except NotFoundError:
+        # Deleted between the playlists listing and now: the next listing marks it removed.
+        log.warning("playlist %s disappeared during the sync", playlist_id)
+        return None
+    with ctx.page():
+        store.replace_playlist_items(ctx.db, playlist_id, rows)
+    return rows
+
+
+def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> None:
+    channel_id = channel["id"]
+    new_ids: list[str] = []
+    to_refresh: list[str] = []
+    if not _feed_shows_nothing_new(ctx, channel_id, settings):
+        for page in fetch_playlist_item_pages(
+            ctx.client, channel["uploads_playlist_id"], part="contentDetails"
+        ):
+            ids = _video_ids(page.items)
+            known = _known(ctx.db, ids)
+            new_ids.extend(v for v in ids if v not in known and v not in new_ids)
+            # A listed video we hold as removed has come back: refresh it too.
+            to_refresh.extend(v for v in ids if known.get(v) is not None)
+            # Uploads come newest first: the first known video means the rest are known too.
+            if known:
+                break
+    since = (datetime.now(UTC) - timedelta(days=settings.recent_days)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    recent = [
+        r["id"]
+        for r in ctx.db.query(
+            "SELECT id FROM videos WHERE channel_id = ? AND removed_at IS NULL "
+            "AND published_at >= ? ORDER BY published_at DESC",
+            [channel_id, since],
+        )
+    ]
+    targets = list(dict.fromkeys([*new_ids, *to_refresh, *recent]))
+    ctx.total = len(targets)
+    for start in range(0, len(targets), PAGE_SIZE):
+        batch = targets[start : start + PAGE_SIZE]
+        _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
+    with ctx.page() as now:
+        store.touch_channel(ctx.db, channel_id, now)
+
+
+def _known(db: Database, ids: list[str]) -> dict[str, str | None]:
+    """The ids already in the index, each with its removed_at."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return {
+        r["id"]: r["removed_at"]
+        for r in db.query(f"SELECT id, removed_at FROM videos WHERE id IN ({marks})", ids)
+    }
+
+
+def _feed_shows_nothing_new(ctx: RunContext, channel_id: str, settings: Settings) -> bool:
+    """Ask the channel's Atom feed (no key, no quota) whether anything was uploaded."""
+    use = settings.feed_probe
+    if use is None:
+        use = ctx.client.endpoint == GOOGLE_ENDPOINT
+    if not use:
+        return False
+    base = settings.feed_url or (
+        "https://www.youtube.com" if ctx.client.endpoint == GOOGLE_ENDPOINT else ctx.client.endpoint
+    )
+    url = f"{base.rstrip('/')}/feeds/videos.xml?channel_id={channel_id}"
+    try:
+        response, body = httplib2.Http(timeout=settings.timeout).request(url)
+        if response.status != 200:
+            return False
+        ids = [
+            e.text
+            for e in ET.fromstring(body).iter("{http://www.youtube.com/xml/schemas/2015}videoId")
+        ]
+    except (OSError, httplib2.HttpLib2Error, ET.ParseError) as e:
+        log.info("feed probe failed (%s); asking the API", type(e).__name__)
+        return False
+    known = _known(ctx.db, ids)
+    nothing_new = bool(ids) and all(known.get(v, "missing") is None for v in ids)
+    log.info("feed probe: %s", "nothing new" if nothing_new else "new or changed uploads")
+    return nothing_new
+
+
+# --- staff resyncs of a playlist or single videos -----------------------------------------
+
+
+def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
+    found = fetch_playlists_by_id(ctx.client, [playlist_id])
+    if not found:
+        raise NotFoundError(f"playlist {playlist_id!r} not found")
+    with ctx.page() as now:
+        store.save_playlists(ctx.db, found, now)
+    rows = _list_playlist_items(ctx, playlist_id)
+    with ctx.page():
+        store.replace_playlist_items(ctx.db, playlist_id, rows)
+    ids = list(dict.fromkeys(r["video_id"] for r in rows if r["item_status"] == "ok"))
+    ctx.total = len(ids)
+    for start in range(0, len(ids), PAGE_SIZE):
+        batch = ids[start : start + PAGE_SIZE]
+        _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
+    return (found[0].get("snippet") or {}).get("channelId")
+
+
+def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
+    ids = list(dict.fromkeys(video_ids))
+    ctx.total = len(ids)
+    unknown: list[str] = []
+    channel_id = None
+    for start in range(0, len(ids), PAGE_SIZE):
+        batch = ids[start : start + PAGE_SIZE]
+        resources = fetch_videos(ctx.client, batch)
+        returned = {r["id"] for r in resources}
+        held = _known(ctx.db, batch)
+        unknown.extend(v for v in batch if v not in returned and v not in held)
+        _save_video_batch(ctx, batch, resources)
+        if resources and channel_id is None:
+            channel_id = resources[0]["snippet"].get("channelId")
+    if unknown:
+        raise NotFoundError("not found (deleted, private or mistyped): " + ", ".join(unknown))
+    return channel_id
+
+
+# --- the one entry point for the CLI, the daemon and staff resyncs ---------------------------
+
+
+def mark_stale_runs(db: Database, now: str) -> int:
+    """Runs still `running` while we hold the lease belong to a process that died."""
+    cursor = db.execute(
+        "UPDATE sync_runs SET status = 'interrupted', finished_at = ?, "
+        "error = coalesce(error, 'the process ended before the run finished') "
+        "WHERE status = 'running'",
+        [now],
+    )
+    return cursor.rowcount
+
+
+def describe_running(db_path: str | Path) -> str:
+    """Names the run that holds the database, for the message a second writer sees."""
+    try:
+        from .schema import open_readonly
+
+        db = open_readonly(db_path)
+        row = next(
+            db.query(
+                "SELECT id, mode, channel_id, trigger, started_at, pid FROM sync_runs "
+                "WHERE status = 'running' ORDER BY id DESC LIMIT 1"
+            ),
+            None,
+        )
+        db.close()
+    except Exception:
+        row = None
+    if row is None:
+        return "another sync"
+    return (
+        f"sync run {row['id']} ({row['mode']} {row['channel_id'] or ''}, trigger "
+        f"{row['trigger']}, pid {row['pid']}, started {row['started_at']})"
+    ).replace(" ,", ",")
+
+
+def run_sync(
+    db_path: str | Path,
+    target: Target,
+    *,
+    api_key: str,
+    endpoint: str | None = None,
+    trigger: str = "cli",
+    settings: Settings | None = None,
+    stop: threading.Event | None = None,
+    wait: bool = False,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Run one sync to the end and record it; errors become the outcome, not exceptions.
+
+    Only set-up mistakes (bad database path, lease held without --wait) raise.
+    """
+    settings = settings or Settings()
+    stop = stop or threading.Event()
+    progress = progress or (lambda figures: None)
+    db = open_db(db_path)
+    lease = Lease(db_path)
+    try:
+        lease.acquire(wait=wait, describe_holder=lambda: describe_running(db_path), stop=stop)
+        try:
+            return _run_locked(
+                db, target, api_key, endpoint, trigger, settings, stop, progress, on_start
+            )
+        finally:
+            lease.release()
+    finally:
+        db.close()
+
+
+def _initial_mode(db: Database, target: Target) -> str:
+    if target.kind == "playlist":
+        return "playlist"
+    if target.kind == "videos":
+        return "videos"
+    if target.full:
+        return "full"
+    row = next(
+        db.query("SELECT last_full_sync_at FROM channels WHERE id = ?", [target.ids[0]]), None
+    )
+    return "incremental" if row and row["last_full_sync_at"] else "full"
+
+
+def _run_locked(db, target, api_key, endpoint, trigger, settings, stop, progress, on_start):
+    now = utcnow()
+    mark_stale_runs(db, now)
+    spent = quota.spent_on(db, quota.pacific_day())
+    guard = QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
+    client = YouTubeClient(
+        api_key,
+        endpoint,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        guard=guard,
+        stop=stop,
+    )
+    channel_id = target.ids[0] if target.kind == "channel" else None
+    mode = _initial_mode(db, target)
+    run_id = (
+        db["sync_runs"]
+        .insert(
+            {
+                "channel_id": channel_id,
+                "mode": mode,
+                "trigger": trigger,
+                "target": target.label,
+                "started_at": now,
+                "status": "running",
+                "pid": os.getpid(),
+                "heartbeat_at": now,
+            }
+        )
+        .last_pk
+    )
+    if on_start:
+        on_start(run_id)
+    ctx = RunContext(db, client, run_id, progress)
+    status, code, message = "ok", EXIT_OK, ""
+    try:
+        if target.kind == "channel":
+            mode = sync_channel(ctx, channel_id, full=target.full, settings=settings)
+        elif target.kind == "playlist":
+            channel_id = sync_playlist(ctx, target.ids[0])
+        else:
+            channel_id = sync_video_ids(ctx, target.ids)
+    except QuotaExhausted as e:
+        status, code, message = "quota_exhausted", e.exit_code, str(e)
+    except Interrupted as e:
+        status, code, message = "interrupted", EXIT_OK, str(e)
+    except ArchiveSyncError as e:
+        status, code, message = "failed", e.exit_code, str(e)
+    except Exception as e:  # a bug: record it, and keep the traceback for the log
+        log.exception("sync run %s failed unexpectedly", run_id)
+        status, code, message = "failed", EXIT_ERROR, f"unexpected error: {type(e).__name__}: {e}"
+    message = message.replace(api_key, "***") if api_key else message
+    finished = utcnow()
+    with db.atomic():
+        ctx.flush(finished)
+        db["sync_runs"].update(
+            run_id,
+            {
+                "status": status,
+                "mode": mode,
+                "channel_id": channel_id,
+                "finished_at": finished,
+                "error": message or None,
+            },
+        )
+    return Outcome(run_id, status, code, message, ctx.figures())
