@@ -1,0 +1,482 @@
+"""A loopback HTTP server that answers like the YouTube Data API v3.
+
+Point google-api-python-client at it unchanged::
+
+    with Emulator(load_dataset(path)).start() as emu:
+        yt = build("youtube", "v3", developerKey=DEMO_API_KEY,
+                   client_options={"api_endpoint": emu.url}, static_discovery=True)
+
+Order of checks for ``/youtube/v3/<endpoint>``, as the real frontend does them:
+
+1. API key: missing → 403 ``forbidden``; not accepted → 400 ``API_KEY_INVALID``.
+   Neither costs quota (no project to charge).
+2. Quota: once a key has spent ``quota`` units this Pacific-time day, 403 ``quotaExceeded``
+   (not charged: the refusal is free).
+3. One unit is charged. Every later outcome keeps it: injected faults (all kinds, ``reset``
+   included, since the real server cannot tell whether a cut connection did the work),
+   parameter errors, 404s and 304s.
+4. Injected fault, if one matches; then ``latency_ms``; then the list call itself, with
+   ``If-None-Match`` answered 304 when it equals the list etag.
+
+``/feeds/videos.xml`` needs no key and costs nothing. ``/_emulator/...`` is the control API for
+a separate process: ``GET stats``, ``POST faults`` (``{"kind", "endpoint", "count"}``),
+``POST reset``, ``POST config`` (``{"latency_ms", "quota", "api_keys"}``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+from . import errors, fields
+from .api import ENDPOINTS, etag, list_response
+from .dataset import Dataset
+from .feed import channel_feed, playlist_feed
+
+DEMO_API_KEY = "archivesync-demo-key"
+PACIFIC = ZoneInfo("America/Los_Angeles")
+FAULT_KINDS = (
+    "500",
+    "503",
+    "429",
+    "rate_limit_403",
+    "user_rate_limit_403",
+    "reset",
+    "truncate",
+    "quota",
+)
+FEED = "feed"
+_JSON = "application/json; charset=UTF-8"
+
+
+@dataclass
+class _Fault:
+    kind: str
+    endpoint: str | None
+    remaining: int
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: bytes = b""
+    content_type: str = _JSON
+    headers: dict[str, str] = field(default_factory=dict)
+    action: str | None = None  # "reset" / "truncate": how to break the connection
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _etag_matches(header: str | None, current: str) -> bool:
+    if not header:
+        return False
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/").strip('"') == current:
+            return True
+    return False
+
+
+class Emulator:
+    """The YouTube Data API v3 emulator; see the module docstring for its rules.
+
+    Introspection for tests: ``requests`` (one dict per API/feed request: endpoint, params
+    without the key, status, units, fault), ``units_spent(key)``, ``calls(endpoint)``,
+    ``reset_stats()``. Mutable knobs: ``quota``, ``api_keys``, ``latency_ms``, ``dataset``,
+    ``uploads_cap`` (truncate uploads listings, as the real API does near 20,000 items),
+    ``clock`` (returns an aware datetime; decides the Pacific-time quota day).
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_ms: float = 0,
+        quota: int = 10_000,
+        api_keys: Iterable[str] | None = None,
+        uploads_cap: int | None = None,
+    ):
+        self.dataset = dataset
+        self.host = host
+        self.port = port
+        self.latency_ms = latency_ms
+        self.quota = quota
+        self.api_keys: set[str] = set(api_keys) if api_keys is not None else {DEMO_API_KEY}
+        self.uploads_cap = uploads_cap
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._faults: list[_Fault] = []
+        self._ledger: Counter[tuple[str, date]] = Counter()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        self._server = _Server((self.host, self.port), _Handler, self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"youtube-emulator:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_all_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}"
+
+    # ------------------------------------------------------------------ faults & stats
+
+    def inject_fault(self, kind: str, endpoint: str | None = None, count: int = 1) -> None:
+        """Queue ``count`` faults; each later matching request consumes one, FIFO.
+
+        ``endpoint`` None matches any of the four API endpoints; ``"feed"`` targets the Atom
+        feed (only ``"500"``/``"503"``/``"reset"``/``"truncate"`` make sense there).
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}: {kind!r}")
+        if endpoint is not None and endpoint not in (*ENDPOINTS, FEED):
+            raise ValueError(f"endpoint must be one of {(*ENDPOINTS, FEED)}: {endpoint!r}")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._faults.append(_Fault(kind, endpoint, count))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending_faults(self) -> int:
+        with self._lock:
+            return sum(f.remaining for f in self._faults)
+
+    def _take_fault(self, endpoint: str) -> str | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.endpoint == endpoint or (fault.endpoint is None and endpoint != FEED):
+                    fault.remaining -= 1
+                    if not fault.remaining:
+                        self._faults.remove(fault)
+                    return fault.kind
+        return None
+
+    def quota_day(self) -> date:
+        return self.clock().astimezone(PACIFIC).date()
+
+    def units_spent(self, key: str | None = None) -> int:
+        """Units spent today (Pacific time) by ``key``, or by all keys."""
+        today = self.quota_day()
+        with self._lock:
+            return sum(
+                n for (k, day), n in self._ledger.items() if day == today and key in (None, k)
+            )
+
+    def calls(self, endpoint: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if endpoint in (None, r["endpoint"]))
+
+    def reset_stats(self) -> None:
+        """Forget requests, spent quota and pending faults."""
+        with self._lock:
+            self.requests.clear()
+            self._ledger.clear()
+            self._faults.clear()
+
+    def stats(self) -> dict[str, Any]:
+        today = self.quota_day()
+        with self._lock:
+            calls = Counter(r["endpoint"] for r in self.requests)
+            units = {k: n for (k, day), n in self._ledger.items() if day == today}
+            return {
+                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED)},
+                "units": units,
+                "units_total": sum(units.values()),
+                "quota": self.quota,
+                "quota_day": today.isoformat(),
+                "requests": len(self.requests),
+                "faults_pending": sum(f.remaining for f in self._faults),
+                "latency_ms": self.latency_ms,
+            }
+
+    def _record(
+        self, endpoint: str, params: Mapping[str, str], status: int, units: int, fault: str | None
+    ) -> None:
+        entry = {
+            "endpoint": endpoint,
+            "params": dict(params),
+            "status": status,
+            "units": units,
+            "fault": fault,
+        }
+        with self._lock:
+            self.requests.append(entry)
+
+    def _charge(self, key: str) -> bool:
+        """Spend one unit; False (and nothing spent) when the day's budget is gone."""
+        day = self.quota_day()
+        with self._lock:
+            if self._ledger[(key, day)] >= self.quota:
+                return False
+            self._ledger[(key, day)] += 1
+            return True
+
+    def _sleep(self) -> None:
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000)
+
+    # ------------------------------------------------------------------ request handling
+
+    def serve_api(
+        self, endpoint: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str]
+    ) -> _Answer:
+        params: dict[str, str] = {}
+        for name, value in query:
+            # Repeated parameters (the client sends part=a&part=b for lists) mean a comma list.
+            params[name] = f"{params[name]},{value}" if name in params else value
+        key = params.pop("key", None) or headers.get("X-Goog-Api-Key")
+        if not key:
+            return self._refuse(endpoint, params, errors.missing_key(), 0)
+        if key not in self.api_keys:
+            return self._refuse(endpoint, params, errors.invalid_key(), 0)
+        if not self._charge(key):
+            return self._refuse(endpoint, params, errors.quota_exceeded(), 0)
+        fault = self._take_fault(endpoint)
+        self._sleep()
+        if fault in ("reset", "truncate"):
+            answer = self._answer_list(endpoint, params, headers)
+            answer.action = fault
+            self._record(endpoint, params, answer.status, 1, fault)
+            return answer
+        if fault is not None:
+            return self._refuse(endpoint, params, errors.fault_error(fault), 1, fault)
+        answer = self._answer_list(endpoint, params, headers)
+        self._record(endpoint, params, answer.status, 1, None)
+        return answer
+
+    def _refuse(
+        self,
+        endpoint: str,
+        params: Mapping[str, str],
+        err: errors.ApiError,
+        units: int,
+        fault: str | None = None,
+    ) -> _Answer:
+        self._record(endpoint, params, err.code, units, fault)
+        return _Answer(err.code, _json_bytes(err.body))
+
+    def _answer_list(
+        self, endpoint: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> _Answer:
+        try:
+            body = list_response(self.dataset, endpoint, params, uploads_cap=self.uploads_cap)
+            selection = fields.parse(params["fields"]) if params.get("fields") else None
+        except errors.ApiError as err:
+            return _Answer(err.code, _json_bytes(err.body))
+        except fields.FieldsError as exc:
+            err = errors.error(
+                400, "invalidParameter", f"Invalid field selection {exc}", location="fields"
+            )
+            return _Answer(err.code, _json_bytes(err.body))
+        tag = body["etag"]
+        if _etag_matches(headers.get("If-None-Match"), tag):
+            return _Answer(304, headers={"ETag": f'"{tag}"'})
+        if selection is not None:
+            body = fields.apply(body, selection)
+        return _Answer(200, _json_bytes(body), headers={"ETag": f'"{tag}"'})
+
+    def serve_feed(self, query: Iterable[tuple[str, str]]) -> _Answer:
+        params = dict(query)
+        fault = self._take_fault(FEED)
+        self._sleep()
+        if fault in ("500", "503"):
+            self._record(FEED, params, int(fault), 0, fault)
+            return _Answer(int(fault), b"<html><body>Error</body></html>", "text/html")
+        if params.get("channel_id"):
+            xml = channel_feed(self.dataset, params["channel_id"])
+        elif params.get("playlist_id"):
+            xml = playlist_feed(self.dataset, params["playlist_id"])
+        else:
+            xml = None
+        if xml is None:
+            answer = _Answer(404, b"<html><body>Not Found</body></html>", "text/html")
+        else:
+            answer = _Answer(200, xml.encode(), "text/xml; charset=UTF-8")
+            answer.headers["ETag"] = f'"{etag(xml)}"'
+        answer.action = fault if fault in ("reset", "truncate") else None
+        self._record(FEED, params, answer.status, 0, fault)
+        return answer
+
+    def serve_control(self, method: str, name: str, body: bytes) -> _Answer:
+        try:
+            payload = json.loads(body or b"{}")
+            if not isinstance(payload, dict):
+                raise ValueError("expected a JSON object")
+            if method == "GET" and name == "stats":
+                return _Answer(200, _json_bytes(self.stats()))
+            if method == "POST" and name == "faults":
+                self.inject_fault(
+                    str(payload.get("kind")), payload.get("endpoint"), int(payload.get("count", 1))
+                )
+                return _Answer(200, _json_bytes({"faults_pending": self.pending_faults()}))
+            if method == "POST" and name == "reset":
+                self.reset_stats()
+                return _Answer(200, _json_bytes({"ok": True}))
+            if method == "POST" and name == "config":
+                if "latency_ms" in payload:
+                    self.latency_ms = float(payload["latency_ms"])
+                if "quota" in payload:
+                    self.quota = int(payload["quota"])
+                if "api_keys" in payload:
+                    self.api_keys = {str(k) for k in payload["api_keys"]}
+                return _Answer(200, _json_bytes(self.stats()))
+        except (ValueError, TypeError) as exc:
+            return _Answer(400, _json_bytes({"error": str(exc)}))
+        return _Answer(404, _json_bytes({"error": f"no control endpoint {method} {name}"}))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Idle keep-alive connections would make server_close() wait forever.
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type, emulator: Emulator):
+        self.emulator = emulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_all_connections(self) -> None:
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ESF"
+    sys_version = ""
+    timeout = 120  # drop idle keep-alive connections eventually
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a request log on stderr would drown test output; see Emulator.requests
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        emu = self.server.emulator
+        url = urlsplit(self.path)
+        path = "/" + "/".join(p for p in url.path.split("/") if p)
+        query = parse_qsl(url.query, keep_blank_values=True)
+        if path.startswith("/youtube/v3/") and path[12:] in ENDPOINTS:
+            if method == "GET":
+                answer = emu.serve_api(path[12:], query, self.headers)  # type: ignore[arg-type]
+            else:
+                # Writes need OAuth; an API key alone is refused before anything else.
+                err = errors.login_required()
+                answer = _Answer(err.code, _json_bytes(err.body))
+        elif path == "/feeds/videos.xml" and method == "GET":
+            answer = emu.serve_feed(query)
+        elif path.startswith("/_emulator/"):
+            answer = emu.serve_control(method, path[len("/_emulator/") :], body)
+        else:
+            err = errors.not_found_path(path)
+            answer = _Answer(404, _json_bytes(err.body))
+        self._send(answer)
+
+    def _send(self, answer: _Answer) -> None:
+        if answer.action == "reset":
+            self._reset_connection()
+            return
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        if answer.status == 304:
+            self.end_headers()
+            return
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        if answer.action == "truncate":
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(answer.body[: len(answer.body) // 2])
+            return
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def _reset_connection(self) -> None:
+        # SO_LINGER 0 turns close() into an RST, so the client sees ECONNRESET rather than
+        # a clean EOF (which httplib2 would quietly retry as a stale keep-alive connection).
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.connection.close()
+        except OSError:
+            pass
