@@ -172,6 +172,7 @@ def sync(db_path, channel_id, full, api_endpoint, wait, as_json, log_format, ver
     api_key = resolve_api_key()
     setup_logging(log_format, verbose, secret=api_key)
     settings = make_settings(**knobs)
+    progress = progress_reporter("sync")
     outcome = sync_mod.run_sync(
         db_path,
         sync_mod.Target("channel", [channel_id], full=full),
@@ -181,8 +182,9 @@ def sync(db_path, channel_id, full, api_endpoint, wait, as_json, log_format, ver
         settings=settings,
         stop=stop_on_signals(),
         wait=wait,
-        progress=progress_reporter("sync"),
+        progress=progress,
     )
+    progress.close()
     finish(outcome, as_json)
 
 
@@ -190,6 +192,12 @@ def _register_optional_commands() -> None:
     from .emulator.cli import emulator_command
 
     cli.add_command(emulator_command, name="emulator")
+
+    from .cli_ops import daemon_command, resync_command, status_command
+
+    cli.add_command(daemon_command, name="daemon")
+    cli.add_command(resync_command, name="resync")
+    cli.add_command(status_command, name="status")
 
 
 _register_optional_commands()

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 if hit.get("chapter_position")
                 else ""
             )
-            print(f"  {hit['title']}{where}\n    {hit['url']}")
+            print(f"  {hit['title']}{where}\n    {hit.get('chapter_url') or hit['url']}")
     db.close()
     return 0
 

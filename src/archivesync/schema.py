@@ -190,6 +190,50 @@ def _daemon_and_requests(db: Database) -> None:
 # Migrations for the search index and the analysts' views follow (see search.py / views.py).
 
 
+@MIGRATIONS(name="0003_search_index")
+def _search_index(db: Database) -> None:
+    # search.py explains the design: search_docs.id is the rowid in the three FTS tables (all
+    # fields; title; title and chapter titles), and search_docs keeps the normalised text that
+    # a contentless FTS5 table needs to delete a row.
+    db.executescript(
+        """
+        CREATE TABLE search_docs (
+            id INTEGER PRIMARY KEY,
+            video_id TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '',
+            chapters TEXT NOT NULL DEFAULT ''
+        );
+        CREATE VIRTUAL TABLE search_fts USING fts5(
+            title, description, tags, chapters,
+            content='', tokenize='ascii', prefix='1'
+        );
+        CREATE VIRTUAL TABLE search_fts_title USING fts5(
+            title, content='', tokenize='ascii', prefix='1'
+        );
+        CREATE VIRTUAL TABLE search_fts_head USING fts5(
+            title, chapters, content='', tokenize='ascii', prefix='1'
+        );
+        -- removed_videos finds the (few) removed videos by this index; the other columns make
+        -- it covering for channel_summary, which then never reads the long video rows.
+        CREATE INDEX videos_removed_at
+            ON videos (removed_at, channel_id, published_at, duration_seconds);
+        """
+    )
+    # Imported here so that schema.py never depends on the search code at import time.
+    from .search import rebuild_index
+
+    rebuild_index(db)
+
+
+@MIGRATIONS(name="0004_views")
+def _views(db: Database) -> None:
+    from .views import create_views
+
+    create_views(db)
+
+
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (and create or upgrade) the index at `path`.
 

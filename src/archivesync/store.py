@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from . import search
 from .parsing import chapter_url, iso_utc, parse_chapters, parse_duration, video_url
 
 THUMBNAIL_PREFERENCE = ("maxres", "standard", "high", "medium", "default")
@@ -20,6 +21,8 @@ THUMBNAIL_PREFERENCE = ("maxres", "standard", "high", "medium", "default")
 # Edits worth a line in video_changes; statistics have their own history table.
 TRACKED_FIELDS = ("title", "description", "duration_seconds", "tags", "privacy_status")
 STAT_FIELDS = ("view_count", "like_count", "comment_count")
+# What the search index holds besides chapter titles.
+SEARCHED_FIELDS = ("title", "description", "tags")
 # Columns compared to decide whether a sync "updated" a video.
 CONTENT_FIELDS = (
     "channel_id",
@@ -148,6 +151,7 @@ def save_videos(db: Database, resources: Iterable[dict], now: str) -> SaveResult
     stats: list[dict] = []
     chapter_videos: list[str] = []
     chapters: list[dict] = []
+    reindex: list[str] = []
     for row in rows:
         old = existing.get(row["id"])
         row["last_synced_at"] = now
@@ -158,6 +162,7 @@ def save_videos(db: Database, resources: Iterable[dict], now: str) -> SaveResult
             row["removed_reason"] = None
             stats.append({"video_id": row["id"], "observed_at": now, **_stat(row)})
             chapters.extend(chapter_rows(row["id"], row["description"], row["duration_seconds"]))
+            reindex.append(row["id"])
             continue
         row["first_seen_at"] = old["first_seen_at"]
         row["removed_at"] = None
@@ -178,6 +183,8 @@ def save_videos(db: Database, resources: Iterable[dict], now: str) -> SaveResult
         ):
             chapter_videos.append(row["id"])
             chapters.extend(chapter_rows(row["id"], row["description"], row["duration_seconds"]))
+        if any(old[f] != row[f] for f in SEARCHED_FIELDS) or row["id"] in chapter_videos:
+            reindex.append(row["id"])
     with db.atomic():
         db["videos"].upsert_all(rows, pk="id")
         if chapter_videos:
@@ -189,6 +196,8 @@ def save_videos(db: Database, resources: Iterable[dict], now: str) -> SaveResult
             db["video_stats"].insert_all(stats)
         if changes:
             db["video_changes"].insert_all(changes)
+        if reindex:
+            search.index_videos(db, reindex)
     return result
 
 

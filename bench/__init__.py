@@ -1,0 +1,1 @@
+"""Benchmarks of archivesync against the bundled YouTube API emulator (`make bench`)."""

@@ -1,0 +1,262 @@
+"""Operations commands: `daemon`, `resync`, `status`. Thin shells, like `sync` in cli.py.
+
+Registered by `cli._register_optional_commands()`; import `archivesync.cli` first.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+import time
+
+import click
+
+from . import status as status_mod
+from . import sync_requests
+from .cli import (
+    db_option,
+    endpoint_option,
+    fail_cleanly,
+    finish,
+    log_options,
+    make_settings,
+    settings_options,
+    stop_on_signals,
+)
+from .daemon import STALE_AFTER_SECONDS, Daemon, daemon_alive, read_heartbeat
+from .errors import EXIT_ERROR, ConfigError
+from .logs import setup_logging
+from .quota import DEFAULT_DAILY_BUDGET
+from .reporting import progress_reporter
+from .schedules import load_schedules
+from .schema import open_db, open_readonly
+from .sync import Outcome, Target
+from .youtube import resolve_api_key, resolve_endpoint
+
+log = logging.getLogger("archivesync.resync")
+
+WAIT_POLL_SECONDS = 0.5
+RUN_STATUS_OF_REQUEST = {v: k for k, v in sync_requests.STATUS_OF_RUN.items()}
+
+
+@click.command("daemon")
+@db_option
+@click.option(
+    "--schedules",
+    "schedules_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory of *.toml schedule files.",
+)
+@endpoint_option
+@settings_options
+@log_options
+@fail_cleanly
+def daemon_command(db_path, schedules_dir, api_endpoint, log_format, verbose, **knobs):
+    """Run scheduled syncs and staff resync requests until SIGTERM/SIGINT."""
+    jobs = load_schedules(schedules_dir)
+    settings = make_settings(**knobs)
+    api_key = resolve_api_key()
+    setup_logging(log_format, verbose, secret=api_key)
+    # The daemon's job listener reports misses and skips in our own log format.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    resolve_endpoint(api_endpoint)  # a bad URL fails now, not at 3 a.m.
+    Daemon(
+        db_path,
+        jobs,
+        api_key=api_key,
+        endpoint=api_endpoint,
+        settings=settings,
+        schedules_dir=schedules_dir,
+    ).run()
+
+
+def _target(channel_id, full, playlist_id, video_ids) -> Target:
+    if sum(bool(v) for v in (channel_id, playlist_id, video_ids)) != 1:
+        raise click.UsageError("give exactly one of --channel, --playlist or --video")
+    if full and not channel_id:
+        raise click.UsageError("--full goes with --channel only")
+    if channel_id:
+        return Target("channel", [channel_id], full=full)
+    if playlist_id:
+        return Target("playlist", [playlist_id])
+    ids = [v.strip() for value in video_ids for v in value.split(",") if v.strip()]
+    if not ids:
+        raise click.UsageError("--video needs a video id")
+    return Target("videos", list(dict.fromkeys(ids)))
+
+
+def _user_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a uid with no passwd entry, as in some containers
+        return None
+
+
+def _outcome_of(db, request: dict) -> Outcome:
+    figures = {}
+    status = RUN_STATUS_OF_REQUEST.get(request["status"], "failed")
+    if request["run_id"] is not None:
+        run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]), None)
+        if run:
+            figures = {k: run[k] for k in status_mod.FIGURES}
+            status = run["status"]
+    return Outcome(
+        request["run_id"], status, request["exit_code"] or 0, request["error"] or "", figures
+    )
+
+
+def _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait, stop=None):
+    """Run a request this process has claimed, with a progress bar; exits with its outcome."""
+    if api_key is None:
+        resolve_api_key()  # raises the usual "no API key" error
+    stop = stop or stop_on_signals()
+    progress = progress_reporter("resync")
+    try:
+        outcome = sync_requests.execute(
+            db,
+            db_path,
+            request_id,
+            api_key=api_key,
+            endpoint=api_endpoint,
+            settings=settings,
+            stop=stop,
+            wait=wait,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    if outcome is None:  # stopped while waiting for another sync to end
+        click.echo(f"stopped; request {request_id} is queued for the next daemon", err=True)
+        sys.exit(0)
+    finish(outcome)
+
+
+def _wait_for(db, db_path, request_id, api_key, api_endpoint, settings) -> None:
+    """Follow a queued request to its end; take it over if the daemon goes away first."""
+    stop = stop_on_signals()
+    progress = progress_reporter(f"request {request_id}")
+    lost_at = None
+    while True:
+        request = sync_requests.get(db, request_id)
+        if request["status"] in sync_requests.FINISHED:
+            break
+        alive = daemon_alive(read_heartbeat(db))
+        if request["status"] == "queued" and not alive and sync_requests.claim(db, request_id):
+            progress.close()
+            log.warning("the daemon stopped before taking request %d: running it here", request_id)
+            _run_here(db, db_path, request_id, api_key, api_endpoint, settings, True, stop)
+        if request["run_id"] is not None:
+            run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]))
+            progress({**{k: run[k] for k in status_mod.FIGURES}, "total": None})
+        # A daemon stopping cleanly records its run within seconds; a killed one never will.
+        lost_at = (lost_at or time.monotonic()) if not alive else None
+        if lost_at is not None and time.monotonic() - lost_at > STALE_AFTER_SECONDS:
+            progress.close()
+            raise ConfigError(
+                f"the daemon went away while running request {request_id}; see `archivesync status`"
+            )
+        if stop.wait(WAIT_POLL_SECONDS):
+            progress.close()
+            click.echo(
+                f"stopped waiting; request {request_id} is {request['status']} "
+                "(see `archivesync status`)",
+                err=True,
+            )
+            sys.exit(0)
+    progress.close()
+    if request["run_id"] is None:  # refused before a run began (bad database, say)
+        click.echo(f"Error: request {request_id} {request['status']}: {request['error']}", err=True)
+        sys.exit(request["exit_code"] or EXIT_ERROR)
+    finish(_outcome_of(db, request))
+
+
+@click.command("resync")
+@db_option
+@click.option("--channel", "channel_id", help="Resync a channel (incremental unless --full).")
+@click.option("--full", is_flag=True, help="With --channel: a full sync.")
+@click.option("--playlist", "playlist_id", help="Resync one playlist and its videos.")
+@click.option(
+    "--video", "video_ids", multiple=True, help="Resync a video (repeat, or comma-separate)."
+)
+@endpoint_option
+@settings_options
+@click.option(
+    "--wait", is_flag=True, help="Wait for the run to end and exit with its outcome (0, 1, 75)."
+)
+@click.option("--by", "requested_by", help="Who asked (default: your user name).")
+@log_options
+@fail_cleanly
+def resync_command(
+    db_path,
+    channel_id,
+    full,
+    playlist_id,
+    video_ids,
+    api_endpoint,
+    wait,
+    requested_by,
+    log_format,
+    verbose,
+    **knobs,
+):
+    """Resync a channel, playlist or videos now: through the daemon if one is running."""
+    target = _target(channel_id, full, playlist_id, video_ids)
+    settings = make_settings(**knobs)
+    requested_by = requested_by or _user_name()
+    try:
+        api_key = resolve_api_key()
+    except ConfigError:
+        api_key = None  # queueing for the daemon needs no key; running here will say so
+    setup_logging(log_format, verbose, secret=api_key or "")
+    db = open_db(db_path)
+    try:
+        heartbeat = read_heartbeat(db)
+        if not daemon_alive(heartbeat):
+            if api_key is None:
+                resolve_api_key()  # raises the usual "no API key" error
+            # Recorded as a request too, so the queue shows who asked for every resync.
+            request_id = sync_requests.enqueue(db, target, requested_by)
+            sync_requests.claim(db, request_id)
+            _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait)
+            return
+        request_id = sync_requests.enqueue(db, target, requested_by)
+        click.echo(
+            f"request {request_id} queued for the daemon (pid {heartbeat['pid']} on "
+            f"{heartbeat['hostname']}): "
+            f"{sync_requests.describe(**sync_requests.request_fields(target))}",
+            err=True,
+        )
+        if not wait:
+            click.echo(request_id)
+            return
+        _wait_for(db, db_path, request_id, api_key, api_endpoint, settings)
+    finally:
+        db.close()
+
+
+@click.command("status")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option(
+    "--daily-budget",
+    type=click.IntRange(min=1),
+    default=DEFAULT_DAILY_BUDGET,
+    show_default=True,
+    envvar="ARCHIVESYNC_DAILY_BUDGET",
+    help="Quota units a Pacific-time day, to show what is left.",
+)
+@fail_cleanly
+def status_command(db_path, as_json, daily_budget):
+    """Show the daemon, the current run, recent runs, the request queue, quota and schedule."""
+    db = open_readonly(db_path)
+    try:
+        data = status_mod.collect(db, db_path=db_path, daily_budget=daily_budget)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(status_mod.render(data))

@@ -1,0 +1,201 @@
+"""The analysts' commands: search, sql, export, serve. Each opens the index read-only.
+
+cli.py registers them (`cli.add_command(search_command, name="search")` and so on).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import export as export_mod
+from .cli_common import db_option, fail_cleanly
+from .errors import ArchiveSyncError, ConfigError
+from .readonly_sql import format_table, open_guarded, run_query
+from .schema import open_readonly
+from .search import EmptyQuery, search
+
+__all__ = ["export_command", "search_command", "serve_command", "sql_command"]
+
+
+class MissingIndex(ArchiveSyncError):
+    """The database predates the search index (its migrations have not run yet)."""
+
+
+def _hms(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _stdout_bytes():
+    # Bytes, so that CSV's CRLF and UTF-8 reach the output unchanged on every OS.
+    sys.stdout.flush()
+    return sys.stdout.buffer
+
+
+def format_hits(hits: list[dict]) -> str:
+    """Plain-text search results: one block per video, the link at the matching chapter."""
+    blocks = []
+    for hit in hits:
+        lines = [hit["title"] or hit["video_id"]]
+        if hit.get("removed_at"):
+            lines[0] += f"  (removed {hit['removed_at']})"
+        lines.append(f"  {hit['chapter_url'] or hit['url']}")
+        if hit["chapter_position"] is not None:
+            lines.append(
+                f"  chapter {hit['chapter_position']} at {_hms(hit['start_seconds'])}: "
+                f"{hit['chapter_title']}"
+            )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+@click.command(
+    "search",
+    # A query word may start with "-" ("-防災" is searched literally, not read as an option).
+    context_settings={"ignore_unknown_options": True},
+)
+@db_option
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most hits shown."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON array.")
+@click.option("--include-removed", is_flag=True, help="Also search videos no longer online.")
+@click.argument("query", nargs=-1, required=True)
+@fail_cleanly
+def search_command(db_path, limit, as_json, include_removed, query):
+    """Find videos whose title, description, tags or chapter titles contain every word.
+
+    Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
+    found inside longer text (人材 in 人材育成). Everything in QUERY is taken literally.
+    Videos with every word in the title come first, then those with every word in the title
+    or a chapter title (linked at that chapter), then the rest; newest first within each.
+    """
+    db = open_readonly(db_path)
+    try:
+        if not db["search_fts"].exists():
+            raise MissingIndex(
+                "this index has no search tables yet: open it once with this version of "
+                "archivesync for writing (e.g. run `archivesync sync`) to add them"
+            )
+        try:
+            hits = search(db, " ".join(query), limit=limit, include_removed=include_removed)
+        except EmptyQuery as e:
+            raise click.UsageError(str(e)) from None
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps(hits, ensure_ascii=False, indent=2))
+    elif hits:
+        click.echo(format_hits(hits))
+    else:
+        click.echo("No videos match.", err=True)
+
+
+@click.command("sql")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header (RFC 4180).")
+@click.argument("sql")
+@fail_cleanly
+def sql_command(db_path, as_json, as_csv, sql):
+    """Run one read-only SQL statement and print the rows (a table by default).
+
+    Only SELECT, WITH, VALUES, EXPLAIN and PRAGMAs that report are run; anything that would
+    change the file (writes, DDL, ATTACH, VACUUM, PRAGMA settings, load_extension) is refused.
+    Long values are cut in the table: use --json or --csv for all of them.
+    """
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
+    db, guard = open_guarded(db_path)
+    try:
+        columns, rows = run_query(db.conn, guard, sql)
+        if as_json:
+            export_mod.write_rows(_stdout_bytes(), columns, rows, "json")
+        elif as_csv:
+            export_mod.write_rows(_stdout_bytes(), columns, rows, "csv")
+        elif columns:
+            click.echo(format_table(columns, list(rows)))
+    finally:
+        db.close()
+
+
+@click.command("export")
+@db_option
+@click.option("--table", help="Export this table.")
+@click.option("--view", help="Export this view (see `archivesync sql` for the list).")
+@click.option("--sql", "sql", help="Export the rows of this read-only query.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(export_mod.FORMATS),
+    default="csv",
+    show_default=True,
+    help="csv (RFC 4180, UTF-8), json (an array) or jsonl (one object a line).",
+)
+@click.option(
+    "--bom/--no-bom",
+    default=None,
+    help="Start the CSV with a UTF-8 byte order mark, which Excel needs to read Japanese "
+    "text. Default: on when writing a CSV file (--output), off on stdout.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (replaced at the end, only if the export succeeds); default stdout.",
+)
+@fail_cleanly
+def export_command(db_path, table, view, sql, fmt, bom, output):
+    """Export a table, a view or a query's rows, streaming (any size fits in memory)."""
+    if sum(x is not None for x in (table, view, sql)) != 1:
+        raise click.UsageError("give exactly one of --table, --view, --sql")
+    if bom and fmt != "csv":
+        raise click.UsageError("--bom only applies to --format csv")
+    count = export_mod.export(
+        db_path,
+        table=table,
+        view=view,
+        sql=sql,
+        fmt=fmt,
+        bom=bom,
+        output=output,
+        stdout=None if output else _stdout_bytes(),
+    )
+    if output:
+        click.echo(f"{count} row{'s' if count != 1 else ''} written to {output}", err=True)
+
+
+class DatasetteMissing(ArchiveSyncError):
+    """The optional extra is not installed."""
+
+
+@click.command("serve")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port."
+)
+@fail_cleanly
+def serve_command(db_path, host, port):
+    """Browse the index in Datasette, read-only, with descriptions and ready-made queries."""
+    try:
+        import datasette  # noqa: F401
+    except ImportError:
+        raise DatasetteMissing(
+            "Datasette is not installed: pip install 'archivesync[datasette]'"
+        ) from None
+    # Refuse a missing file now: Datasette would create an empty database there.
+    open_readonly(db_path).close()
+    from .datasette_app import serve
+
+    try:
+        serve(db_path, host, port)
+    except OSError as e:  # port in use, address not available
+        raise ConfigError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+    except KeyboardInterrupt:
+        sys.exit(0)

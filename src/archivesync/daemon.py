@@ -1,0 +1,458 @@
+"""The scheduled worker: an APScheduler 3.x BlockingScheduler over `sync.run_sync`.
+
+* Syncs (scheduled jobs and staff requests) share one worker thread, and `run_sync` takes the
+  database's writer lease, so two runs never overlap, whoever started them.
+* The heartbeat and the request poll have their own small executor: they keep going during a
+  long sync, which is how `status` and `resync` know the daemon is alive.
+* SIGTERM/SIGINT set the stop Event the running sync checks between requests: it records its
+  run as `interrupted`, the scheduler shuts down, the heartbeat row gets `stopped_at`.
+* Jobs are rebuilt from the schedule files at every start: no persistent job store.
+* A second daemon on the same database is refused (an flock on `<db>.daemon.lock`), since two
+  schedulers would run every job twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_STARTED,
+    JobEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlite_utils import Database
+
+from . import sync_requests
+from .errors import ArchiveSyncError, ConfigError, LeaseHeld
+from .lease import Lease
+from .reporting import progress_reporter
+from .schedules import JobSpec
+from .schema import open_db
+from .sync import Outcome, Settings, Target, run_sync, utcnow
+
+log = logging.getLogger("archivesync.daemon")
+
+HEARTBEAT_SECONDS = 2.0
+POLL_SECONDS = 1.0
+# A heartbeat older than this means the daemon is gone (killed, host asleep, wedged).
+STALE_AFTER_SECONDS = 15.0
+# A run due while another one is still going waits this long before it counts as missed;
+# missed runs of one job coalesce into one.
+MISFIRE_GRACE_SECONDS = 15 * 60
+PROGRESS_LOG_SECONDS = 30.0
+SYNC_EXECUTOR = "default"
+HOUSEKEEPING_EXECUTOR = "housekeeping"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if text else None
+
+
+def read_heartbeat(db: Database) -> dict | None:
+    if not db["daemon_heartbeat"].exists():
+        return None
+    return next(db.query("SELECT * FROM daemon_heartbeat WHERE id = 1"), None)
+
+
+def heartbeat_age(row: dict | None, now: datetime | None = None) -> float | None:
+    beat = _parse_iso(row["heartbeat_at"]) if row else None
+    if beat is None:
+        return None
+    return ((now or datetime.now(UTC)) - beat).total_seconds()
+
+
+def daemon_alive(row: dict | None, now: datetime | None = None) -> bool:
+    """A daemon serves the queue: it has not said it stopped and its heartbeat is fresh."""
+    age = heartbeat_age(row, now)
+    return age is not None and row["stopped_at"] is None and age <= STALE_AFTER_SECONDS
+
+
+class Daemon:
+    def __init__(
+        self,
+        db_path: str | Path,
+        jobs: list[JobSpec],
+        *,
+        api_key: str,
+        endpoint: str | None,
+        settings: Settings,
+        schedules_dir: str | Path,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
+    ):
+        self.db_path = str(db_path)
+        self.jobs = jobs
+        self.api_key = api_key
+        self.endpoint = endpoint
+        self.settings = settings
+        self.schedules_dir = str(Path(schedules_dir).resolve())
+        self.heartbeat_seconds = heartbeat_seconds
+        self.poll_seconds = poll_seconds
+        self.stop = threading.Event()
+        self._local = threading.local()
+        self._connections: list[Database] = []
+        self._connections_lock = threading.Lock()
+        self._dispatched: set[int] = set()
+        self._dispatched_lock = threading.Lock()
+        self._shutdown_thread: threading.Thread | None = None
+        self.scheduler = BlockingScheduler(
+            timezone=UTC,
+            executors={
+                SYNC_EXECUTOR: ThreadPoolExecutor(1),
+                HOUSEKEEPING_EXECUTOR: ThreadPoolExecutor(2),
+            },
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            },
+        )
+
+    # --- database -------------------------------------------------------------------------
+
+    def _db(self) -> Database:
+        """This thread's connection: the scheduler's threads must not share one."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = open_db(self.db_path, migrate=False)
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
+        return db
+
+    def _close_connections(self) -> None:
+        with self._connections_lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until SIGTERM/SIGINT; returns once the current run is recorded."""
+        db = open_db(self.db_path)  # creates or upgrades the schema before anything else
+        db.close()
+        daemon_lock = Lease(f"{self.db_path}.daemon")
+        if not daemon_lock.try_acquire():
+            raise ConfigError(f"another daemon is already running on {self.db_path}")
+        try:
+            self._recover_abandoned_requests()
+            self._add_jobs()
+            self.scheduler.add_listener(
+                self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+            )
+            self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
+            self.scheduler.start()  # blocks until _shutdown
+            if self._shutdown_thread:
+                self._shutdown_thread.join()
+            self._write_heartbeat(stopped=True)
+            log.info("daemon stopped", extra={"fields": {"event": "daemon_stopped"}})
+        finally:
+            self._close_connections()
+            daemon_lock.release()
+
+    def _on_started(self, event) -> None:
+        # Called in the main thread by start() once the jobs have their first run times and the
+        # scheduler is running, so a signal from now on can always shut it down.
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        self._write_heartbeat(started=True)
+        log.info(
+            "daemon started: %d job(s) from %s",
+            len(self.jobs),
+            self.schedules_dir,
+            extra={"fields": {"event": "daemon_started", "pid": os.getpid()}},
+        )
+        for spec in self.jobs:
+            log.info(
+                "job %s: %s sync of %s, %s, next run %s",
+                spec.id,
+                spec.mode,
+                spec.channel,
+                spec.describe(),
+                _iso(self.scheduler.get_job(spec.id).next_run_time),
+                extra={"fields": {"event": "job", "job": spec.id}},
+            )
+
+    def _recover_abandoned_requests(self) -> None:
+        lease = Lease(self.db_path)
+        if not lease.try_acquire():
+            return  # a CLI sync is running; its requests are not ours to judge
+        try:
+            fixed = sync_requests.recover_abandoned(self._db())
+            if fixed:
+                log.warning("marked %d request(s) left running by a dead process", fixed)
+        finally:
+            lease.release()
+
+    def _add_jobs(self) -> None:
+        for spec in self.jobs:
+            self.scheduler.add_job(
+                self._scheduled_run,
+                spec.trigger(),
+                args=[spec],
+                id=spec.id,
+                name=spec.id,
+                executor=SYNC_EXECUTOR,
+            )
+        # Housekeeping: late is useless, so never catch up on missed beats or polls.
+        self.scheduler.add_job(
+            self._write_heartbeat,
+            "interval",
+            seconds=self.heartbeat_seconds,
+            id=":heartbeat",
+            executor=HOUSEKEEPING_EXECUTOR,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self._poll_requests,
+            "interval",
+            seconds=self.poll_seconds,
+            id=":requests",
+            executor=HOUSEKEEPING_EXECUTOR,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),  # requests queued while we were down
+        )
+
+    def _on_signal(self, signum, frame) -> None:
+        name = signal.Signals(signum).name
+        if self.stop.is_set():
+            log.warning("%s: already stopping, waiting for the current page", name)
+            return
+        log.warning(
+            "%s: stopping after the current page",
+            name,
+            extra={"fields": {"event": "stopping", "signal": name}},
+        )
+        self.stop.set()
+        # Not in the handler itself: the main thread may be inside the scheduler's loop, holding
+        # its locks, when the signal arrives.
+        self._shutdown_thread = threading.Thread(target=self._shutdown, name="shutdown")
+        self._shutdown_thread.start()
+
+    def _shutdown(self) -> None:
+        # wait=True: returns once the running sync has recorded its run.
+        self.scheduler.shutdown(wait=True)
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        if event.code == EVENT_JOB_ERROR:
+            # APScheduler has logged the traceback; this line says which job, in our format.
+            log.error(
+                "job %s failed: %r",
+                event.job_id,
+                getattr(event, "exception", None),
+                extra={"fields": {"event": "job_error", "job": event.job_id}},
+            )
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning(
+                "job %s missed its run at %s",
+                event.job_id,
+                _iso(event.scheduled_run_time),
+                extra={"fields": {"event": "job_missed", "job": event.job_id}},
+            )
+        elif not event.job_id.startswith(":"):
+            log.info(
+                "job %s skipped: its previous run is still going or waiting",
+                event.job_id,
+                extra={"fields": {"event": "job_skipped", "job": event.job_id, "reason": "busy"}},
+            )
+
+    # --- heartbeat and request queue ------------------------------------------------------
+
+    def _jobs_json(self, *, running: bool = True) -> str:
+        jobs = []
+        for spec in self.jobs:
+            job = self.scheduler.get_job(spec.id) if running else None
+            jobs.append(
+                {
+                    "id": spec.id,
+                    "channel": spec.channel,
+                    "mode": spec.mode,
+                    "schedule": spec.describe(),
+                    "next_run_at": _iso(job.next_run_time) if job else None,
+                }
+            )
+        jobs.sort(key=lambda j: (j["next_run_at"] or "~", j["id"]))
+        return json.dumps(jobs, ensure_ascii=False)
+
+    def _write_heartbeat(self, *, started: bool = False, stopped: bool = False) -> None:
+        now = utcnow()
+        row = {"id": 1, "heartbeat_at": now, "jobs": self._jobs_json(running=not stopped)}
+        if started:
+            row.update(
+                pid=os.getpid(),
+                hostname=socket.gethostname(),
+                started_at=now,
+                stopped_at=None,
+                schedules_dir=self.schedules_dir,
+            )
+        if stopped:
+            row["stopped_at"] = now
+        self._db()["daemon_heartbeat"].upsert(row, pk="id")
+
+    def _poll_requests(self) -> None:
+        if self.stop.is_set():
+            return
+        for request_id in sync_requests.queued_ids(self._db()):
+            with self._dispatched_lock:
+                if request_id in self._dispatched:
+                    continue
+                self._dispatched.add(request_id)
+            # On the sync executor, so it waits for (and never overlaps) a running sync.
+            self.scheduler.add_job(
+                self._run_request,
+                args=[request_id],
+                id=f":request-{request_id}",
+                executor=SYNC_EXECUTOR,
+                misfire_grace_time=None,
+            )
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def _progress(self, label: str):
+        # Log lines, never a terminal bar (the StringIO is no TTY), and none for a run that is
+        # over in seconds: its start and end lines say it all.
+        report = progress_reporter(label, stream=io.StringIO(), min_interval=PROGRESS_LOG_SECONDS)
+        started = time.monotonic()
+
+        def progress(figures: dict) -> None:
+            if time.monotonic() - started >= PROGRESS_LOG_SECONDS:
+                report(figures)
+
+        return progress
+
+    def _log_start(self, run_id: int, target: Target, origin: dict) -> None:
+        log.info(
+            "run %d started: %s (%s)",
+            run_id,
+            target.label,
+            ", ".join(f"{k} {v}" for k, v in origin.items()),
+            extra={
+                "fields": {"event": "run_started", "run_id": run_id, "target": target.label}
+                | origin
+            },
+        )
+
+    def _log_end(self, outcome: Outcome, target: Target, origin: dict) -> None:
+        f = outcome.figures
+        level = logging.INFO if outcome.status in ("ok", "interrupted") else logging.WARNING
+        log.log(
+            level,
+            "run %s %s: %s; %d added, %d updated, %d removed; %d API calls, %d quota units%s",
+            outcome.run_id,
+            "finished" if outcome.status == "ok" else "ended",
+            outcome.status,
+            f.get("videos_added", 0),
+            f.get("videos_updated", 0),
+            f.get("videos_removed", 0),
+            f.get("api_calls", 0),
+            f.get("quota_units", 0),
+            f"; {outcome.message}" if outcome.message else "",
+            extra={
+                "fields": {
+                    "event": "run_finished",
+                    "run_id": outcome.run_id,
+                    "target": target.label,
+                    "status": outcome.status,
+                    "error": outcome.message or None,
+                    **f,
+                }
+                | origin
+            },
+        )
+
+    def _scheduled_run(self, spec: JobSpec) -> None:
+        if self.stop.is_set():
+            return  # queued behind the last run when the signal came
+        target = Target("channel", [spec.channel], full=spec.full)
+        origin = {"trigger": "schedule", "job": spec.id}
+        try:
+            outcome = run_sync(
+                self.db_path,
+                target,
+                api_key=self.api_key,
+                endpoint=self.endpoint,
+                trigger="schedule",
+                settings=self.settings,
+                stop=self.stop,
+                wait=False,
+                progress=self._progress(spec.id),
+                on_start=lambda run_id: self._log_start(run_id, target, origin),
+            )
+        except LeaseHeld as e:
+            # A CLI sync has the database; this job's next turn will catch up.
+            log.warning(
+                "job %s skipped: %s",
+                spec.id,
+                e,
+                extra={"fields": {"event": "job_skipped", "job": spec.id, "reason": "lease"}},
+            )
+            return
+        except ArchiveSyncError as e:
+            log.error(
+                "job %s could not run: %s",
+                spec.id,
+                e,
+                extra={"fields": {"event": "job_error", "job": spec.id}},
+            )
+            return
+        self._log_end(outcome, target, origin)
+
+    def _run_request(self, request_id: int) -> None:
+        try:
+            if self.stop.is_set():
+                return  # stays queued for the next daemon
+            db = self._db()
+            if not sync_requests.claim(db, request_id):
+                return  # a `resync --wait` whose daemon seemed gone took it over
+            request = sync_requests.get(db, request_id)
+            target = sync_requests.target_of(request)
+            origin = {
+                "trigger": "manual",
+                "request_id": request_id,
+                "requested_by": request["requested_by"],
+            }
+            try:
+                outcome = sync_requests.execute(
+                    db,
+                    self.db_path,
+                    request_id,
+                    api_key=self.api_key,
+                    endpoint=self.endpoint,
+                    settings=self.settings,
+                    stop=self.stop,
+                    # Staff asked for this one: wait for a CLI sync to end rather than drop it.
+                    wait=True,
+                    progress=self._progress(f"request {request_id}"),
+                    on_start=lambda run_id: self._log_start(run_id, target, origin),
+                )
+            except ArchiveSyncError as e:
+                log.warning(
+                    "request %d failed: %s",
+                    request_id,
+                    e,
+                    extra={"fields": {"event": "request_failed", **origin}},
+                )
+                return
+            if outcome is not None:
+                self._log_end(outcome, target, origin)
+        finally:
+            with self._dispatched_lock:
+                self._dispatched.discard(request_id)

@@ -1,0 +1,554 @@
+"""Datasette for analysts: metadata that explains every table and view, canned queries for
+the common questions, and a plugin giving SQL the search index's query functions.
+
+Needs the optional extra (``pip install 'archivesync[datasette]'``). The database is opened
+read-only (``mode=ro``), not ``immutable``: a sync may write at the same time, and an immutable
+open would ignore the WAL file and could read a half-written state.
+
+SQL functions (registered on every connection by `prepare_connection`):
+
+- ``archivesync_match(q)``: the FTS5 MATCH expression for a query (all words), to use as
+  ``search_fts MATCH archivesync_match(:q)``; never a syntax error, whatever ``q`` holds.
+- ``archivesync_match_in(q, columns)``: the same, limited to columns of search_fts
+  (space-separated, e.g. ``'chapters'``).
+- ``archivesync_contains_all(q, text, ...)``: 1 when every word of ``q`` is in one of the texts
+  (normalised like the index: NFKC + casefold), else 0. The exact check after the index.
+- ``archivesync_term_hits(q, text)``: how many words of ``q`` the text holds.
+- ``archivesync_normalize(text)``: NFKC + casefold + single spaces.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from datasette import hookimpl
+
+from .parsing import normalize_text
+from .search import FIELDS, SearchQuery, contains_all, term_hits
+
+__all__ = ["CANNED_QUERIES", "TABLES", "make_datasette", "metadata", "serve"]
+
+# An FTS5 phrase with no token: matches nothing, and is valid syntax.
+_NOTHING = '"_"'
+
+
+@functools.lru_cache(maxsize=256)
+def _query(q: str | None) -> SearchQuery:
+    return SearchQuery(q or "")
+
+
+def archivesync_match(q: str | None) -> str:
+    return _query(q).match_expression() or _NOTHING
+
+
+def archivesync_match_in(q: str | None, columns: str | None) -> str:
+    wanted = [c for c in (columns or "").split() if c in FIELDS]
+    return _query(q).match_expression(wanted or None) or _NOTHING
+
+
+def archivesync_contains_all(q: str | None, *texts: str | None) -> int:
+    query = _query(q)
+    if not query:
+        return 0
+    return int(contains_all(query.terms, [normalize_text(t) for t in texts if t]))
+
+
+def archivesync_term_hits(q: str | None, text: str | None) -> int:
+    return term_hits(_query(q).terms, normalize_text(text))
+
+
+def archivesync_normalize(text: str | None) -> str:
+    return normalize_text(text)
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
+    conn.create_function("archivesync_match_in", 2, archivesync_match_in, deterministic=True)
+    conn.create_function(
+        "archivesync_contains_all", -1, archivesync_contains_all, deterministic=True
+    )
+    conn.create_function("archivesync_term_hits", 2, archivesync_term_hits, deterministic=True)
+    conn.create_function("archivesync_normalize", 1, archivesync_normalize, deterministic=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata: a description for every table, view and column
+# --------------------------------------------------------------------------------------------
+
+_VIDEO_ID = "YouTube video id (watch?v=...)"
+_REMOVED_AT = "When archivesync found it gone (UTC); NULL while it is on the channel"
+
+TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "channels": (
+        "One row per synced YouTube channel.",
+        {
+            "id": "Channel id (UC...)",
+            "title": "Channel name",
+            "description": "Channel description",
+            "custom_url": "Handle or custom URL (@...)",
+            "published_at": "When the channel was created (UTC)",
+            "uploads_playlist_id": "The channel's uploads playlist (UU...)",
+            "video_count": "Public videos, as YouTube counts them",
+            "view_count": "Total views, as YouTube counts them",
+            "subscriber_count": "Subscribers (NULL when the channel hides them)",
+            "thumbnail_url": "Channel icon",
+            "country": "Country set by the channel",
+            "first_seen_at": "First synced (UTC)",
+            "last_synced_at": "Last synced (UTC)",
+            "last_full_sync_at": "Last full sync, the one that detects removals (UTC)",
+        },
+    ),
+    "videos": (
+        "Every video ever seen on the channel; removed ones stay with removed_at set.",
+        {
+            "id": _VIDEO_ID,
+            "channel_id": "Channel id (UC...)",
+            "title": "Title",
+            "description": "Description (chapters are parsed from it)",
+            "published_at": "Published (UTC, ISO 8601)",
+            "duration_seconds": "Length in seconds; NULL when unknown (upcoming or live)",
+            "live_broadcast_content": "none, upcoming or live",
+            "privacy_status": "public, unlisted or private",
+            "category_id": "YouTube category id (27 = Education)",
+            "default_language": "Language of title and description",
+            "default_audio_language": "Spoken language",
+            "tags": "Tags as a JSON list",
+            "caption": "1 when captions exist",
+            "definition": "hd or sd",
+            "view_count": "Views at the last sync",
+            "like_count": "Likes at the last sync (NULL when hidden)",
+            "comment_count": "Comments at the last sync (NULL when comments are off)",
+            "thumbnail_url": "Largest thumbnail",
+            "url": "Watch URL",
+            "first_seen_at": "First synced (UTC)",
+            "last_synced_at": "Last synced (UTC)",
+            "removed_at": _REMOVED_AT,
+            "removed_reason": "unavailable (deleted or private) or not_in_uploads",
+            "scheduled_start_at": "Live streams: scheduled start (UTC)",
+            "actual_start_at": "Live streams: actual start (UTC)",
+            "actual_end_at": "Live streams: actual end (UTC)",
+            "made_for_kids": "1 when made for kids",
+            "license": "youtube or creativeCommon",
+            "etag": "API etag of the last version seen",
+        },
+    ),
+    "chapters": (
+        "Chapters YouTube shows for a video, parsed from its description's timestamps.",
+        {
+            "video_id": _VIDEO_ID,
+            "position": "1 for the first chapter",
+            "start_seconds": "Start, seconds from the beginning",
+            "end_seconds": "End (the next chapter's start; the duration for the last)",
+            "title": "Chapter title as written",
+            "url": "Link that plays the video from this chapter",
+        },
+    ),
+    "playlists": (
+        "The channel's playlists; removed ones stay with removed_at set.",
+        {
+            "id": "Playlist id (PL...)",
+            "channel_id": "Channel id (UC...)",
+            "title": "Title",
+            "description": "Description",
+            "published_at": "Created (UTC)",
+            "item_count": "Entries, as YouTube counts them",
+            "privacy_status": "public, unlisted or private",
+            "thumbnail_url": "Thumbnail",
+            "first_seen_at": "First synced (UTC)",
+            "last_synced_at": "Last synced (UTC)",
+            "removed_at": "When a complete listing no longer showed it (UTC)",
+            "removed_reason": "Why it counts as removed (not_listed)",
+        },
+    ),
+    "playlist_items": (
+        "Entries of each playlist as last listed (a video may appear twice).",
+        {
+            "playlist_id": "Playlist id",
+            "position": "0-based position in the playlist",
+            "video_id": _VIDEO_ID,
+            "added_at": "When it was added to the playlist (UTC)",
+            "video_published_at": "When the video was published (NULL when unavailable)",
+            "item_status": "ok, deleted (Deleted video) or private (Private video)",
+            "title": "Title shown in the playlist",
+        },
+    ),
+    "video_stats": (
+        "Views, likes and comments over time: a row each time a sync saw them change.",
+        {
+            "video_id": _VIDEO_ID,
+            "observed_at": "When these figures were seen (UTC)",
+            "view_count": "Views",
+            "like_count": "Likes (NULL when hidden)",
+            "comment_count": "Comments (NULL when off)",
+        },
+    ),
+    "video_changes": (
+        "Edit history: title, description, duration, tags and privacy changes, removals.",
+        {
+            "id": "Row id",
+            "video_id": _VIDEO_ID,
+            "changed_at": "When the change was seen (UTC)",
+            "field": "What changed (a videos column, or removed / returned)",
+            "old_value": "Value before",
+            "new_value": "Value after",
+        },
+    ),
+    "sync_runs": (
+        "One row per sync: what it did, what it cost, how it ended.",
+        {
+            "id": "Run id",
+            "channel_id": "Channel synced",
+            "mode": "full, incremental, playlist or videos",
+            "trigger": "cli, schedule, manual (staff request) or demo",
+            "target": "What was synced",
+            "started_at": "Start (UTC)",
+            "finished_at": "End (UTC); NULL while running",
+            "status": "running, ok, failed, quota_exhausted or interrupted",
+            "api_calls": "API requests made",
+            "quota_units": "Quota units spent",
+            "videos_added": "New videos",
+            "videos_updated": "Videos whose data changed",
+            "videos_removed": "Videos found removed",
+            "pages": "API pages read",
+            "videos_seen": "Videos looked at",
+            "error": "Error message when not ok",
+            "pid": "Process id of the sync",
+            "heartbeat_at": "Last sign of life while running (UTC)",
+        },
+    ),
+    "quota_usage": (
+        "API quota units spent per Pacific-time day (the quota resets at midnight PT).",
+        {"day": "Pacific-time day (YYYY-MM-DD)", "units": "Units spent"},
+    ),
+    "sync_requests": (
+        "Syncs asked for by staff, run by the daemon in order.",
+        {
+            "id": "Request id",
+            "requested_at": "When asked (UTC)",
+            "requested_by": "Who asked",
+            "target_kind": "channel, playlist or videos",
+            "target_id": "Channel, playlist or comma-separated video ids",
+            "mode": "full, incremental, playlist or videos",
+            "status": "queued, running, ok, failed, quota_exhausted or interrupted",
+            "run_id": "The sync_runs row that served it",
+            "error": "Error message when not ok",
+            "started_at": "Start (UTC)",
+            "finished_at": "End (UTC)",
+            "exit_code": "Exit code of the run",
+        },
+    ),
+    "daemon_heartbeat": (
+        "The scheduler daemon's single status row.",
+        {
+            "id": "Always 1",
+            "pid": "Process id",
+            "hostname": "Host it runs on",
+            "started_at": "Start (UTC)",
+            "heartbeat_at": "Last sign of life (UTC)",
+            "stopped_at": "Clean stop (UTC); NULL while running",
+            "schedules_dir": "Directory of the schedule files",
+            "jobs": "Scheduled jobs and their next run times (JSON)",
+        },
+    ),
+    "search_docs": (
+        "Internal: the search index's normalised text, one row per video.",
+        {
+            "id": "Row id of the video in search_fts",
+            "video_id": _VIDEO_ID,
+            "title": "Title, normalised (NFKC, lower case)",
+            "description": "Description, normalised",
+            "tags": "Tags, normalised, one per line",
+            "chapters": "Chapter titles, normalised, one per line",
+        },
+    ),
+    "_sqlite_migrations": (
+        "Internal: schema migrations applied to this file.",
+        {
+            "id": "Row id",
+            "migration_set": "Set name (archivesync)",
+            "name": "Migration name",
+            "applied_at": "When applied (UTC)",
+        },
+    ),
+    # Views
+    "video_overview": (
+        "One row per video: duration as h:mm:ss, chapters, playlists, figures. "
+        "Removed videos are included: filter on removed_at IS NULL.",
+        {
+            "id": _VIDEO_ID,
+            "title": "Title",
+            "published_at": "Published (UTC)",
+            "duration": "Length as h:mm:ss",
+            "duration_seconds": "Length in seconds",
+            "url": "Watch URL",
+            "chapter_count": "Number of chapters",
+            "playlists": "Titles of the (current) playlists holding it, comma-separated",
+            "view_count": "Views at the last sync",
+            "like_count": "Likes at the last sync",
+            "comment_count": "Comments at the last sync",
+            "removed_at": _REMOVED_AT,
+        },
+    ),
+    "chapter_index": (
+        "Every chapter of the videos still on the channel, with a link to its start.",
+        {
+            "video_id": _VIDEO_ID,
+            "video_title": "Title of the video",
+            "video_published_at": "When the video was published (UTC)",
+            "position": "1 for the first chapter",
+            "title": "Chapter title",
+            "start": "Start as h:mm:ss",
+            "start_seconds": "Start in seconds",
+            "end_seconds": "End in seconds",
+            "url": "Link that plays the video from this chapter",
+        },
+    ),
+    "channel_summary": (
+        "Videos and hours published per month (Japan time), without removed videos.",
+        {
+            "channel_id": "Channel id",
+            "year": "Calendar year (Japan time)",
+            "month": "Month 1-12 (Japan time)",
+            "fiscal_year": "Japanese fiscal year (年度, April to March)",
+            "videos": "Videos published",
+            "hours": "Their total length in hours",
+        },
+    ),
+    "playlist_overview": (
+        "One row per playlist: entries by status and total length. "
+        "Removed playlists are included: filter on removed_at IS NULL.",
+        {
+            "playlist_id": "Playlist id",
+            "title": "Title",
+            "channel_id": "Channel id",
+            "published_at": "Created (UTC)",
+            "item_count": "Entries at the last listing",
+            "available_items": "Entries that play (status ok)",
+            "deleted_items": "Deleted video entries",
+            "private_items": "Private video entries",
+            "duration_seconds": "Total length of the available entries, seconds",
+            "duration": "Total length as h:mm:ss",
+            "removed_at": "When a listing no longer showed the playlist (UTC)",
+        },
+    ),
+    "stats_latest": (
+        "Latest views, likes and comments per video, and their growth since the first "
+        "observation and over the 7 and 30 days before the last sync.",
+        {
+            "video_id": _VIDEO_ID,
+            "title": "Title",
+            "observed_at": "When the latest figures were first seen (UTC)",
+            "view_count": "Views",
+            "like_count": "Likes",
+            "comment_count": "Comments",
+            "first_observed_at": "First observation (UTC)",
+            "views_growth": "Views gained since the first observation",
+            "likes_growth": "Likes gained since the first observation",
+            "comments_growth": "Comments gained since the first observation",
+            "as_of": "End of the 7/30-day windows: the video's last sync (UTC)",
+            "views_growth_7d": "Views gained in the 7 days to as_of (NULL: not observed then)",
+            "likes_growth_7d": "Likes gained in the 7 days to as_of",
+            "comments_growth_7d": "Comments gained in the 7 days to as_of",
+            "views_growth_30d": "Views gained in the 30 days to as_of (NULL: not observed then)",
+            "likes_growth_30d": "Likes gained in the 30 days to as_of",
+            "comments_growth_30d": "Comments gained in the 30 days to as_of",
+            "removed_at": _REMOVED_AT,
+        },
+    ),
+    "removed_videos": (
+        "Videos that left the channel, newest removal first, with the reason.",
+        {
+            "video_id": _VIDEO_ID,
+            "title": "Title when last seen",
+            "published_at": "Published (UTC)",
+            "removed_at": "When archivesync found it gone (UTC)",
+            "removed_reason": "unavailable (deleted or private) or not_in_uploads",
+            "duration": "Length as h:mm:ss",
+            "duration_seconds": "Length in seconds",
+            "last_view_count": "Views when last seen",
+            "first_seen_at": "First synced (UTC)",
+            "url": "Watch URL (no longer plays)",
+        },
+    ),
+}
+
+HIDDEN = ("search_docs", "_sqlite_migrations")
+
+# The same order as `archivesync search`: every word in the title, then in the title or chapter
+# titles, then anywhere; newest first in each. Each group reads its own FTS table newest first
+# and stops early (see search.py), so a common word costs what a rare one does.
+_SEARCH_SQL = """
+with
+  in_title as (
+    select rowid as id from search_fts_title
+    where search_fts_title match archivesync_match(:q) order by rowid desc limit 100),
+  in_head as (
+    select rowid as id from search_fts_head
+    where search_fts_head match archivesync_match(:q) order by rowid desc limit 200),
+  anywhere as (
+    select rowid as id from search_fts
+    where search_fts match archivesync_match(:q) order by rowid desc limit 300),
+  hits as (
+    select 3 as grp, id from in_title
+    union all
+    select 2, id from in_head where id not in (select id from in_title)
+    union all
+    select 1, id from anywhere where id not in (select id from in_head)
+  )
+select
+  v.id as video_id,
+  v.title,
+  v.published_at,
+  (select c.title from chapters c
+    where c.video_id = v.id and archivesync_term_hits(:q, c.title) > 0
+    order by archivesync_term_hits(:q, c.title) desc, c.position limit 1) as chapter_title,
+  coalesce(
+    (select c.url from chapters c
+      where c.video_id = v.id and archivesync_term_hits(:q, c.title) > 0
+      order by archivesync_term_hits(:q, c.title) desc, c.position limit 1),
+    v.url
+  ) as url
+from hits
+join search_docs d on d.id = hits.id
+join videos v on v.id = d.video_id
+where v.removed_at is null
+  and archivesync_contains_all(:q, d.title, d.description, d.tags, d.chapters)
+order by hits.grp desc, hits.id desc
+limit 100
+"""
+
+CANNED_QUERIES: dict[str, dict] = {
+    "search": {
+        "title": "Search videos",
+        "description": "Videos whose title, description, tags or chapter titles contain "
+        "every word (Japanese words of any length, DX, ＤＸ...). Title hits first, then "
+        "chapter hits, then the rest, newest first; url opens the best matching chapter.",
+        "sql": _SEARCH_SQL.strip(),
+    },
+    "chapters_matching": {
+        "title": "Chapters matching words",
+        "description": "Chapters whose title contains every word, with a link to the second "
+        "they start.",
+        "sql": """
+with hits as (
+  select rowid as id from search_fts_head
+  where search_fts_head match archivesync_match_in(:q, 'chapters')
+  order by rowid desc limit 200
+)
+select ci.video_title, ci.title as chapter, ci.start, ci.url
+from hits
+join search_docs d on d.id = hits.id
+join chapter_index ci on ci.video_id = d.video_id
+where archivesync_contains_all(:q, ci.title) = 1
+order by hits.id desc, ci.position
+limit 200
+""".strip(),
+    },
+    "longest_lectures": {
+        "title": "Longest lectures",
+        "description": "The 50 longest videos still on the channel.",
+        "sql": """
+select title, duration, published_at, chapter_count, url
+from video_overview
+where removed_at is null and duration_seconds is not null
+order by duration_seconds desc
+limit 50
+""".strip(),
+    },
+    "videos_per_year": {
+        "title": "Videos per year",
+        "description": "Videos and hours published per calendar year (Japan time).",
+        "sql": """
+select year, sum(videos) as videos, round(sum(hours), 1) as hours
+from channel_summary group by year order by year
+""".strip(),
+    },
+    "videos_per_fiscal_year": {
+        "title": "Videos per fiscal year (年度)",
+        "description": "Videos and hours per Japanese fiscal year, April to March.",
+        "sql": """
+select fiscal_year, sum(videos) as videos, round(sum(hours), 1) as hours
+from channel_summary group by fiscal_year order by fiscal_year
+""".strip(),
+    },
+    "recently_removed": {
+        "title": "Recently removed videos",
+        "description": "Videos that left the channel, newest first, with the reason.",
+        "sql": """
+select removed_at, removed_reason, title, published_at, duration, last_view_count, video_id
+from removed_videos limit 100
+""".strip(),
+    },
+    "most_viewed_last_30_days": {
+        "title": "Most viewed in the last 30 days",
+        "description": "Views gained in the 30 days before each video's last sync.",
+        "sql": """
+select title, views_growth_30d, view_count, as_of, video_id
+from stats_latest
+where removed_at is null and views_growth_30d is not null
+order by views_growth_30d desc
+limit 50
+""".strip(),
+    },
+}
+
+
+def metadata(database_name: str = "archive") -> dict:
+    """Datasette metadata for an index served under `database_name` (the file's stem)."""
+    tables = {}
+    for name, (description, columns) in TABLES.items():
+        tables[name] = {"description": description, "columns": dict(columns)}
+        if name in HIDDEN:
+            tables[name]["hidden"] = True
+    return {
+        "title": "archivesync: the channel's video index",
+        "description": "Seminars and lectures of the channel, synced from the YouTube Data "
+        "API. Start with the views (video_overview, chapter_index, channel_summary, "
+        "playlist_overview, stats_latest, removed_videos) or the search query below. "
+        "Times are UTC unless a column says otherwise. Read-only.",
+        "databases": {
+            database_name: {
+                "description": "The index written by archivesync sync.",
+                "tables": tables,
+                "queries": CANNED_QUERIES,
+            }
+        },
+    }
+
+
+def register_plugin() -> None:
+    """Make the SQL functions available, once (an installed entry point may have done it)."""
+    import sys
+
+    from datasette.plugins import pm
+
+    module = sys.modules[__name__]
+    if not pm.is_registered(module) and pm.get_plugin("archivesync") is None:
+        pm.register(module, name="archivesync")
+
+
+def make_datasette(db_path: str | Path, **settings):
+    """A Datasette over the index, read-only, with our metadata and SQL functions."""
+    from datasette.app import Datasette
+
+    register_plugin()
+    path = Path(db_path)
+    return Datasette(
+        [str(path)],
+        metadata=metadata(path.stem),
+        settings={"sql_time_limit_ms": 3000, **settings},
+    )
+
+
+def serve(db_path: str | Path, host: str, port: int) -> None:
+    """Run Datasette until interrupted (what `archivesync serve` does)."""
+    import asyncio
+
+    import uvicorn
+
+    ds = make_datasette(db_path)
+    asyncio.run(ds.invoke_startup())
+    print(f"Serving {db_path} read-only on http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -1,0 +1,276 @@
+"""Schedule files: every `*.toml` in a directory, validated into job specs for the daemon.
+
+A file holds `[[jobs]]` tables::
+
+    [[jobs]]
+    id = "rilg-incremental"
+    channel = "UCX__Mlqfalo-NO1zAHhhuNw"
+    mode = "incremental"        # or "full" (default: incremental)
+    cron = "*/30 * * * *"       # crontab syntax, 0 and 7 mean Sunday
+    # every = "15m"             # or an interval; exactly one of cron / every
+    timezone = "Asia/Tokyo"     # optional, default UTC
+
+Everything is checked before the daemon starts, and every problem is reported at once, each
+naming its file and job: a schedule that only fails at 3 a.m. is found by nobody.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .errors import ConfigError
+
+MODES = ("incremental", "full")
+KEYS = ("id", "channel", "mode", "cron", "every", "timezone")
+DEFAULT_TIMEZONE = "UTC"
+
+# Job ids become APScheduler job ids and log fields; the daemon's own jobs use ':' so they can
+# never clash with these.
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_CHANNEL = re.compile(r"^[A-Za-z0-9_-]+$")
+_EVERY_PART = re.compile(r"(\d+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# Crontab counts weekdays from Sunday (0, and 7 again); APScheduler 3.x counts 0 as Monday
+# (its issue #1102), so weekdays are always handed over as names.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_APS_ORDER = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_ITEM = re.compile(r"^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(\d+))?$")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled sync, as written in a schedule file."""
+
+    id: str
+    channel: str
+    mode: str
+    timezone: str
+    source: Path
+    cron: str | None = None
+    every: str | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
+
+    def trigger(self) -> BaseTrigger:
+        if self.cron is not None:
+            return crontab_trigger(self.cron, self.timezone)
+        return IntervalTrigger(seconds=parse_every(self.every), timezone=ZoneInfo(self.timezone))
+
+    def describe(self) -> str:
+        when = f"cron '{self.cron}'" if self.cron is not None else f"every {self.every}"
+        return f"{when} ({self.timezone})"
+
+
+def _weekday(token: str) -> int:
+    """A crontab weekday: 0 = Sunday .. 6 = Saturday, and 7 = Sunday again."""
+    if token.isdigit():
+        number = int(token)
+        if number > 7:
+            raise ValueError(f"weekday {token!r} is out of range (0-7, 0 and 7 are Sunday)")
+    elif token in _CRON_DAYS:
+        number = _CRON_DAYS.index(token)
+    else:
+        raise ValueError(f"unknown weekday {token!r}")
+    return number
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab day-of-week field in APScheduler 3.x terms: `*` or a list of day names."""
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        match = _WEEKDAY_ITEM.match(item)
+        if not match:
+            raise ValueError(f"bad day-of-week {item!r}")
+        span, step_text = match.groups()
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad step in day-of-week {item!r}")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            a, b = span.split("-")
+            first, last = _weekday(a), _weekday(b)
+            if last == 0 and first > 0:
+                last = 7  # Sunday closes a range as 7: "fri-sun" is "5-7"
+            if last < first:
+                raise ValueError(f"day-of-week range {item!r} runs backwards")
+        else:
+            first = _weekday(span)
+            last = 6 if step_text else first  # "1/2": from Monday on, every other day
+        days.update(d % 7 for d in range(first, last + 1, step))
+    if len(days) == 7:
+        return "*"
+    return ",".join(name for name in _APS_ORDER if _CRON_DAYS.index(name) in days)
+
+
+def crontab_trigger(expr: str, timezone: str = DEFAULT_TIMEZONE) -> CronTrigger:
+    """A CronTrigger that fires when crontab would (weekday numbering included)."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    if not day.startswith("*") and not weekday.startswith("*"):
+        # crontab runs when either day field matches, APScheduler only when both do.
+        raise ValueError(
+            "day-of-month and day-of-week are both restricted; crontab would fire when either "
+            "matches but this scheduler needs both: use two jobs"
+        )
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_weekdays(weekday),
+        timezone=ZoneInfo(timezone),
+    )
+
+
+def parse_every(text: str | None) -> int:
+    """An interval such as "30s", "15m", "6h", "1d" or "1h30m", in seconds."""
+    compact = (text or "").replace(" ", "").lower()
+    if not compact or _EVERY_PART.sub("", compact):
+        raise ValueError(f"bad interval {text!r}: use a number and s, m, h or d, e.g. '15m'")
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _EVERY_PART.findall(compact))
+    if seconds <= 0:
+        raise ValueError(f"interval {text!r} must be longer than zero")
+    return seconds
+
+
+def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, list[str]]:
+    """Validate one [[jobs]] table; problems are returned, not raised, to report them all."""
+    if not isinstance(raw, dict):
+        return None, [f"{path}: jobs[{index}]: must be a table ([[jobs]])"]
+    job_id = raw.get("id")
+    name = f"job {job_id!r}" if isinstance(job_id, str) and job_id else f"jobs[{index}]"
+    problems: list[str] = []
+
+    def problem(text: str) -> None:
+        problems.append(f"{path}: {name}: {text}")
+
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        problem(f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(KEYS)})")
+    if job_id is None:
+        problem("missing 'id'")
+    elif not isinstance(job_id, str) or not _ID.match(job_id):
+        problem("'id' must be letters, digits, '_', '.' or '-', starting with a letter or digit")
+    channel = raw.get("channel")
+    if channel is None:
+        problem("missing 'channel'")
+    elif not isinstance(channel, str) or not _CHANNEL.match(channel):
+        problem(f"'channel' must be a channel id such as 'UC...', not {channel!r}")
+    mode = raw.get("mode", "incremental")
+    if mode not in MODES:
+        problem(f"bad mode {mode!r} (use 'incremental' or 'full')")
+    timezone = raw.get("timezone", DEFAULT_TIMEZONE)
+    zone_ok = False
+    if not isinstance(timezone, str):
+        problem(f"'timezone' must be a string such as 'Asia/Tokyo', not {timezone!r}")
+    else:
+        try:
+            ZoneInfo(timezone)
+            zone_ok = True
+        except (ZoneInfoNotFoundError, ValueError):
+            problem(f"unknown timezone {timezone!r}")
+    cron, every = raw.get("cron"), raw.get("every")
+    if (cron is None) == (every is None):
+        problem("give exactly one of 'cron' or 'every'")
+    elif cron is not None:
+        if not isinstance(cron, str):
+            problem(f"'cron' must be a string such as '*/30 * * * *', not {cron!r}")
+        elif zone_ok:
+            try:
+                trigger = crontab_trigger(cron, timezone)
+            except ValueError as e:
+                problem(f"bad cron expression {cron!r}: {e}")
+            else:
+                if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+                    problem(f"cron expression {cron!r} never fires")
+    elif not isinstance(every, str):
+        problem(f"'every' must be a string such as '15m', not {every!r}")
+    else:
+        try:
+            parse_every(every)
+        except ValueError as e:
+            problem(str(e))
+    if problems:
+        return None, problems
+    spec = JobSpec(
+        id=job_id,
+        channel=channel,
+        mode=mode,
+        timezone=timezone,
+        source=path,
+        cron=cron,
+        every=every,
+    )
+    return spec, []
+
+
+def load_file(path: Path) -> tuple[list[JobSpec], list[str]]:
+    """The jobs in one file, and the problems found in it."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        return [], [f"{path}: invalid TOML: {e}"]
+    except OSError as e:
+        return [], [f"{path}: cannot read: {e.strerror}"]
+    problems: list[str] = []
+    unknown = sorted(set(data) - {"jobs"})
+    if unknown:
+        problems.append(f"{path}: unknown top-level key(s) {', '.join(unknown)} (only [[jobs]])")
+    raw_jobs = data.get("jobs", [])
+    if not isinstance(raw_jobs, list):
+        return [], [*problems, f"{path}: 'jobs' must be an array of tables ([[jobs]])"]
+    specs: list[JobSpec] = []
+    for index, raw in enumerate(raw_jobs):
+        spec, found = _check_job(raw, index, path)
+        problems.extend(found)
+        if spec:
+            specs.append(spec)
+    return specs, problems
+
+
+def load_schedules(directory: str | Path) -> list[JobSpec]:
+    """Every job in `directory/*.toml`, or ConfigError listing every problem found."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ConfigError(f"schedules directory {str(directory)!r} {what}")
+    # Editors leave hidden files such as .rilg.toml.swp or .#rilg.toml next to the real one.
+    files = sorted(p for p in directory.glob("*.toml") if not p.name.startswith("."))
+    if not files:
+        raise ConfigError(f"no *.toml schedule files in {str(directory)!r}")
+    specs: list[JobSpec] = []
+    problems: list[str] = []
+    first_seen: dict[str, JobSpec] = {}
+    for path in files:
+        found, file_problems = load_file(path)
+        problems.extend(file_problems)
+        for spec in found:
+            if spec.id in first_seen:
+                problems.append(
+                    f"{path}: job {spec.id!r}: duplicate id, already defined in "
+                    f"{first_seen[spec.id].source}"
+                )
+                continue
+            first_seen[spec.id] = spec
+            specs.append(spec)
+    if problems:
+        raise ConfigError("invalid schedule files:\n  " + "\n  ".join(problems))
+    if not specs:
+        raise ConfigError(f"the schedule files in {str(directory)!r} define no jobs")
+    return specs

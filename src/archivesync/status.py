@@ -1,0 +1,339 @@
+"""`archivesync status`: what the daemon, the runs, the request queue and the quota are doing.
+
+`collect` reads everything into one dict (the `--json` output); `render` turns it into text
+for staff. Both only read: status is safe to run at any moment, next to a running sync.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from . import quota
+from .daemon import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
+from .sync_requests import ACTIVE, describe
+
+FIGURES = (
+    "pages",
+    "videos_seen",
+    "videos_added",
+    "videos_updated",
+    "videos_removed",
+    "api_calls",
+    "quota_units",
+)
+RECENT_REQUESTS = 5
+RECENT_RUNS = 5
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _age(text: str | None, now: datetime) -> float | None:
+    if not text:
+        return None
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return round((now - moment).total_seconds(), 1)
+
+
+def _pid_alive(pid: int | None) -> bool | None:
+    """Whether `pid` runs on this host; None when unknown."""
+    if not pid:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _rows(db: Database, table: str, sql: str, params=()) -> list[dict]:
+    # A database written by an older archivesync may lack the newer tables.
+    return list(db.query(sql, params)) if db[table].exists() else []
+
+
+def _run(row: dict) -> dict:
+    keys = ("id", "channel_id", "mode", "trigger", "target", "status", "started_at")
+    keys += ("finished_at", "heartbeat_at", "error", "pid", *FIGURES)
+    return {k: row[k] for k in keys}
+
+
+def _daemon(db: Database, now: datetime) -> dict:
+    row = read_heartbeat(db)
+    if row is None:
+        return {"state": "never started", "alive": False}
+    age = heartbeat_age(row, now)
+    if row["stopped_at"]:
+        state = "stopped"
+    elif age is not None and age <= STALE_AFTER_SECONDS:
+        state = "running"
+    else:
+        state = "not responding"
+    return {
+        "state": state,
+        "alive": state == "running",
+        "pid": row["pid"],
+        "hostname": row["hostname"],
+        "started_at": row["started_at"],
+        "heartbeat_at": row["heartbeat_at"],
+        "heartbeat_age_seconds": None if age is None else round(age, 1),
+        "stopped_at": row["stopped_at"],
+        "schedules_dir": row["schedules_dir"],
+    }
+
+
+def _schedule(db: Database) -> list[dict]:
+    row = read_heartbeat(db)
+    try:
+        jobs = json.loads(row["jobs"]) if row and row["jobs"] else []
+    except ValueError:
+        return []
+    return jobs if isinstance(jobs, list) else []
+
+
+def collect(
+    db: Database,
+    *,
+    db_path: str | Path,
+    daily_budget: int = quota.DEFAULT_DAILY_BUDGET,
+    now: datetime | None = None,
+) -> dict:
+    now = now or datetime.now(UTC)
+    current = []
+    for row in _rows(db, "sync_runs", "SELECT * FROM sync_runs WHERE status = 'running'"):
+        run = _run(row)
+        run["progress_age_seconds"] = _age(row["heartbeat_at"], now)
+        run["running_for_seconds"] = _age(row["started_at"], now)
+        run["process_alive"] = _pid_alive(row["pid"])
+        current.append(run)
+    titles = {
+        r["id"]: r
+        for r in _rows(
+            db, "channels", "SELECT id, title, last_synced_at, last_full_sync_at FROM channels"
+        )
+    }
+    last_runs = _rows(
+        db,
+        "sync_runs",
+        # The last finished run of each channel (runs of unknown channel have none).
+        "SELECT * FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs "
+        "WHERE status != 'running' AND channel_id IS NOT NULL GROUP BY channel_id) "
+        "ORDER BY channel_id",
+    )
+    channels = []
+    seen = set()
+    for row in last_runs:
+        info = titles.get(row["channel_id"], {})
+        seen.add(row["channel_id"])
+        channels.append(
+            {
+                "channel_id": row["channel_id"],
+                "title": info.get("title"),
+                "last_synced_at": info.get("last_synced_at"),
+                "last_full_sync_at": info.get("last_full_sync_at"),
+                "last_run": _run(row),
+            }
+        )
+    for channel_id, info in sorted(titles.items()):
+        if channel_id not in seen:
+            channels.append(
+                {
+                    "channel_id": channel_id,
+                    "title": info["title"],
+                    "last_synced_at": info["last_synced_at"],
+                    "last_full_sync_at": info["last_full_sync_at"],
+                    "last_run": None,
+                }
+            )
+    recent_runs = [
+        _run(r)
+        for r in _rows(
+            db,
+            "sync_runs",
+            "SELECT * FROM sync_runs WHERE status != 'running' ORDER BY id DESC LIMIT ?",
+            [RECENT_RUNS],
+        )
+    ]
+    marks = ",".join("?" * len(ACTIVE))
+    active = _rows(
+        db,
+        "sync_requests",
+        f"SELECT * FROM sync_requests WHERE status IN ({marks}) ORDER BY id",
+        ACTIVE,
+    )
+    finished = _rows(
+        db,
+        "sync_requests",
+        f"SELECT * FROM sync_requests WHERE status NOT IN ({marks}) ORDER BY id DESC LIMIT ?",
+        [*ACTIVE, RECENT_REQUESTS],
+    )
+    day = quota.pacific_day(now)
+    spent = quota.spent_on(db, day) if db["quota_usage"].exists() else 0
+    reset = quota.next_reset(now)
+    return {
+        "database": str(db_path),
+        "checked_at": _iso(now),
+        "daemon": _daemon(db, now),
+        "current_runs": current,
+        "channels": channels,
+        "recent_runs": recent_runs,
+        "requests": {"active": active, "recent": finished},
+        "quota": {
+            "day": day,
+            "spent": spent,
+            "budget": daily_budget,
+            "left": max(0, daily_budget - spent),
+            "next_reset_at": _iso(reset),
+            "resets_in_seconds": round((reset - now).total_seconds()),
+        },
+        "schedule": _schedule(db),
+    }
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def _figures(run: dict) -> str:
+    return (
+        f"{run['videos_added']} added, {run['videos_updated']} updated, "
+        f"{run['videos_removed']} removed; {run['api_calls']} API calls, "
+        f"{run['quota_units']} quota units"
+    )
+
+
+def _daemon_line(d: dict) -> str:
+    if d["state"] == "never started":
+        return "Daemon: never started on this database"
+    where = f"pid {d['pid']} on {d['hostname']}"
+    if d["state"] == "running":
+        return (
+            f"Daemon: running ({where}, last heartbeat {duration(d['heartbeat_age_seconds'])} "
+            f"ago, up since {d['started_at']})"
+        )
+    if d["state"] == "stopped":
+        return f"Daemon: stopped at {d['stopped_at']} ({where})"
+    return (
+        f"Daemon: NOT RESPONDING: last heartbeat {duration(d['heartbeat_age_seconds'])} ago "
+        f"({where}); requests will not be picked up"
+    )
+
+
+def _current_lines(runs: list[dict]) -> list[str]:
+    if not runs:
+        return ["Current run: none"]
+    lines = []
+    for run in runs:
+        lines.append(
+            f"Current run {run['id']}: {run['target'] or run['channel_id']} ({run['mode']}, "
+            f"trigger {run['trigger']}), running for {duration(run['running_for_seconds'])}"
+        )
+        lines.append(
+            f"  {run['pages']} pages, {run['videos_seen']} videos seen, {run['quota_units']} "
+            f"quota units; last progress {duration(run['progress_age_seconds'])} ago"
+        )
+        if run["process_alive"] is False:
+            lines.append(
+                f"  its process (pid {run['pid']}) is gone: the next sync will mark it interrupted"
+            )
+    return lines
+
+
+def _channel_lines(channels: list[dict]) -> list[str]:
+    if not channels:
+        return ["Channels: none synced yet"]
+    lines = ["Channels:"]
+    for c in channels:
+        title = f" ({c['title']})" if c["title"] else ""
+        lines.append(f"  {c['channel_id']}{title}")
+        run = c["last_run"]
+        if run:
+            lines.append(
+                f"    last run {run['id']}: {run['status']} ({run['mode']}, {run['trigger']}) "
+                f"ended {run['finished_at']}; {_figures(run)}"
+            )
+            if run["error"]:
+                lines.append(f"    error: {run['error']}")
+        lines.append(
+            f"    last sync {c['last_synced_at'] or 'never'}, last full sync "
+            f"{c['last_full_sync_at'] or 'never'}"
+        )
+    return lines
+
+
+def _request_line(r: dict) -> str:
+    text = (
+        f"  #{r['id']} {r['status']:<15} {describe(r['target_kind'], r['target_id'], r['mode'])}"
+        f", by {r['requested_by'] or '?'} at {r['requested_at']}"
+    )
+    if r["run_id"] is not None:
+        text += f", run {r['run_id']}"
+    if r["finished_at"]:
+        text += f", ended {r['finished_at']}"
+    if r["error"]:
+        text += f"\n      {r['error']}"
+    return text
+
+
+def _request_lines(requests: dict) -> list[str]:
+    lines = []
+    if requests["active"]:
+        lines.append("Requests in the queue:")
+        lines.extend(_request_line(r) for r in requests["active"])
+    else:
+        lines.append("Requests in the queue: none")
+    if requests["recent"]:
+        lines.append("Recent requests:")
+        lines.extend(_request_line(r) for r in requests["recent"])
+    return lines
+
+
+def _schedule_lines(jobs: list[dict], daemon: dict) -> list[str]:
+    if not daemon["alive"]:
+        return ["Next scheduled runs: none (the daemon is not running)"]
+    if not jobs:
+        return ["Next scheduled runs: none"]
+    lines = ["Next scheduled runs:"]
+    for job in jobs:
+        lines.append(
+            f"  {job.get('next_run_at') or 'paused':<20} {job.get('id')}: {job.get('mode')} "
+            f"sync of {job.get('channel')}, {job.get('schedule')}"
+        )
+    return lines
+
+
+def render(status: dict) -> str:
+    q = status["quota"]
+    lines = [
+        f"Database: {status['database']}",
+        _daemon_line(status["daemon"]),
+        *_current_lines(status["current_runs"]),
+        *_channel_lines(status["channels"]),
+        *_request_lines(status["requests"]),
+        f"Quota today (Pacific day {q['day']}): {q['spent']} of {q['budget']} units spent, "
+        f"{q['left']} left; resets at {q['next_reset_at']} (in {duration(q['resets_in_seconds'])})",
+        *_schedule_lines(status["schedule"], status["daemon"]),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,199 @@
+"""The analysts' views, as data: name -> SELECT.
+
+Plain SQL only (no Python functions), so that they work in any SQLite client: Datasette, the
+sqlite3 shell, DB Browser. Durations and chapter starts are formatted as h:mm:ss with printf.
+A view is never edited in place once released: a later migration re-applies VIEWS with
+`create_views` (``create_view(..., replace=True)``), so a database always has the views of its
+code. Each view's columns and an example question are documented in docs/analysts.md.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+__all__ = ["VIEWS", "create_views", "hms_sql"]
+
+
+def hms_sql(seconds: str) -> str:
+    """SQL for ``seconds`` as h:mm:ss (``0:05:07``, ``12:00:00``); NULL stays NULL."""
+    return (
+        f"CASE WHEN {seconds} IS NULL THEN NULL ELSE printf('%d:%02d:%02d', "
+        f"{seconds} / 3600, ({seconds} % 3600) / 60, {seconds} % 60) END"
+    )
+
+
+# Stats are recorded only when they change, so the figure at a moment is the last observation
+# at or before it. Windows end at the video's last sync: the last time the figures were known.
+def _stat_at(when: str) -> str:
+    return (
+        "(SELECT s.rowid FROM video_stats s WHERE s.video_id = v.id "
+        f"AND s.observed_at <= {when} ORDER BY s.observed_at DESC, s.rowid DESC LIMIT 1)"
+    )
+
+
+def _ago(days: int) -> str:
+    return f"strftime('%Y-%m-%dT%H:%M:%SZ', v.as_of, '-{days} days')"
+
+
+VIEWS: dict[str, str] = {
+    # One row per video ever seen; removed ones stay, flagged by removed_at.
+    "video_overview": f"""
+SELECT
+  v.id,
+  v.title,
+  v.published_at,
+  {hms_sql("v.duration_seconds")} AS duration,
+  v.duration_seconds,
+  v.url,
+  (SELECT count(*) FROM chapters c WHERE c.video_id = v.id) AS chapter_count,
+  (
+    SELECT group_concat(t.title, ', ')
+    FROM (
+      SELECT DISTINCT p.title
+      FROM playlist_items pi
+      JOIN playlists p ON p.id = pi.playlist_id
+      WHERE pi.video_id = v.id AND p.removed_at IS NULL
+      ORDER BY p.title
+    ) t
+  ) AS playlists,
+  v.view_count,
+  v.like_count,
+  v.comment_count,
+  v.removed_at
+FROM videos v
+""",
+    # Chapters of videos still on the channel: a deep link into a removed video plays nothing.
+    "chapter_index": f"""
+SELECT
+  c.video_id,
+  v.title AS video_title,
+  v.published_at AS video_published_at,
+  c.position,
+  c.title,
+  {hms_sql("c.start_seconds")} AS start,
+  c.start_seconds,
+  c.end_seconds,
+  c.url
+FROM chapters c
+JOIN videos v ON v.id = c.video_id
+WHERE v.removed_at IS NULL
+""",
+    # Months are Japan time (UTC+9), as the channel's viewers and the institute read dates;
+    # fiscal_year is the Japanese 年度 (April to March). Removed videos are not counted.
+    "channel_summary": """
+SELECT
+  channel_id,
+  year,
+  month,
+  CASE WHEN month >= 4 THEN year ELSE year - 1 END AS fiscal_year,
+  count(*) AS videos,
+  round(coalesce(sum(duration_seconds), 0) / 3600.0, 2) AS hours
+FROM (
+  SELECT
+    channel_id,
+    CAST(strftime('%Y', published_at, '+9 hours') AS INTEGER) AS year,
+    CAST(strftime('%m', published_at, '+9 hours') AS INTEGER) AS month,
+    duration_seconds
+  FROM videos
+  WHERE removed_at IS NULL AND published_at IS NOT NULL
+)
+GROUP BY channel_id, year, month
+""",
+    # Item counts come from the last listing of each playlist; removed playlists stay, flagged.
+    "playlist_overview": f"""
+SELECT
+  p.id AS playlist_id,
+  p.title,
+  p.channel_id,
+  p.published_at,
+  coalesce(i.items, 0) AS item_count,
+  coalesce(i.available, 0) AS available_items,
+  coalesce(i.deleted, 0) AS deleted_items,
+  coalesce(i.private, 0) AS private_items,
+  i.duration_seconds,
+  {hms_sql("i.duration_seconds")} AS duration,
+  p.removed_at
+FROM playlists p
+LEFT JOIN (
+  SELECT
+    pi.playlist_id,
+    count(*) AS items,
+    sum(pi.item_status = 'ok') AS available,
+    sum(pi.item_status = 'deleted') AS deleted,
+    sum(pi.item_status = 'private') AS private,
+    sum(CASE WHEN pi.item_status = 'ok' THEN v.duration_seconds END) AS duration_seconds
+  FROM playlist_items pi
+  LEFT JOIN videos v ON v.id = pi.video_id
+  GROUP BY pi.playlist_id
+) i ON i.playlist_id = p.id
+""",
+    # Growth over a window is NULL when there is no observation that old (a newer video).
+    "stats_latest": f"""
+SELECT
+  v.id AS video_id,
+  v.title,
+  l.observed_at,
+  l.view_count,
+  l.like_count,
+  l.comment_count,
+  f.observed_at AS first_observed_at,
+  l.view_count - f.view_count AS views_growth,
+  l.like_count - f.like_count AS likes_growth,
+  l.comment_count - f.comment_count AS comments_growth,
+  v.as_of,
+  l.view_count - w.view_count AS views_growth_7d,
+  l.like_count - w.like_count AS likes_growth_7d,
+  l.comment_count - w.comment_count AS comments_growth_7d,
+  l.view_count - m.view_count AS views_growth_30d,
+  l.like_count - m.like_count AS likes_growth_30d,
+  l.comment_count - m.comment_count AS comments_growth_30d,
+  v.removed_at
+FROM (
+  SELECT
+    v.*,
+    (SELECT s.rowid FROM video_stats s WHERE s.video_id = v.id
+      ORDER BY s.observed_at DESC, s.rowid DESC LIMIT 1) AS latest_id,
+    (SELECT s.rowid FROM video_stats s WHERE s.video_id = v.id
+      ORDER BY s.observed_at, s.rowid LIMIT 1) AS first_id,
+    {_stat_at(_ago(7))} AS week_id,
+    {_stat_at(_ago(30))} AS month_id
+  FROM (
+    SELECT
+      v.id,
+      v.title,
+      v.removed_at,
+      coalesce(
+        v.last_synced_at,
+        (SELECT max(s.observed_at) FROM video_stats s WHERE s.video_id = v.id)
+      ) AS as_of
+    FROM videos v
+  ) v
+) v
+JOIN video_stats l ON l.rowid = v.latest_id
+JOIN video_stats f ON f.rowid = v.first_id
+LEFT JOIN video_stats w ON w.rowid = v.week_id
+LEFT JOIN video_stats m ON m.rowid = v.month_id
+""",
+    "removed_videos": f"""
+SELECT
+  v.id AS video_id,
+  v.title,
+  v.published_at,
+  v.removed_at,
+  v.removed_reason,
+  {hms_sql("v.duration_seconds")} AS duration,
+  v.duration_seconds,
+  v.view_count AS last_view_count,
+  v.first_seen_at,
+  v.url
+FROM videos v
+WHERE v.removed_at IS NOT NULL
+ORDER BY v.removed_at DESC, v.id
+""",
+}
+
+
+def create_views(db: Database) -> None:
+    """Create or replace every view in VIEWS (idempotent)."""
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)

@@ -1,0 +1,250 @@
+"""`archivesync resync`: run at once without a daemon, queued for a live one, taken over."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+import time
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from archivesync.cli import cli
+from archivesync.lease import Lease
+from archivesync.schema import open_db
+from archivesync.sync import utcnow
+
+from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, sync
+
+
+def resync(db_path, emu, *args, env=None):
+    return subprocess.run(
+        [PYTHON, "-m", "archivesync", "resync", "--db", str(db_path), *args],
+        env=env or cli_env(emu),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def rows(db_path, sql, params=()):
+    return list(sqlite_utils.Database(db_path).query(sql, params))
+
+
+def requests(db_path):
+    return rows(db_path, "SELECT * FROM sync_requests ORDER BY id")
+
+
+def run_of(db_path, request):
+    return rows(db_path, "SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]])[0]
+
+
+def fake_daemon(db_path, *, stopped=False):
+    """A heartbeat as a live daemon writes it; the tests play the daemon's part themselves."""
+    db = open_db(db_path)
+    now = utcnow()
+    db["daemon_heartbeat"].upsert(
+        {
+            "id": 1,
+            "pid": 999999,
+            "hostname": "ops-host",
+            "started_at": now,
+            "heartbeat_at": now,
+            "stopped_at": now if stopped else None,
+            "jobs": "[]",
+        },
+        pk="id",
+    )
+    db.close()
+
+
+@pytest.fixture
+def synced(emulator, db_path):
+    """An index of the sample channel, and two of its video ids and a playlist id."""
+    assert sync(db_path, emulator, full=True).status == "ok"
+    videos = [r["id"] for r in rows(db_path, "SELECT id FROM videos ORDER BY id LIMIT 2")]
+    playlist = rows(db_path, "SELECT id FROM playlists LIMIT 1")[0]["id"]
+    return videos, playlist
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "exactly one of --channel, --playlist or --video"),
+        (["--channel", SAMPLE_CHANNEL, "--playlist", "PL1"], "exactly one of"),
+        (["--channel", SAMPLE_CHANNEL, "--video", "abc"], "exactly one of"),
+        (["--playlist", "PL1", "--full"], "--full goes with --channel only"),
+        (["--video", "abc", "--full"], "--full goes with --channel only"),
+        (["--video", " , "], "--video needs a video id"),
+    ],
+)
+def test_usage_mistakes_exit_2(db_path, args, message):
+    result = CliRunner().invoke(cli, ["resync", "--db", str(db_path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not db_path.exists()
+
+
+def test_without_daemon_videos_are_resynced_at_once(emulator, db_path, synced):
+    videos, _ = synced
+    result = resync(db_path, emulator, "--video", videos[0], "--video", videos[1])
+    assert result.returncode == 0, result.stderr
+    assert ": ok;" in result.stdout
+    assert "resync progress:" in result.stderr  # the progress reporter, as log lines off a TTY
+    (request,) = requests(db_path)
+    assert (request["target_kind"], request["target_id"], request["mode"]) == (
+        "videos",
+        ",".join(videos),
+        "videos",
+    )
+    assert (request["status"], request["exit_code"], request["error"]) == ("done", 0, None)
+    assert request["requested_by"] == getpass.getuser()
+    assert request["started_at"] and request["finished_at"]
+    run = run_of(db_path, request)
+    assert (run["trigger"], run["mode"], run["status"], run["videos_seen"]) == (
+        "manual",
+        "videos",
+        "ok",
+        2,
+    )
+
+
+def test_without_daemon_a_playlist_resync_records_who_asked(emulator, db_path, synced):
+    _, playlist = synced
+    result = resync(db_path, emulator, "--playlist", playlist, "--by", "carol")
+    assert result.returncode == 0, result.stderr
+    (request,) = requests(db_path)
+    assert (request["requested_by"], request["mode"], request["status"]) == (
+        "carol",
+        "playlist",
+        "done",
+    )
+    assert run_of(db_path, request)["target"] == f"playlist {playlist}"
+
+
+def test_unknown_video_fails_with_exit_1(emulator, db_path):
+    result = resync(db_path, emulator, "--video", "NoSuchVid01")
+    assert result.returncode == 1
+    assert "NoSuchVid01" in result.stderr and "Traceback" not in result.stderr
+    (request,) = requests(db_path)
+    assert (request["status"], request["exit_code"]) == ("failed", 1)
+    assert "not found" in request["error"]
+    assert run_of(db_path, request)["status"] == "failed"
+
+
+def test_quota_exhausted_exits_75(emulator, db_path):
+    result = resync(
+        db_path,
+        emulator,
+        "--channel",
+        SAMPLE_CHANNEL,
+        "--full",
+        "--daily-budget",
+        "3",
+        "--safety-margin",
+        "0",
+    )
+    assert result.returncode == 75, result.stderr
+    (request,) = requests(db_path)
+    assert (request["status"], request["exit_code"], request["mode"]) == (
+        "quota_exhausted",
+        75,
+        "full",
+    )
+    assert run_of(db_path, request)["status"] == "quota_exhausted"
+
+
+def test_busy_database_without_wait_fails_and_says_why(emulator, db_path, synced):
+    videos, _ = synced
+    lease = Lease(db_path)
+    assert lease.try_acquire()
+    try:
+        result = resync(db_path, emulator, "--video", videos[0])
+    finally:
+        lease.release()
+    assert result.returncode == 1
+    assert "is writing to this database" in result.stderr
+    (request,) = requests(db_path)
+    assert (request["status"], request["run_id"]) == ("failed", None)
+    assert "is writing to this database" in request["error"]
+
+
+def test_missing_key_without_daemon_is_an_error(emulator, db_path):
+    env = cli_env(emulator)
+    del env["YOUTUBE_API_KEY"]
+    result = resync(db_path, emulator, "--video", "abc", env=env)
+    assert result.returncode == 1
+    assert "YOUTUBE_API_KEY" in result.stderr
+    assert requests(db_path) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fields"),
+    [
+        (["--channel", SAMPLE_CHANNEL], ("channel", SAMPLE_CHANNEL, "incremental")),
+        (["--channel", SAMPLE_CHANNEL, "--full"], ("channel", SAMPLE_CHANNEL, "full")),
+        (["--playlist", "PLx"], ("playlist", "PLx", "playlist")),
+        (["--video", "a1", "--video", "b2,c3"], ("videos", "a1,b2,c3", "videos")),
+    ],
+)
+def test_with_a_live_daemon_the_request_is_queued(emulator, db_path, args, fields):
+    fake_daemon(db_path)
+    env = cli_env(emulator)
+    del env["YOUTUBE_API_KEY"]  # queueing needs no key: the daemon has its own
+    result = resync(db_path, emulator, *args, "--by", "dave", env=env)
+    assert result.returncode == 0, result.stderr
+    (request,) = requests(db_path)
+    assert result.stdout.strip() == str(request["id"])
+    assert "queued for the daemon (pid 999999 on ops-host)" in result.stderr
+    assert (request["target_kind"], request["target_id"], request["mode"]) == fields
+    assert (request["status"], request["requested_by"], request["run_id"]) == (
+        "queued",
+        "dave",
+        None,
+    )
+    assert rows(db_path, "SELECT count(*) AS n FROM sync_runs")[0]["n"] == 0
+
+
+def test_a_stopped_daemon_does_not_take_requests(emulator, db_path, synced):
+    videos, _ = synced
+    fake_daemon(db_path, stopped=True)
+    result = resync(db_path, emulator, "--video", videos[0])
+    assert result.returncode == 0, result.stderr
+    assert "queued for the daemon" not in result.stderr
+    assert requests(db_path)[0]["status"] == "done"
+
+
+def test_waiting_client_takes_over_when_the_daemon_stops_first(emulator, db_path, synced):
+    videos, _ = synced
+    fake_daemon(db_path)
+    client = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "archivesync",
+            "resync",
+            "--db",
+            str(db_path),
+            "--video",
+            videos[0],
+            "--wait",
+        ],
+        env=cli_env(emulator),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 15
+    while not requests(db_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.6)  # the client is polling now; the request must still be queued
+    assert requests(db_path)[0]["status"] == "queued"
+    fake_daemon(db_path, stopped=True)
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 0, err
+    assert "running it here" in err
+    assert ": ok;" in out
+    (request,) = requests(db_path)
+    assert request["status"] == "done"
+    assert run_of(db_path, request)["trigger"] == "manual"
