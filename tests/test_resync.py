@@ -248,3 +248,41 @@ def test_waiting_client_takes_over_when_the_daemon_stops_first(emulator, db_path
     (request,) = requests(db_path)
     assert request["status"] == "done"
     assert run_of(db_path, request)["trigger"] == "manual"
+
+
+def test_requests_left_running_by_a_dead_process_are_settled(db_path):
+    from archivesync.sync_requests import ABANDONED, recover_abandoned
+
+    db = open_db(db_path)
+    now = utcnow()
+    db["sync_runs"].insert_all(
+        [
+            {"id": 1, "mode": "videos", "trigger": "manual", "started_at": now, "status": "ok"},
+            {
+                "id": 2,
+                "mode": "full",
+                "trigger": "manual",
+                "started_at": now,
+                "status": "quota_exhausted",
+                "error": "quota",
+            },
+        ]
+    )
+    base = {"requested_at": now, "target_kind": "videos", "target_id": "v1", "mode": "videos"}
+    db["sync_requests"].insert_all(
+        [
+            {**base, "id": 1, "status": "running", "run_id": 1},  # died before recording it
+            {**base, "id": 2, "status": "running", "run_id": 2},
+            {**base, "id": 3, "status": "running", "run_id": None},  # died before its run
+            {**base, "id": 4, "status": "queued", "run_id": None},  # not started: left alone
+        ]
+    )
+    assert recover_abandoned(db) == 3
+    settled = [(r["status"], r["exit_code"], r["error"]) for r in requests(db_path)]
+    assert settled == [
+        ("done", 0, None),
+        ("quota_exhausted", 75, "quota"),
+        ("interrupted", 1, ABANDONED),
+        ("queued", None, None),
+    ]
+    db.close()

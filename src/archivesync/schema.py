@@ -7,7 +7,9 @@ README; add columns, never rename them.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -232,6 +234,27 @@ def _views(db: Database) -> None:
     from .views import create_views
 
     create_views(db)
+
+
+@contextlib.contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """A transaction that takes the write lock up front (BEGIN IMMEDIATE).
+
+    A plain BEGIN reads first and upgrades to a write lock later; if another connection (the
+    daemon's heartbeat, a queued resync) commits in between, SQLite fails the upgrade at once
+    with "database is locked" instead of waiting out the busy timeout.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:

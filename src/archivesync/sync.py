@@ -34,7 +34,7 @@ from .errors import (
     QuotaExhausted,
 )
 from .lease import Lease
-from .schema import open_db
+from .schema import open_db, write_transaction
 from .youtube import (
     GOOGLE_ENDPOINT,
     PAGE_SIZE,
@@ -116,7 +116,7 @@ class RunContext:
     @contextlib.contextmanager
     def page(self) -> Iterator[str]:
         now = utcnow()
-        with self.db.atomic():
+        with write_transaction(self.db):
             yield now
             self.pages += 1
             self.flush(now)
@@ -532,7 +532,7 @@ def _run_locked(db, target, api_key, endpoint, trigger, settings, stop, progress
         status, code, message = "failed", EXIT_ERROR, f"unexpected error: {type(e).__name__}: {e}"
     message = message.replace(api_key, "***") if api_key else message
     finished = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         ctx.flush(finished)
         db["sync_runs"].update(
             run_id,

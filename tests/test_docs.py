@@ -1,0 +1,65 @@
+"""The README documents every command, option, table, column and view."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from archivesync.cli import cli
+from archivesync.schema import open_db
+
+from .conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+INTERNAL_TABLES = {"_sqlite_migrations"}
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_a_section(name):
+    assert f"### `archivesync {name}`" in README
+
+
+@pytest.mark.parametrize(
+    "name, option",
+    [
+        (name, opt)
+        for name, command in sorted(cli.commands.items())
+        for param in command.params
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help"
+    ],
+)
+def test_every_long_option_is_mentioned(name, option):
+    section = README.split(f"### `archivesync {name}`", 1)[1].split("\n### ", 1)[0]
+    assert option in section, f"{option} of {name} is not in its README section"
+
+
+def schema_objects(tmp_path):
+    db = open_db(tmp_path / "docs.db")
+    tables = {
+        t: [c.name for c in db[t].columns]
+        for t in db.table_names()
+        if t not in INTERNAL_TABLES and not t.startswith("search_")
+    }
+    views = {v: [c.name for c in db[v].columns] for v in db.view_names()}
+    return tables, views
+
+
+def test_every_table_and_column_is_documented(tmp_path):
+    tables, _ = schema_objects(tmp_path)
+    for table, columns in tables.items():
+        match = re.search(rf"^### `{table}`\n(.*?)(?=^### |^## )", README, re.S | re.M)
+        assert match, f"table {table} has no README section"
+        for column in columns:
+            assert f"`{column}`" in match.group(1), f"{table}.{column} is not documented"
+
+
+def test_every_view_and_column_is_documented(tmp_path):
+    _, views = schema_objects(tmp_path)
+    assert views, "the schema defines the analysts' views"
+    for view, columns in views.items():
+        match = re.search(rf"^#### `{view}`\n(.*?)(?=^#### |^### |^## )", README, re.S | re.M)
+        assert match, f"view {view} has no README section"
+        for column in columns:
+            assert f"`{column}`" in match.group(1), f"{view}.{column} is not documented"
