@@ -1,15 +1,23 @@
-"""Decorators shared by the CLI modules (cli.py imports the query commands, so they cannot
-import cli.py back)."""
+"""Options, decorators and helpers shared by the CLI modules.
+
+They live here rather than in cli.py because cli.py imports every command module.
+"""
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import os
+import signal
 import sys
+import threading
 
 import click
 
+from . import sync as sync_mod
 from .errors import ArchiveSyncError
+from .reporting import run_summary
 
 
 def fail_cleanly(func):
@@ -42,3 +50,108 @@ def db_option(func):
         type=click.Path(dir_okay=False),
         help="Path to the SQLite index.",
     )(func)
+
+
+def endpoint_option(func):
+    return click.option(
+        "--api-endpoint",
+        envvar="ARCHIVESYNC_API_ENDPOINT",
+        default=None,
+        help="API base URL (default: Google's; env ARCHIVESYNC_API_ENDPOINT).",
+    )(func)
+
+
+def log_options(func):
+    func = click.option(
+        "--log-format",
+        type=click.Choice(["plain", "json"]),
+        default="plain",
+        show_default=True,
+        help="Log line format on stderr.",
+    )(func)
+    return click.option("-v", "--verbose", is_flag=True, help="Log more detail.")(func)
+
+
+def settings_options(func):
+    """Quota and sync knobs shared by sync, resync and daemon."""
+    options = [
+        click.option(
+            "--daily-budget",
+            type=click.IntRange(min=1),
+            default=sync_mod.Settings.daily_budget,
+            show_default=True,
+            envvar="ARCHIVESYNC_DAILY_BUDGET",
+            help="Quota units a Pacific-time day (env ARCHIVESYNC_DAILY_BUDGET).",
+        ),
+        click.option(
+            "--safety-margin",
+            type=click.IntRange(min=0),
+            default=sync_mod.Settings.safety_margin,
+            show_default=True,
+            envvar="ARCHIVESYNC_SAFETY_MARGIN",
+            help="Units of the budget kept back (env ARCHIVESYNC_SAFETY_MARGIN).",
+        ),
+        click.option(
+            "--recent-days",
+            type=click.IntRange(min=0),
+            default=sync_mod.Settings.recent_days,
+            show_default=True,
+            help="Incremental syncs refresh videos published within this many days.",
+        ),
+        click.option(
+            "--feed-probe/--no-feed-probe",
+            default=None,
+            help="Ask the channel's Atom feed first (default: only against the real YouTube).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> sync_mod.Settings:
+    if safety_margin >= daily_budget:
+        raise click.BadParameter(
+            "must be smaller than --daily-budget", param_hint="--safety-margin"
+        )
+    return sync_mod.Settings(
+        daily_budget=daily_budget,
+        safety_margin=safety_margin,
+        recent_days=recent_days,
+        feed_probe=feed_probe,
+    )
+
+
+def stop_on_signals() -> threading.Event:
+    """SIGTERM/SIGINT finish the current page and record the run, instead of killing it."""
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        if stop.is_set():  # a second Ctrl-C means now
+            raise KeyboardInterrupt
+        logging.getLogger("archivesync").warning(
+            "%s: stopping after the current page", signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def finish(outcome: sync_mod.Outcome, as_json: bool = False) -> None:
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": outcome.run_id,
+                    "status": outcome.status,
+                    "error": outcome.message or None,
+                    **outcome.figures,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        click.echo(run_summary(outcome), err=outcome.exit_code != 0)
+    sys.exit(outcome.exit_code)

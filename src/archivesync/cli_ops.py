@@ -15,7 +15,7 @@ import click
 
 from . import status as status_mod
 from . import sync_requests
-from .cli import (
+from .cli_common import (
     db_option,
     endpoint_option,
     fail_cleanly,
