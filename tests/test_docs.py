@@ -26,7 +26,7 @@ def test_every_command_has_a_section(name):
         (name, opt)
         for name, command in sorted(cli.commands.items())
         for param in command.params
-        for opt in param.opts
+        for opt in [*param.opts, *getattr(param, "secondary_opts", [])]
         if opt.startswith("--") and opt != "--help"
     ],
 )

@@ -69,6 +69,13 @@ def _register_optional_commands() -> None:
 
     cli.add_command(emulator_command, name="emulator")
 
+    from .cli_query import export_command, search_command, serve_command, sql_command
+
+    cli.add_command(search_command, name="search")
+    cli.add_command(sql_command, name="sql")
+    cli.add_command(export_command, name="export")
+    cli.add_command(serve_command, name="serve")
+
     from .cli_ops import daemon_command, resync_command, status_command
 
     cli.add_command(daemon_command, name="daemon")

@@ -189,7 +189,7 @@ def serve_command(db_path, host, port):
         raise DatasetteMissing(
             "Datasette is not installed: pip install 'archivesync[datasette]'"
         ) from None
-    # Refuse a missing file now: Datasette would create an empty database there.
+    # Refuse a missing file before starting: Datasette would start and fail on every page.
     open_readonly(db_path).close()
     from .datasette_app import serve
 

@@ -209,7 +209,7 @@ def _search_index(db: Database) -> None:
         );
         CREATE VIRTUAL TABLE search_fts USING fts5(
             title, description, tags, chapters,
-            content='', tokenize='ascii', prefix='1'
+            content='', tokenize='ascii'
         );
         CREATE VIRTUAL TABLE search_fts_title USING fts5(
             title, content='', tokenize='ascii', prefix='1'

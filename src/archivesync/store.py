@@ -21,8 +21,8 @@ THUMBNAIL_PREFERENCE = ("maxres", "standard", "high", "medium", "default")
 # Edits worth a line in video_changes; statistics have their own history table.
 TRACKED_FIELDS = ("title", "description", "duration_seconds", "tags", "privacy_status")
 STAT_FIELDS = ("view_count", "like_count", "comment_count")
-# What the search index holds besides chapter titles.
-SEARCHED_FIELDS = ("title", "description", "tags")
+# What the search index holds besides chapter titles; its row order follows publication time.
+SEARCHED_FIELDS = ("title", "description", "tags", "published_at")
 # Columns compared to decide whether a sync "updated" a video.
 CONTENT_FIELDS = (
     "channel_id",
