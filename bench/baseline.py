@@ -6,10 +6,12 @@ playlists and each playlist's items, and sqlite-utils `upsert_all` of plain rows
 no history, no search index, no per-run bookkeeping). It makes the same API calls as the full
 sync, so the two spend the same quota and differ only in how they wait and what they store.
 The database uses WAL like archivesync's, so journaling does not decide the comparison.
+Run as `python -m bench.baseline --db PATH --endpoint URL --channel UC...` (prints JSON).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -119,3 +121,20 @@ def sequential_sync(db_path: Path, endpoint: str, api_key: str, channel_id: str)
                 db["playlist_items"].upsert_all(rows, pk=("playlist_id", "position"))
     db.close()
     return {"seconds": time.perf_counter() - start, "calls": calls}
+
+
+def main() -> None:
+    """`python -m bench.baseline --db PATH --endpoint URL --channel UC...`: one JSON line."""
+    from archivesync.emulator import DEMO_API_KEY
+
+    p = argparse.ArgumentParser(prog="python -m bench.baseline")
+    p.add_argument("--db", type=Path, required=True)
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--channel", required=True)
+    p.add_argument("--api-key", default=DEMO_API_KEY)
+    args = p.parse_args()
+    print(json.dumps(sequential_sync(args.db, args.endpoint, args.api_key, args.channel)))
+
+
+if __name__ == "__main__":
+    main()

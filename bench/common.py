@@ -15,9 +15,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -162,7 +163,7 @@ class Session:
         self.keep = keep
         self._emulators: dict[int, EmulatorProcess] = {}
         self._full_syncs: dict[int, dict] = {}
-        self.baseline_dbs: dict[int, Path] = {}  # a database the sequential baseline wrote
+        self._baselines: dict[int, dict] = {}  # the last sequential baseline run per size
         self._counter = 0
 
     def close(self) -> None:
@@ -197,31 +198,27 @@ class Session:
         remove_db(path)
         return path
 
-    def cached_full_sync(self, n: int) -> dict | None:
-        """The kept full sync of n videos as a wall-time sample, if one was run."""
-        r = self._full_syncs.get(n)
-        if r is None:
-            return None
-        return {
-            "seconds": r["seconds"],
-            "client_cpu": r["client_cpu"],
-            "emulator_cpu": r["emulator_cpu"],
-            "calls": r["figures"]["api_calls"],
-            "load_before": r["load_before"],
-        }
-
     def full_sync(self, n: int) -> dict:
-        """One full sync of the n-video channel at 0 ms latency, kept for later parts."""
+        """The full sync of the n-video channel at 0 ms, through the CLI in a subprocess.
+
+        Run once per size and shared: the quota part reads its units, the wall-time part uses
+        it as a sample, the memory part its peak RSS and the size part its database.
+        """
         if n not in self._full_syncs:
-            emu = self.emulator(n, 0.0)
-            db_path = self.new_db(f"full-{n}")
-            load = os.getloadavg()[0]
-            result = timed_sync(db_path, emu, full=True)
-            result["load_before"] = load
-            result["db_path"] = str(db_path)
-            result["db_size"] = db_size(db_path)  # before later parts add to it
+            result = cli_full_sync(self, n, 0.0, f"full-{n}")
+            result["db_size"] = db_size(Path(result["db_path"]))  # before later parts add to it
             self._full_syncs[n] = result
         return self._full_syncs[n]
+
+    def has_full_sync(self, n: int) -> bool:
+        return n in self._full_syncs
+
+    def baseline(self, n: int) -> dict:
+        """The last sequential baseline run of n videos, running one at 0 ms if there is none."""
+        if n not in self._baselines:
+            log(f"baseline sync of {fmt_size(n)} videos (for its database and memory)")
+            baseline_sync(self, n, 0.0, f"baseline-{n}")
+        return self._baselines[n]
 
 
 def remove_db(path: Path) -> None:
@@ -273,6 +270,147 @@ _SIZE_GROUPS = {
 }
 
 
+# Runs `python -m <module> ...` (module = argv[1]) and, at exit, leaves the process's VmHWM
+# (KiB) in $BENCH_HWM_FILE. VmHWM is the resident-set high-water mark of this process's own
+# memory map, unlike ru_maxrss (see memory.py).
+_HOOK = """
+import atexit, os, runpy, sys
+
+def _report():
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:")).split()[1]
+    with open(os.environ["BENCH_HWM_FILE"], "w") as out:
+        out.write(hwm)
+
+atexit.register(_report)
+module = sys.argv.pop(1)
+sys.argv[0] = module
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+def _status_kib(pid: int, field: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def run_module(
+    module: str,
+    args: list[str],
+    *,
+    workdir: Path,
+    label: str,
+    env: dict | None = None,
+    emu: EmulatorProcess | None = None,
+) -> dict:
+    """`python -m module *args` in a child process, measured.
+
+    Returns wall seconds, the child's CPU seconds (its own rusage from wait4), the emulator's
+    CPU seconds over the same time, the child's peak RSS in MB (VmHWM at exit), an RSS curve
+    sampled every 0.2 s, the exit code and stdout.
+    """
+    samples: list[tuple[float, int]] = []
+    hwm_file = workdir / f"{label}.hwm"
+    hwm_file.unlink(missing_ok=True)
+    env = {**(env if env is not None else os.environ), "BENCH_HWM_FILE": str(hwm_file)}
+    cmd = [sys.executable, "-c", _HOOK, module, *args]
+    emu_cpu = emu.cpu_seconds() if emu else 0.0
+    load = os.getloadavg()[0]
+    with (
+        open(workdir / f"{label}.log", "wb") as err,
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err, cwd=REPO) as proc,
+    ):
+        start = time.perf_counter()
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.2):
+                rss = _status_kib(proc.pid, "VmRSS:")
+                if rss is not None:
+                    samples.append((time.perf_counter() - start, rss))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        assert proc.stdout is not None
+        out = proc.stdout.read()  # small: a line of JSON
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        done.set()
+        sampler.join()
+    hwm_kib = int(hwm_file.read_text()) if hwm_file.is_file() else None
+    return {
+        "seconds": seconds,
+        "client_cpu": usage.ru_utime + usage.ru_stime,
+        "emulator_cpu": (emu.cpu_seconds() - emu_cpu) if emu else None,
+        "peak_rss_mb": hwm_kib * 1024 / 1e6 if hwm_kib else None,  # MB = 10^6 bytes
+        "timeline": samples,
+        "exit_code": proc.returncode,
+        "stdout": out.decode(errors="replace"),
+        "load_before": load,
+    }
+
+
+def cli_env(url: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        YOUTUBE_API_KEY=DEMO_API_KEY,
+        ARCHIVESYNC_API_ENDPOINT=url,
+        ARCHIVESYNC_DAILY_BUDGET=str(UNLIMITED),
+        ARCHIVESYNC_SAFETY_MARGIN="0",
+    )
+    return env
+
+
+def cli_full_sync(session: Session, n: int, latency_ms: float, label: str) -> dict:
+    """`python -m archivesync sync --full --json` of the n-video channel, in a subprocess."""
+    emu = session.emulator(n, latency_ms)
+    db_path = session.new_db(label)
+    args = ["sync", "--db", str(db_path), "--channel", CHANNEL_ID, "--full", "--json"]
+    result = run_module(
+        "archivesync", args, workdir=session.workdir, label=label, env=cli_env(emu.url), emu=emu
+    )
+    if result["exit_code"] != 0:
+        raise RuntimeError(f"the CLI sync of {n} videos failed: {result['stdout']}")
+    figures = json.loads(result["stdout"].strip().splitlines()[-1])
+    if figures.get("status") != "ok":
+        raise RuntimeError(f"the CLI sync of {n} videos ended {figures.get('status')}")
+    stats = emu.stats()
+    return {
+        **result,
+        "figures": figures,
+        "emulator_calls": stats["calls"],
+        "emulator_units": stats["units_total"],
+        "db_path": str(db_path),
+    }
+
+
+def baseline_sync(session: Session, n: int, latency_ms: float, label: str) -> dict:
+    """The sequential baseline (bench/baseline.py) of the n-video channel, in a subprocess."""
+    emu = session.emulator(n, latency_ms)
+    db_path = session.new_db(label)
+    args = ["--db", str(db_path), "--endpoint", emu.url, "--channel", CHANNEL_ID]
+    result = run_module(
+        "bench.baseline", args, workdir=session.workdir, label=label, env=None, emu=emu
+    )
+    if result["exit_code"] != 0:
+        raise RuntimeError(f"the baseline sync of {n} videos failed: {result['stdout']}")
+    stats = emu.stats()
+    out = {
+        **result,
+        "figures": json.loads(result["stdout"].strip().splitlines()[-1]),
+        "emulator_calls": stats["calls"],
+        "db_path": str(db_path),
+    }
+    session._baselines[n] = out
+    return out
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -303,6 +441,15 @@ def timed_sync(
 ) -> dict:
     """Run archivesync's sync in this process; seconds, the run's figures, emulator stats."""
     emu.reset()
+    # The progress callback runs after every committed page: the last page that added videos
+    # ends the uploads phase; the playlists (and the bookkeeping) follow it.
+    start = time.perf_counter()
+    uploads_done = [0.0, 0]
+
+    def progress(figures: dict) -> None:
+        if figures["videos_seen"] > uploads_done[1]:
+            uploads_done[:] = [time.perf_counter() - start, figures["videos_seen"]]
+
     with measured(emu) as timing:
         outcome = run_sync(
             db_path,
@@ -311,7 +458,9 @@ def timed_sync(
             endpoint=emu.url,
             trigger="cli",
             settings=settings or bench_settings(),
+            progress=progress,
         )
+    timing["uploads_phase_s"] = uploads_done[0]
     if outcome.status != "ok":
         raise RuntimeError(f"sync of {emu.n} videos ended {outcome.status}: {outcome.message}")
     stats = emu.stats()
@@ -350,22 +499,8 @@ def quota_floor(n: int) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-# Timing and the machine
+# The machine
 # --------------------------------------------------------------------------------------------
-
-
-def repeat(fn: Callable[[], float], times: int) -> list[float]:
-    return [fn() for _ in range(times)]
-
-
-@contextlib.contextmanager
-def stopwatch() -> Iterator[dict]:
-    box: dict = {}
-    start = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box["seconds"] = time.perf_counter() - start
 
 
 def _version(package: str) -> str:

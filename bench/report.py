@@ -60,7 +60,7 @@ def render() -> str:
     if wall:
         w(_wall(wall))
     if ingest:
-        w(_ingest(ingest))
+        w(_ingest(ingest, search))
     if memory:
         w(_memory(memory))
     if search:
@@ -111,7 +111,9 @@ def _targets(quota, wall, memory, search) -> list[str]:
         units = [r["incremental"][0]["units"] for r in quota["rows"]]
         rows.append(
             f"| No-change incremental ≤ {INCREMENTAL_TARGET} unit | "
-            + ", ".join(f"{u} ({fmt_size(r['videos'])})" for u, r in zip(units, quota["rows"]))
+            + ", ".join(
+                f"{u} ({fmt_size(r['videos'])})" for u, r in zip(units, quota["rows"], strict=True)
+            )
             + f" | {_ok(max(units) <= INCREMENTAL_TARGET)} |"
         )
     if wall:
@@ -198,53 +200,62 @@ def _quota(q: dict) -> str:
 def _wall(wd: dict) -> str:
     lines = [
         "## 2. Wall time of a full sync\n",
-        "archivesync's full sync (`run_sync`, 4 workers, in this process) against the "
-        "sequential baseline (`bench/baseline.py`: one google-api-python-client service, "
-        "uploads page of 50 ids → videos.list → sqlite-utils `upsert_all` of plain rows, then "
-        "playlists and their items the same way, one request after another). Both make the "
-        "same API calls (same quota) against the same emulator process, each on a fresh "
-        "database; the baseline stores plain rows only, the sync also parses chapters, keeps "
-        "statistics and edit history, the run ledger and the search index. CPU columns are "
-        "CPU seconds of the client process (all threads) and of the emulator process during "
-        "the run. The latency floor is latency × the requests on the sync's critical path "
-        "(channels + uploads pages + playlists pages + playlist-item pages / 4 workers).\n",
+        "archivesync's full sync (`run_sync`, 4 workers) against the sequential baseline "
+        "(`bench/baseline.py`: one google-api-python-client service, uploads page of 50 ids → "
+        "videos.list → sqlite-utils `upsert_all` of plain rows, then the playlists and their "
+        "items the same way, one request after another). Both run against the same emulator "
+        "process, make the same API calls (same quota) and write a fresh database; the "
+        "baseline stores plain rows only, the sync also parses chapters, keeps statistics and "
+        "edit history, the run ledger and the search index. "
+        f"Up to {fmt_size(wd.get('inprocess_max', 10_000))} videos both run inside the "
+        "benchmark process (no interpreter start-up, which is 0.3-0.6 s and would be a third "
+        "of a 1,000-video run); above that both run as subprocesses (`python -m archivesync "
+        "sync --full`, `python -m bench.baseline`), where start-up is under 1 %. CPU columns "
+        "are the CPU seconds of the client (all its threads) and of the emulator process "
+        "during the run. The latency floor is latency × the requests on the sync's critical "
+        "path (channels + uploads pages + playlists pages + playlist-item pages / 4 "
+        "workers). The phases split the (median) sync run at the commit of its last videos "
+        "page: the uploads phase (uploads paging, videos.list, saving), then the playlists "
+        "phase (playlists, their items, removals, bookkeeping); in-process runs only.\n",
         "| Videos | Latency | Runs | Sequential | Sync | Sync / sequential | Latency floor "
-        "| Client CPU seq / sync | Emulator CPU seq / sync | Videos/s (sync) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Sync: uploads + playlists phases | Client CPU seq / sync | Emulator CPU seq / sync "
+        "| Videos/s (sync) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in wd["rows"]:
         b = _median_sample(r["baseline_samples"])
         s = _median_sample(r["sync_samples"])
         floor = r["floor"]["pipelined_s"]
+        up = s.get("uploads_phase_s")
+        phases = f"{up:.1f} + {s['seconds'] - up:.1f} s" if up else "-"
         lines.append(
             f"| {r['videos']:,} | {r['latency_ms']:g} ms | {r['repetitions']} | "
             f"{r['baseline_s']:.2f} s | {r['sync_s']:.2f} s | **{r['ratio']:.2f}** | "
-            f"{floor:.2f} s | {b['client_cpu']:.1f} / {s['client_cpu']:.1f} s | "
+            f"{floor:.2f} s | {phases} | {b['client_cpu']:.1f} / {s['client_cpu']:.1f} s | "
             f"{b['emulator_cpu']:.1f} / {s['emulator_cpu']:.1f} s | {r['videos_per_s']:.0f} |"
         )
     sizes = sorted({r["videos"] for r in wd["rows"]})
     latent = sorted({r["videos"] for r in wd["rows"] if r["latency_ms"] > 0})
-    reused = [r["videos"] for r in wd["rows"] if any("reused_from" in s for s in r["sync_samples"])]
-    lines.append("")
+    untimed = [n for n in sizes if n not in latent]
     notes = [
-        f"Channels of {', '.join(fmt_size(n) for n in sizes)} videos were timed at 0 ms; "
-        f"at 20 ms only {', '.join(fmt_size(n) for n in latent) or 'none'}"
+        "What was run: every size at 0 ms; "
         + (
-            ": at 100k the sequential baseline alone would take about 5 minutes at 20 ms "
-            "(~9,900 requests × 20 ms plus its 0 ms time), too long for `make bench` on two "
-            "cores (`--wall-max-latent-size 100000` includes it)."
-            if latent and max(sizes) > max(latent)
+            f"at 20 ms {', '.join(fmt_size(n) for n in latent)} only"
+            if latent
+            else "no size at 20 ms"
+        )
+        + (
+            f" (at {', '.join(fmt_size(n) for n in untimed)} the sequential baseline alone "
+            "would take about 5 minutes at 20 ms, ~10,000 requests × 20 ms plus its 0 ms time, "
+            "too long for `make bench` on two cores; `--wall-max-latent-size 100000` adds it)."
+            if latent and untimed
             else "."
         ),
-        "Channels above 1,000 videos are timed once (one baseline, one sync).",
+        "Channels of 1,000 videos: median of 3 runs each, alternating baseline and sync. "
+        "Larger channels: one run each; above the in-process limit the 0 ms sync run is the "
+        "CLI full sync that the quota, memory and size sections also report.",
     ]
-    if reused:
-        notes.append(
-            "At " + ", ".join(fmt_size(n) for n in reused) + " the 0 ms sync sample is the "
-            "full sync the quota and size parts measured (same code path, fresh database, "
-            "same emulator), not a second 100k run."
-        )
-    lines.append(" ".join(notes) + "\n")
+    lines += ["", " ".join(notes) + "\n"]
     return "\n".join(lines)
 
 
@@ -253,22 +264,42 @@ def _median_sample(samples: list[dict]) -> dict:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def _ingest(d: dict) -> str:
+def _ingest(d: dict, search: dict | None) -> str:
     lines = [
         "## 3. Ingest rate (no network)\n",
         "`store.save_videos` on pre-fetched videos.list pages (50 videos, one transaction "
         "each, as the sync saves them), against raw `sqlite3` `executemany` of the same "
         "`videos` rows (built by `store.video_row` outside the timer) with a commit per "
-        "page, into a database with the same schema. Re-save: the same pages saved again "
-        "(nothing changed: what a full re-sync of an unchanged channel costs to store).\n",
-        "| Videos | Chapters | save_videos | executemany | Time ratio | Re-save (unchanged) |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "page, into a database with the same schema. First/last tenth: the rate over the "
+        "first and the last tenth of the channel (does saving slow down as the database "
+        "grows?). Re-save: the same pages saved again, nothing changed (what storing a full "
+        "re-sync of an unchanged channel costs).\n",
+        "| Videos | Chapters | save_videos | executemany | Time ratio | First / last tenth "
+        "| Re-save (unchanged) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in d["rows"]:
         resave = f"{r['resave_rate']:,.0f} videos/s" if r.get("resave_rate") else "not run"
+        tenths = (
+            f"{r['first_tenth_rate']:,.0f} / {r['last_tenth_rate']:,.0f}"
+            if r.get("last_tenth_rate")
+            else "-"
+        )
         lines.append(
             f"| {r['videos']:,} | {r['chapters']:,} | {r['save_rate']:,.0f} videos/s | "
-            f"{r['raw_rate']:,.0f} videos/s | {r['ratio']:.1f} × | {resave} |"
+            f"{r['raw_rate']:,.0f} videos/s | {r['ratio']:.1f} × | {tenths} | {resave} |"
+        )
+    if search and search.get("build_s"):
+        lines.append(
+            f"| {search['videos']:,} (search database, 10 chapters a video) | "
+            f"{search['chapters']:,} | {search['videos'] / search['build_s']:,.0f} videos/s "
+            "| - | - | "
+            + (
+                f"{search['first_tenth_rate']:,.0f} / {search['last_tenth_rate']:,.0f}"
+                if search.get("last_tenth_rate")
+                else "-"
+            )
+            + " | - |"
         )
     last = d["rows"][-1]
     b = last["breakdown_us_per_video"]
@@ -294,19 +325,24 @@ def _memory(d: dict) -> str:
         "## 4. Peak memory of a full sync\n",
         "`python -m archivesync sync --db ... --channel ... --full --json` in a subprocess "
         "(env `YOUTUBE_API_KEY`, `ARCHIVESYNC_API_ENDPOINT`), against the emulator in another "
-        "process. Peak = the child's VmHWM (resident-set high-water mark) read at exit; the "
-        "quarter columns are the highest VmRSS sampled (every 0.2 s) in each quarter of the "
-        "run. `ru_maxrss` is not used: on Linux a spawned child inherits its parent's "
-        "resident set into `ru_maxrss` (a `pass` spawned by a 300 MB process reports 300 MB), "
-        "so it would report the harness, not the sync.\n",
-        "| Videos | Peak RSS | 1st / 2nd / 3rd / 4th quarter | Wall time | Units |",
-        "|---:|---:|---|---:|---:|",
+        "process. Peak = the child's VmHWM (resident-set high-water mark of its own memory), "
+        "written by an atexit hook as it ends; the quarter columns are the highest VmRSS "
+        "sampled every 0.2 s in each quarter of the run. `ru_maxrss` (getrusage/wait4) is "
+        "not used: Linux carries the parent's resident set at fork into the child's "
+        "`ru_maxrss` (a `pass` spawned by a 300 MB process reports 300 MB), so it would "
+        "measure the harness. The baseline column is the sequential script's peak, measured "
+        "the same way.\n",
+        "| Videos | Peak RSS | 1st / 2nd / 3rd / 4th quarter | Sequential script | "
+        "× sequential | Wall time |",
+        "|---:|---:|---|---:|---:|---:|",
     ]
     for r in d["rows"]:
         q = " / ".join(f"{x:.0f}" for x in r["quarter_peaks_mb"])
+        base = r.get("baseline_peak_rss_mb")
         lines.append(
-            f"| {r['videos']:,} | {r['peak_rss_mb']:.1f} MB | {q} MB | {r['seconds']:.1f} s | "
-            f"{r['quota_units']:,} |"
+            f"| {r['videos']:,} | **{r['peak_rss_mb']:.1f} MB** | {q} MB | "
+            + (f"{base:.1f} MB | {r['peak_rss_mb'] / base:.2f} × | " if base else "- | - | ")
+            + f"{r['seconds']:.1f} s |"
         )
     rows = sorted(d["rows"], key=lambda r: r["videos"])
     growth = ""
@@ -315,8 +351,9 @@ def _memory(d: dict) -> str:
         growth = (
             f" From {fmt_size(a['videos'])} to {fmt_size(b['videos'])} videos ("
             f"{b['videos'] / a['videos']:.0f} × the channel) the peak moves by "
-            f"{b['peak_rss_mb'] - a['peak_rss_mb']:+.1f} MB: the sync holds one bounded queue "
-            "of pages, not the channel."
+            f"{b['peak_rss_mb'] - a['peak_rss_mb']:+.1f} MB: the sync keeps a bounded queue of "
+            "pages (2 × workers) in memory, never the channel, and SQLite's page cache is "
+            "bounded too."
         )
     lines += [
         "",
@@ -335,8 +372,7 @@ def _search(d: dict) -> str:
         "`store.save_videos` (so the search index is maintained exactly as in a sync) from "
         "the synthetic videos with each chapter list replaced by ten chapters (short videos "
         "lengthened to 10 minutes so that ten chapters are valid)"
-        + (f", in {d['build_s']:.0f} s ({d['videos'] / d['build_s']:,.0f} videos/s)"
-           if d.get("build_s") else "")  # fmt: skip
+        + _build_text(d)
         + f"; database {d['db_bytes'] / 1e6:,.0f} MB. `search.search(db, q, limit=20)` on "
         "a read-only connection, "
         f"{d['search_reps']} timed runs after one warm-up; baseline: one SQL statement that "
@@ -357,6 +393,12 @@ def _search(d: dict) -> str:
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def _build_text(d: dict) -> str:
+    if not d.get("build_s"):
+        return ""
+    return f", in {d['build_s']:.0f} s ({d['videos'] / d['build_s']:,.0f} videos/s)"
 
 
 def _size(d: dict, search: dict | None) -> str:

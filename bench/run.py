@@ -55,10 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--reps", type=int, default=3, help="repetitions (median) for channels of <= 1,000"
     )
     p.add_argument(
-        "--memory-sizes",
-        type=_sizes,
-        default=None,
-        help="sizes for the memory part (default: the --sizes)",
+        "--ingest-max-size",
+        type=int,
+        default=10_000,
+        help="largest channel for the ingest part (the search part ingests the largest size)",
     )
     p.add_argument("--search-db", type=Path, help="reuse (or keep) the search database here")
     p.add_argument("--keep", action="store_true", help="keep the work directory of databases")
@@ -91,8 +91,6 @@ def main(argv: list[str] | None = None) -> int:
             write_json(part, data)
             timings[part] = time.perf_counter() - t0
             log(f"bench: {part} done in {timings[part]:.0f} s")
-            # Emulators of large channels are cheap to keep, but nothing needs them any more
-            # once the parts that sync are done.
     info["part_seconds"] = timings
     info["total_seconds"] = time.perf_counter() - started
     previous = read_json("machine") or {}
@@ -118,9 +116,9 @@ def _run_part(part: str, session: Session, args: argparse.Namespace) -> dict:
             skip=lambda n, latency: latency > 0 and n > args.wall_max_latent_size,
         )
     if part == "ingest":
-        return ingest.run(session, sizes)
+        return ingest.run(session, [n for n in sizes if n <= args.ingest_max_size] or sizes[:1])
     if part == "memory":
-        return memory.run(session, args.memory_sizes or sizes)
+        return memory.run(session, sizes)
     if part == "search":
         return search_latency.run(session, max(sizes), reuse=args.search_db)
     if part == "size":

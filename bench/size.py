@@ -6,19 +6,16 @@ playlist-item rows, no chapters, history or search index).
 
 from __future__ import annotations
 
-from .common import Session, db_size, fmt_size, log
-from .walltime import baseline_sample
+from pathlib import Path
+
+from .common import Session, db_size
 
 
 def run(session: Session, sizes: list[int]) -> dict:
     rows = []
     for n in sizes:
-        full = session.full_sync(n)
-        size = full["db_size"]
-        if n not in session.baseline_dbs:
-            log(f"size: baseline sync of {fmt_size(n)} videos for its database size")
-            baseline_sample(session, n, 0.0)
-        base = db_size(session.baseline_dbs[n])
+        size = session.full_sync(n)["db_size"]
+        base = db_size(Path(session.baseline(n)["db_path"]))
         rows.append(
             {
                 "videos": n,
