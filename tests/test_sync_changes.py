@@ -145,3 +145,27 @@ def test_full_sync_of_1000_videos_spends_at_most_the_floor(db_path):
     assert spent <= 1.05 * floor
     assert outcome.figures["quota_units"] == spent
     assert rows(db_path, "SELECT count(*) AS n FROM videos") == [{"n": uploads}]
+
+
+def test_feed_probe_skips_the_api_when_the_feed_shows_nothing_new(emu, quirks, db_path):
+    probe = Settings(feed_probe=True)
+    sync(db_path, emu, CHANNEL)
+    before, listings = emu.units_spent(), emu.calls("playlistItems")
+    outcome = sync(db_path, emu, CHANNEL, settings=probe)
+    assert outcome.status == "ok"
+    assert emu.calls("feed") == 1
+    assert emu.units_spent() == before  # the Atom feed costs no quota: nothing else was asked
+    quirks.add_video({"id": "feedVideo01", "snippet": {"title": "フィードに載った新着"}})
+    outcome = sync(db_path, emu, CHANNEL, settings=probe)
+    assert outcome.figures["videos_added"] == 1
+    assert emu.calls("playlistItems") == listings + 1
+
+
+def test_feed_probe_failure_falls_back_to_the_api(emu, db_path):
+    sync(db_path, emu, CHANNEL)
+    listings = emu.calls("playlistItems")
+    emu.inject_fault("500", endpoint="feed")
+    outcome = sync(db_path, emu, CHANNEL, settings=Settings(feed_probe=True))
+    assert outcome.status == "ok"
+    assert emu.pending_faults() == 0
+    assert emu.calls("playlistItems") == listings + 1
