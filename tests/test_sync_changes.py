@@ -95,9 +95,10 @@ def test_full_sync_marks_removed_and_returned_videos_without_deleting(emu, quirk
         db_path,
         "SELECT id, removed_reason FROM videos WHERE removed_at IS NOT NULL ORDER BY id",
     )
+    # Both are confirmed by videos.list, which no longer returns them.
     assert removed == [
-        {"id": "quirkVid002", "removed_reason": "not_in_uploads"},
-        {"id": "quirkVid004", "removed_reason": "not_in_uploads"},
+        {"id": "quirkVid002", "removed_reason": "unavailable"},
+        {"id": "quirkVid004", "removed_reason": "unavailable"},
     ]
     # Rows and their chapters stay.
     assert rows(db_path, "SELECT count(*) AS n FROM videos") == [{"n": 4}]
@@ -112,9 +113,39 @@ def test_full_sync_marks_removed_and_returned_videos_without_deleting(emu, quirk
         " ORDER BY id",
     )
     assert history == [
-        {"field": "removed", "old_value": None, "new_value": "not_in_uploads"},
-        {"field": "returned", "old_value": "not_in_uploads", "new_value": None},
+        {"field": "removed", "old_value": None, "new_value": "unavailable"},
+        {"field": "returned", "old_value": "unavailable", "new_value": None},
     ]
+
+
+def test_unlisted_video_is_removed_as_not_in_uploads(emu, quirks, db_path):
+    sync(db_path, emu, CHANNEL)
+    quirks.update_video("quirkVid001", {"status.privacyStatus": "unlisted"})
+    outcome = sync(db_path, emu, CHANNEL, full=True)
+    assert outcome.figures["videos_removed"] == 1
+    assert rows(db_path, "SELECT id, removed_reason FROM videos WHERE removed_at IS NOT NULL") == [
+        {"id": "quirkVid001", "removed_reason": "not_in_uploads"}
+    ]
+
+
+def test_videos_beyond_the_uploads_playlist_cap_are_not_marked_removed(db_path):
+    dataset = synthetic_dataset(150)
+    with Emulator(dataset) as emu:
+        assert sync(db_path, emu, dataset.channel_id).status == "ok"
+        # Long-lived channels: the uploads playlist stops at about 20,000 entries.
+        emu.uploads_cap = 100
+        before = emu.units_spent()
+        outcome = sync(db_path, emu, dataset.channel_id, full=True)
+        spent = emu.units_spent() - before
+    assert outcome.status == "ok"
+    assert outcome.figures["videos_removed"] == 0
+    assert rows(db_path, "SELECT count(*) AS n FROM videos WHERE removed_at IS NOT NULL") == [
+        {"n": 0}
+    ]
+    # The 50 videos past the cap were confirmed with one videos.list call.
+    playlists = dataset.playlist_ids()
+    floor = 1 + 2 * 2 + 1 + sum(max(1, -(-len(dataset.playlist_items(p)) // 50)) for p in playlists)
+    assert spent == floor + 1
 
 
 def test_removed_playlist_is_marked_not_deleted(emu, quirks, db_path):

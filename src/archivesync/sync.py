@@ -182,19 +182,42 @@ def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
         for ids, future in _pipelined_upload_pages(ctx, uploads, pool, depth=2 * settings.workers):
             listed.update(ids)
             _save_video_batch(ctx, ids, future.result())
-        # The uploads listing is complete: whatever it no longer shows has gone.
-        gone = [
+        # The uploads listing is complete: whatever it no longer shows may have gone.
+        unlisted = [
             r["id"]
             for r in ctx.db.query(
                 "SELECT id FROM videos WHERE channel_id = ? AND removed_at IS NULL", [channel_id]
             )
             if r["id"] not in listed
         ]
-        with ctx.page() as now:
-            ctx.removed += store.mark_videos_removed(ctx.db, gone, REMOVED_NOT_LISTED, now)
+        _confirm_removals(ctx, unlisted)
         _sync_channel_playlists(ctx, channel_id, pool)
     with ctx.page() as now:
         store.touch_channel(ctx.db, channel_id, now, full=True)
+
+
+def _confirm_removals(ctx: RunContext, candidates: list[str]) -> None:
+    """Ask videos.list about videos the uploads listing no longer shows before marking them.
+
+    The uploads playlist of a long-lived channel is capped (about 20,000 entries), so a public
+    video can be missing from a complete listing: it is refreshed, not removed. Unlisted ones
+    are removed from the archive's point of view; ids videos.list leaves out are gone.
+    Costs a unit per 50 candidates, usually none.
+    """
+    for start in range(0, len(candidates), PAGE_SIZE):
+        batch = candidates[start : start + PAGE_SIZE]
+        resources = fetch_videos(ctx.client, batch)
+        with ctx.page() as now:
+            ctx.count(store.save_videos(ctx.db, resources, now))
+            not_public = [
+                r["id"]
+                for r in resources
+                if (r.get("status") or {}).get("privacyStatus", "public") != "public"
+            ]
+            ctx.removed += store.mark_videos_removed(ctx.db, not_public, REMOVED_NOT_LISTED, now)
+            returned = {r["id"] for r in resources}
+            missing = [v for v in batch if v not in returned]
+            ctx.removed += store.mark_videos_removed(ctx.db, missing, REMOVED_UNAVAILABLE, now)
 
 
 _DONE = object()
