@@ -187,11 +187,6 @@ class Session:
         emu.reset()
         return emu
 
-    def release_emulator(self, n: int) -> None:
-        emu = self._emulators.pop(n, None)
-        if emu is not None:
-            emu.stop()
-
     def new_db(self, label: str) -> Path:
         self._counter += 1
         path = self.workdir / f"{self._counter:03d}-{label}.db"
