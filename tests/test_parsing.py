@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from archivesync.parsing import (
+    _COLON_FORMS,
     Chapter,
     chapter_url,
     format_duration,
@@ -208,6 +211,9 @@ THREE = chapters((0, 60, "開会"), (60, 120, "挨拶"), (120, 300, "閉会"))
         pytest.param("開会【0:00】\n挨拶【1:00】\n閉会【2:00】", id="title-first-bracket"),
         pytest.param("開会 (0:00)\n挨拶 (1:00)\n閉会 (2:00)", id="title-first-paren"),
         pytest.param("０：００　開会\n１：００　挨拶\n２：００　閉会", id="fullwidth-digits"),
+        pytest.param("0﹕00 開会\n1﹕00 挨拶\n2﹕00 閉会", id="small-colon-only"),
+        pytest.param("0︓00 開会\n1︓00 挨拶\n2︓00 閉会", id="vertical-colon-only"),
+        pytest.param("開会 ０：００\n挨拶 １：００\n閉会 ２：００", id="title-first-fullwidth"),
         pytest.param("00:00 開会\n01:00 挨拶\n02:00 閉会", id="two-digit-minutes"),
         pytest.param("0:00:00 開会\n0:01:00 挨拶\n0:02:00 閉会", id="hours"),
         pytest.param("00:00:00 開会\n00:01:00 挨拶\n00:02:00 閉会", id="two-digit-hours"),
@@ -327,6 +333,12 @@ def test_chapter_forms(description):
             chapters((0, 60, "Intro"), (60, 120, "Talk"), (120, 300, "Outro")),
             id="ascii",
         ),
+        pytest.param(
+            "０：００ ＤＸとは\n１：００ ㍻の話\n２：００ ﬁnal ½",
+            300,
+            chapters((0, 60, "ＤＸとは"), (60, 120, "㍻の話"), (120, 300, "ﬁnal ½")),
+            id="titles-as-written-when-nfkc-changes-length",
+        ),
     ],
 )
 def test_chapters_valid(description, duration, expected):
@@ -360,6 +372,26 @@ def test_chapters_valid(description, duration, expected):
 )
 def test_chapters_invalid(description, duration):
     assert parse_chapters(description, duration) == []
+
+
+def test_colon_forms_and_normal_lines_match_unicode_data():
+    """The shortcuts in _chapter_line hold for every code point of this Python's Unicode data.
+
+    A line is skipped when it holds no character of _COLON_FORMS, so that set must be exactly
+    the characters whose NFKC contains ":". A line in NFKC skips the char-by-char
+    normalisation, which is right only if no character NFKC changes can stand in NFKC text.
+    """
+    colon_forms = set()
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        ch = chr(code)
+        folded = unicodedata.normalize("NFKC", ch)
+        if ":" in folded:
+            colon_forms.add(ch)
+        if folded != ch:
+            assert not unicodedata.is_normalized("NFKC", "a" + ch + "a"), hex(code)
+    assert colon_forms == _COLON_FORMS
 
 
 def test_chapter_is_frozen():

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from itertools import pairwise
 from urllib.parse import quote
 
@@ -231,19 +232,34 @@ _TITLE_FIRST_RE = re.compile(
 )
 
 
-def _nfkc_with_index(line: str) -> tuple[str, list[int]]:
+# Every character whose NFKC contains ":" (U+003A): ":" itself, the full-width "：" (U+FF1A),
+# the small and vertical presentation forms "﹕" (U+FE55) and "︓" (U+FE13), and "⩴" (U+2A74,
+# which becomes "::="). A chapter line needs a timestamp, hence a ":" after normalisation, so a
+# line holding none of these is skipped before any normalising or matching. The set was found
+# by scanning every code point (there are none outside the BMP); tests/test_parsing.py repeats
+# that scan against the running Python's Unicode data, so a new Unicode version cannot slip by.
+_COLON_FORMS = frozenset(":\uff1a\ufe55\ufe13\u2a74")
+_COLON_RE = re.compile("[" + "".join(sorted(_COLON_FORMS)) + "]")
+
+_nfkc_char = partial(unicodedata.normalize, "NFKC")
+
+
+def _nfkc_with_index(line: str) -> tuple[str, list[int] | None]:
     """NFKC of ``line`` char by char, and for each output char the index of its source char.
 
     Matching happens on the normalised text, but titles are cut from the original so they keep
-    the characters as written (``ＤＸとは`` stays full-width).
+    the characters as written (``ＤＸとは`` stays full-width). The index is None when it is the
+    identity: NFKC never maps a character to nothing, so equal lengths mean every character
+    became exactly one (the usual case: full-width digits, colons, brackets).
     """
-    pieces: list[str] = []
+    pieces = list(map(_nfkc_char, line))
+    norm = "".join(pieces)
+    if len(norm) == len(line):
+        return norm, None
     index: list[int] = []
-    for i, ch in enumerate(line):
-        folded = unicodedata.normalize("NFKC", ch)
-        pieces.append(folded)
+    for i, folded in enumerate(pieces):
         index.extend([i] * len(folded))
-    return "".join(pieces), index
+    return norm, index
 
 
 def _brackets_match(open_: str | None, close: str | None) -> bool:
@@ -254,7 +270,15 @@ def _brackets_match(open_: str | None, close: str | None) -> bool:
 
 def _chapter_line(line: str) -> tuple[int, str] | None:
     """(start seconds, title as written) if ``line`` is a chapter line, else None."""
-    norm, index = _nfkc_with_index(line)
+    if _COLON_RE.search(line) is None:
+        return None  # no timestamp possible: see _COLON_FORMS
+    # A line already in NFKC is its own char-by-char NFKC: a character that NFKC changes on
+    # its own can never stand in NFKC text (its quick-check value is No), so the index map is
+    # the identity and the normalising loop can be skipped. Most lines take this path.
+    if unicodedata.is_normalized("NFKC", line):
+        norm, index = line, None
+    else:
+        norm, index = _nfkc_with_index(line)
     for regex, first in ((_TIME_FIRST_RE, True), (_TITLE_FIRST_RE, False)):
         match = regex.fullmatch(norm)
         if match is None:
@@ -272,7 +296,9 @@ def _chapter_line(line: str) -> tuple[int, str] | None:
         if _SEPARATORS_ONLY_RE.fullmatch(match.group("title")):
             continue
         start, end = match.span("title")
-        title = line[index[start] : index[end - 1] + 1].strip()
+        if index is not None:
+            start, end = index[start], index[end - 1] + 1
+        title = line[start:end].strip()
         if not title:
             continue
         return seconds, title
