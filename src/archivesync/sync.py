@@ -34,7 +34,7 @@ from .errors import (
     QuotaExhausted,
 )
 from .lease import Lease
-from .schema import open_db, write_transaction
+from .schema import open_db, open_readonly, write_transaction
 from .youtube import (
     GOOGLE_ENDPOINT,
     PAGE_SIZE,
@@ -297,16 +297,15 @@ def _list_playlist_items(ctx: RunContext, playlist_id: str) -> list[dict]:
     return rows
 
 
-def _save_playlist_items(ctx: RunContext, playlist_id: str, future: Future) -> list[dict] | None:
+def _save_playlist_items(ctx: RunContext, playlist_id: str, future: Future) -> None:
     try:
         rows = future.result()
     except NotFoundError:
         # Deleted between the playlists listing and now: the next listing marks it removed.
         log.warning("playlist %s disappeared during the sync", playlist_id)
-        return None
+        return
     with ctx.page():
         store.replace_playlist_items(ctx.db, playlist_id, rows)
-    return rows
 
 
 def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> None:
@@ -440,8 +439,6 @@ def mark_stale_runs(db: Database, now: str) -> int:
 def describe_running(db_path: str | Path) -> str:
     """Names the run that holds the database, for the message a second writer sees."""
     try:
-        from .schema import open_readonly
-
         db = open_readonly(db_path)
         row = next(
             db.query(
