@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,3 +57,14 @@ def cli_env(emu) -> dict:
 
 
 PYTHON = sys.executable
+
+
+def run_cli(args, env, timeout=60) -> subprocess.CompletedProcess:
+    """`archivesync ARGS` as a user runs it: a separate process, output captured."""
+    return subprocess.run(
+        [PYTHON, "-m", "archivesync", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

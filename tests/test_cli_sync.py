@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 import sqlite_utils
 
 from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset
 
-from .conftest import FIXTURES, PYTHON, cli_env
+from .conftest import FIXTURES, cli_env, run_cli
 
 CHANNEL = "UCquirksquirksquirks0001"
 
@@ -21,15 +20,9 @@ def emu():
         yield emu
 
 
-def run(args, env):
-    return subprocess.run(
-        [PYTHON, "-m", "archivesync", *args], env=env, capture_output=True, text=True, timeout=60
-    )
-
-
 def test_sync_ok_prints_a_summary_and_exits_0(emu, tmp_path):
     db = tmp_path / "a.db"
-    result = run(["sync", "--db", str(db), "--channel", CHANNEL, "--json"], cli_env(emu))
+    result = run_cli(["sync", "--db", str(db), "--channel", CHANNEL, "--json"], cli_env(emu))
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["status"] == "ok" and figures["videos_added"] == 4
@@ -40,7 +33,7 @@ def test_bad_api_key_is_a_clear_error_that_never_shows_the_key(emu, tmp_path):
     db = tmp_path / "a.db"
     env = cli_env(emu)
     env["YOUTUBE_API_KEY"] = "AIzaSy-not-a-real-key-0123456789"
-    result = run(["sync", "--db", str(db), "--channel", CHANNEL, "-v"], env)
+    result = run_cli(["sync", "--db", str(db), "--channel", CHANNEL, "-v"], env)
     assert result.returncode == 1
     assert "API key was rejected" in result.stderr
     assert "Traceback" not in result.stderr
@@ -52,7 +45,7 @@ def test_bad_api_key_is_a_clear_error_that_never_shows_the_key(emu, tmp_path):
 
 
 def test_unknown_channel_exits_1(emu, tmp_path):
-    result = run(
+    result = run_cli(
         ["sync", "--db", str(tmp_path / "a.db"), "--channel", "UCdoesnotexist000000000"],
         cli_env(emu),
     )
@@ -63,7 +56,7 @@ def test_unknown_channel_exits_1(emu, tmp_path):
 
 def test_missing_database_directory_exits_1_and_creates_nothing(emu, tmp_path):
     db = tmp_path / "no" / "such" / "dir" / "a.db"
-    result = run(["sync", "--db", str(db), "--channel", CHANNEL], cli_env(emu))
+    result = run_cli(["sync", "--db", str(db), "--channel", CHANNEL], cli_env(emu))
     assert result.returncode == 1
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "no").exists()
@@ -72,7 +65,7 @@ def test_missing_database_directory_exits_1_and_creates_nothing(emu, tmp_path):
 def test_missing_key_exits_1(emu, tmp_path):
     env = cli_env(emu)
     del env["YOUTUBE_API_KEY"]
-    result = run(["sync", "--db", str(tmp_path / "a.db"), "--channel", CHANNEL], env)
+    result = run_cli(["sync", "--db", str(tmp_path / "a.db"), "--channel", CHANNEL], env)
     assert result.returncode == 1
     assert "YOUTUBE_API_KEY" in result.stderr
 
@@ -83,14 +76,14 @@ def test_key_from_a_file(emu, tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text(DEMO_API_KEY + "\n")
     env["YOUTUBE_API_KEY_FILE"] = str(key_file)
-    result = run(["sync", "--db", str(tmp_path / "a.db"), "--channel", CHANNEL], env)
+    result = run_cli(["sync", "--db", str(tmp_path / "a.db"), "--channel", CHANNEL], env)
     assert result.returncode == 0, result.stderr
 
 
 def test_usage_errors_exit_2(emu, tmp_path):
-    result = run(["sync", "--db", str(tmp_path / "a.db")], cli_env(emu))
+    result = run_cli(["sync", "--db", str(tmp_path / "a.db")], cli_env(emu))
     assert result.returncode == 2
-    result = run(
+    result = run_cli(
         ["sync", "--db", str(tmp_path / "a.db"), "--channel", CHANNEL, "--daily-budget", "0"],
         cli_env(emu),
     )
@@ -99,6 +92,8 @@ def test_usage_errors_exit_2(emu, tmp_path):
 
 def test_quota_exhausted_exits_75(tmp_path):
     with Emulator(load_dataset(FIXTURES / "quirks_channel.json"), quota=2) as emu:
-        result = run(["sync", "--db", str(tmp_path / "a.db"), "--channel", CHANNEL], cli_env(emu))
+        result = run_cli(
+            ["sync", "--db", str(tmp_path / "a.db"), "--channel", CHANNEL], cli_env(emu)
+        )
     assert result.returncode == 75
     assert "quota" in result.stderr

@@ -18,7 +18,7 @@ from archivesync.lease import Lease
 from archivesync.sync import Target
 from archivesync.sync_requests import enqueue
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env
+from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli
 
 
 def schedule(directory: Path, *, every: str = "1s", mode: str = "full") -> Path:
@@ -137,11 +137,8 @@ def test_schedule_and_resync_runs_take_turns_and_sigterm_stops_cleanly(
     daemon.wait_for(
         lambda: any(r["status"] == "running" for r in runs(db_path)), what="a running run"
     )
-    resync = subprocess.run(
+    resync = run_cli(
         [
-            PYTHON,
-            "-m",
-            "archivesync",
             "resync",
             "--db",
             str(db_path),
@@ -152,9 +149,7 @@ def test_schedule_and_resync_runs_take_turns_and_sigterm_stops_cleanly(
             "--by",
             "alice",
         ],
-        env=cli_env(emulator),
-        capture_output=True,
-        text=True,
+        cli_env(emulator),
         timeout=30,
     )
     assert resync.returncode == 0, resync.stderr
@@ -243,22 +238,13 @@ def test_heartbeat_tells_the_daemon_is_alive_and_what_comes_next(
         what="a second heartbeat",
     )
     assert later["started_at"] == first["started_at"]
-    status = subprocess.run(
-        [PYTHON, "-m", "archivesync", "status", "--db", str(db_path), "--json"],
-        env=cli_env(emulator),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    status = run_cli(["status", "--db", str(db_path), "--json"], cli_env(emulator), timeout=30)
     report = json.loads(status.stdout)
     assert report["daemon"]["alive"] and report["daemon"]["pid"] == daemon.proc.pid
     assert [j["id"] for j in report["schedule"]] == ["test-job"]
 
-    second = subprocess.run(
+    second = run_cli(
         [
-            PYTHON,
-            "-m",
-            "archivesync",
             "daemon",
             "--db",
             str(db_path),
@@ -267,9 +253,7 @@ def test_heartbeat_tells_the_daemon_is_alive_and_what_comes_next(
             "--api-endpoint",
             emulator.url,
         ],
-        env=cli_env(emulator),
-        capture_output=True,
-        text=True,
+        cli_env(emulator),
         timeout=30,
     )
     assert second.returncode == 1
@@ -344,20 +328,9 @@ def test_broken_schedule_file_is_refused_before_start(emulator, db_path, tmp_pat
         f'[[jobs]]\nid = "bad"\nchannel = "{SAMPLE_CHANNEL}"\ncron = "0 3 * * 9"\n',
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "archivesync",
-            "daemon",
-            "--db",
-            str(db_path),
-            "--schedules",
-            str(schedules),
-        ],
-        env=cli_env(emulator),
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        ["daemon", "--db", str(db_path), "--schedules", str(schedules)],
+        cli_env(emulator),
         timeout=30,
     )
     assert result.returncode == 1
@@ -376,19 +349,9 @@ def test_broken_schedule_file_is_refused_before_start(emulator, db_path, tmp_pat
 )
 def test_daemon_setup_mistakes_exit_1(emulator, db_path, tmp_path, args, message):
     schedule(tmp_path)
-    result = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "archivesync",
-            "daemon",
-            "--db",
-            str(db_path),
-            *[a.format(tmp=tmp_path) for a in args],
-        ],
-        env=cli_env(emulator),
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        ["daemon", "--db", str(db_path), *[a.format(tmp=tmp_path) for a in args]],
+        cli_env(emulator),
         timeout=30,
     )
     assert result.returncode == 1

@@ -16,7 +16,7 @@ from archivesync.errors import EXIT_QUOTA
 from archivesync.lease import Lease
 from archivesync.sync import Settings
 
-from .conftest import FIXTURES, PYTHON, cli_env, sync
+from .conftest import FIXTURES, PYTHON, cli_env, run_cli, sync
 
 CHANNEL = "UCquirksquirksquirks0001"
 VOLATILE = {"first_seen_at", "last_synced_at", "last_full_sync_at", "observed_at", "changed_at"}
@@ -136,12 +136,8 @@ def test_second_writer_is_refused_with_the_run_named(db_path):
         holder = Lease(db_path)
         assert holder.try_acquire()
         try:
-            result = subprocess.run(
-                [PYTHON, "-m", "archivesync", "sync", "--db", str(db_path), "--channel", CHANNEL],
-                env=cli_env(emu),
-                capture_output=True,
-                text=True,
-                timeout=60,
+            result = run_cli(
+                ["sync", "--db", str(db_path), "--channel", CHANNEL], cli_env(emu), timeout=60
             )
         finally:
             holder.release()

@@ -15,17 +15,11 @@ from archivesync.lease import Lease
 from archivesync.schema import open_db
 from archivesync.sync import utcnow
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, sync
+from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
 
 
 def resync(db_path, emu, *args, env=None):
-    return subprocess.run(
-        [PYTHON, "-m", "archivesync", "resync", "--db", str(db_path), *args],
-        env=env or cli_env(emu),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(["resync", "--db", str(db_path), *args], env or cli_env(emu), timeout=60)
 
 
 def rows(db_path, sql, params=()):
