@@ -26,7 +26,8 @@ from typing import Any
 
 from archivesync.emulator import DEMO_API_KEY, synthetic_dataset
 from archivesync.emulator.synthetic import DEFAULT_CHANNEL_ID
-from archivesync.sync import Settings, Target, run_sync
+from archivesync.sync.channel import run_sync
+from archivesync.sync.run import Settings, Target
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"

@@ -1,4 +1,4 @@
-"""Search index write speed: `search.index_videos` / `rebuild_index` against the old approach.
+"""Search index write speed: `index_videos` / `rebuild_index` against the old approach.
 
 One database of N synthetic videos (`synthetic_dataset(N)`, resources from `get_video`) is
 saved once through `store.save_videos`, newest first, 50 a page, as a full sync saves. Then,
@@ -8,7 +8,7 @@ for each implementation, on a fresh copy with the index emptied:
   ``index_videos`` timed (what it costs inside `save_videos` during a full sync);
 - ``unchanged``: the same pages once more (nothing changed: what a re-sync costs);
 - ``rebuild``: ``rebuild_index`` (the migration path);
-- ``search_p95``: `search.search(limit=20)` over the queries, on the index as synced.
+- ``search_p95``: `search(limit=20)` over the queries, on the index as synced.
 
 The baseline (``baseline_*`` below) is the code as it was before this change, kept verbatim
 but for names. Both indexes must answer every query identically (same search_docs rows, same
@@ -30,9 +30,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archivesync import search, store
+from archivesync.db import store
+from archivesync.db.schema import open_db
 from archivesync.emulator import synthetic_dataset
-from archivesync.schema import open_db
+from archivesync.search.index import _KEEP_WITHIN, FTS_TABLES, index_videos, rebuild_index
+from archivesync.search.query import search
+from archivesync.search.text import _PUNCT, FIELDS, SearchQuery, document
 
 NOW = "2026-01-01T00:00:00Z"
 PAGE = 50
@@ -49,7 +52,7 @@ _EPOCH = datetime(2005, 1, 1, tzinfo=UTC)
 def baseline_bigram_text(normalized: str) -> str:
     return " ".join(
         token
-        for chunk in normalized.translate(search._PUNCT).split()
+        for chunk in normalized.translate(_PUNCT).split()
         for token in [chunk[i : i + 2] for i in range(len(chunk))]
     )
 
@@ -67,8 +70,8 @@ def baseline_doc_id_base(published_at: str | None) -> int:
 
 
 def _baseline_fts_write(conn, doc_id: int, doc: dict, *, delete: bool) -> None:
-    tokens = {field: baseline_bigram_text(doc[field] or "") for field in search.FIELDS}
-    for table, columns in search.FTS_TABLES.items():
+    tokens = {field: baseline_bigram_text(doc[field] or "") for field in FIELDS}
+    for table, columns in FTS_TABLES.items():
         names = ", ".join(columns)
         marks = ", ".join("?" * len(columns))
         values = [doc_id, *(tokens[c] for c in columns)]
@@ -120,11 +123,11 @@ def _baseline_index_chunk(db, ids: Sequence[str]) -> None:
     for video_id in ids:
         prev = old.get(video_id)
         row = videos.get(video_id)
-        new = search.document(row[1], row[2], row[3], chapters[video_id]) if row else None
+        new = document(row[1], row[2], row[3], chapters[video_id]) if row else None
         base = baseline_doc_id_base(row[4]) if row else 0
-        same_slot = prev is not None and base <= prev[0] < base + search._KEEP_WITHIN
+        same_slot = prev is not None and base <= prev[0] < base + _KEEP_WITHIN
         if prev is not None:
-            prev_doc = dict(zip(search.FIELDS, prev[2:], strict=True))
+            prev_doc = dict(zip(FIELDS, prev[2:], strict=True))
             if new == prev_doc and same_slot:
                 continue
             _baseline_fts_write(conn, prev[0], prev_doc, delete=True)
@@ -135,7 +138,7 @@ def _baseline_index_chunk(db, ids: Sequence[str]) -> None:
         conn.execute(
             "INSERT INTO search_docs (id, video_id, title, description, tags, chapters) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [doc_id, video_id, *(new[f] for f in search.FIELDS)],
+            [doc_id, video_id, *(new[f] for f in FIELDS)],
         )
         _baseline_fts_write(conn, doc_id, new, delete=False)
 
@@ -151,7 +154,7 @@ def baseline_index_videos(db, video_ids) -> None:
 
 def baseline_rebuild_index(db) -> None:
     with db.atomic():
-        for table in search.FTS_TABLES:
+        for table in FTS_TABLES:
             db.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
         db.execute("DELETE FROM search_docs")
         ids = [r[0] for r in db.execute("SELECT id FROM videos ORDER BY published_at, rowid")]
@@ -161,7 +164,7 @@ def baseline_rebuild_index(db) -> None:
 
 IMPLEMENTATIONS: dict[str, tuple[Callable, Callable]] = {
     "baseline": (baseline_index_videos, baseline_rebuild_index),
-    "current": (search.index_videos, search.rebuild_index),
+    "current": (index_videos, rebuild_index),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +187,7 @@ def build(path: Path, n: int) -> list[list[str]]:
 
 def _empty_index(db) -> None:
     with db.atomic():
-        for table in search.FTS_TABLES:
+        for table in FTS_TABLES:
             db.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
         db.execute("DELETE FROM search_docs")
     db.execute("VACUUM")
@@ -205,14 +208,14 @@ def fingerprint(db) -> dict:
     docs = db.execute("SELECT * FROM search_docs ORDER BY id").fetchall()
     hits = {}
     for q in QUERIES:
-        expression = search.SearchQuery(q).match_expression()
-        for table in search.FTS_TABLES:
+        expression = SearchQuery(q).match_expression()
+        for table in FTS_TABLES:
             sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC"
             hits[(q, table)] = [r[0] for r in db.execute(sql, [expression])]
-    results = {q: search.search(db, q, limit=10**6) for q in QUERIES}
+    results = {q: search(db, q, limit=10**6) for q in QUERIES}
     integrity = [
         db.execute(f"INSERT INTO {t} ({t}, rank) VALUES ('integrity-check', 0)").fetchall()
-        for t in search.FTS_TABLES
+        for t in FTS_TABLES
     ]
     return {"docs": docs, "hits": hits, "results": results, "integrity": integrity}
 
@@ -230,7 +233,7 @@ def measure(base: Path, work: Path, name: str, pages: list[list[str]]) -> tuple[
     for _ in range(QUERY_REPS):
         for q in QUERIES:
             start = time.perf_counter()
-            search.search(db, q, limit=20)
+            search(db, q, limit=20)
             query_ms.append((time.perf_counter() - start) * 1000)
     start = time.perf_counter()
     rebuild(db)

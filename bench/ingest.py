@@ -14,10 +14,11 @@ import json
 import time
 from collections.abc import Iterator
 
-from archivesync import search, store
+from archivesync.db import store
+from archivesync.db.schema import open_db
 from archivesync.emulator import synthetic_dataset
 from archivesync.emulator.api import list_response
-from archivesync.schema import open_db
+from archivesync.search.text import FIELDS, bigram_text, document
 from archivesync.youtube import VIDEO_PARTS
 
 from .common import PAGE, Session, fmt_size, log
@@ -54,11 +55,9 @@ def _breakdown(resources: list[dict], acc: dict) -> None:
     chapters = [store.chapter_rows(r["id"], r["description"], r["duration_seconds"]) for r in rows]
     t2 = time.perf_counter()
     for row, chs in zip(rows, chapters, strict=True):
-        doc = search.document(
-            row["title"], row["description"], row["tags"], [c["title"] for c in chs]
-        )
-        for field in search.FIELDS:
-            search.bigram_text(doc[field])
+        doc = document(row["title"], row["description"], row["tags"], [c["title"] for c in chs])
+        for field in FIELDS:
+            bigram_text(doc[field])
     t3 = time.perf_counter()
     acc["video_row"] += t1 - t0
     acc["chapters"] += t2 - t1

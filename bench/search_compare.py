@@ -8,7 +8,7 @@ Every index is measured on the same synthetic corpus, against the truth computed
 description, one tag or one chapter title). Each variant is an index only, without any final
 exact check, so precision and recall show what the index itself finds; the bigram variant is
 also timed through the real `archivesync.search.search` (index + exact check + ranking) at the
---scale size, with the whole pipeline (`store.save_videos` + `search.index_videos`).
+--scale size, with the whole pipeline (`store.save_videos` + `index_videos`).
 
 Results go to bench/out/search_compare.json and are printed as Markdown for docs/search.md.
 """
@@ -28,8 +28,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from archivesync import schema, search, store
+from archivesync.db import schema, store
 from archivesync.parsing import normalize_text, parse_chapters, parse_duration
+from archivesync.search.index import rebuild_index
+from archivesync.search.query import search
+from archivesync.search.text import SearchQuery, bigram_text
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -256,10 +259,10 @@ class Bigram(Variant):
     tokenize = "ascii"
 
     def text(self, field: str) -> str:
-        return search.bigram_text(field)
+        return bigram_text(field)
 
     def expression(self, query: str) -> str | None:
-        return search.SearchQuery(query).match_expression()
+        return SearchQuery(query).match_expression()
 
 
 class BigramPrefix(Bigram):
@@ -393,7 +396,7 @@ def scale(n_videos: int, workdir: Path, repeat: int) -> dict:
         store.save_videos(db, resources, "2025-01-01T00:00:00Z")
     load_s = time.perf_counter() - start
     start = time.perf_counter()
-    search.rebuild_index(db)
+    rebuild_index(db)
     rebuild_s = time.perf_counter() - start
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     chapters = db.execute("SELECT count(*) FROM chapters").fetchone()[0]
@@ -413,17 +416,17 @@ def scale(n_videos: int, workdir: Path, repeat: int) -> dict:
         "ORDER BY bm25(search_fts, 10.0, 1.0, 4.0, 8.0) LIMIT 20"
     )
     for q in QUERIES:
-        search.search(ro, q)  # warm the page cache as a long-running reader would be
-        ms = timed(lambda q=q: search.search(ro, q, limit=20), repeat)
+        search(ro, q)  # warm the page cache as a long-running reader would be
+        ms = timed(lambda q=q: search(ro, q, limit=20), repeat)
         times.extend(ms)
-        expression = search.SearchQuery(q).match_expression()
+        expression = SearchQuery(q).match_expression()
         bm25_ms = timed(lambda e=expression: ro.conn.execute(bm25_sql, [e]).fetchall(), repeat)
         bm25_times.extend(bm25_ms)
         per_query[q] = {
             "median_ms": round(statistics.median(ms), 2),
             "max_ms": round(max(ms), 2),
             "bm25_top20_median_ms": round(statistics.median(bm25_ms), 2),
-            "hits_returned": len(search.search(ro, q, limit=20)),
+            "hits_returned": len(search(ro, q, limit=20)),
         }
     ro.close()
     mb = {name: round(size / 1e6, 1) for name, size in sizes.items()}

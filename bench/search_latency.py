@@ -16,9 +16,10 @@ import re
 import time
 from pathlib import Path
 
-from archivesync import search, store
+from archivesync.db import store
+from archivesync.db.schema import open_db, open_readonly
 from archivesync.parsing import parse_duration
-from archivesync.schema import open_db, open_readonly
+from archivesync.search.query import search
 
 from .common import Session, db_size, fmt_size, log, percentile
 from .ingest import NOW, pages
@@ -145,10 +146,10 @@ def run(session: Session, n: int, reuse: Path | None = None) -> dict:
     db = open_readonly(path)
     rows = []
     for query in QUERIES:
-        search_ms = _times(lambda q=query: search.search(db, q, limit=20), SEARCH_REPS)
+        search_ms = _times(lambda q=query: search(db, q, limit=20), SEARCH_REPS)
         like_ms = _times(lambda q=query: like_search(db, q), BASELINE_REPS)
         # How many videos match, by each method (untimed): they must agree.
-        found = len(search.search(db, query, limit=10**9))
+        found = len(search(db, query, limit=10**9))
         liked = len(like_search(db, query, limit=10**9))
         rows.append(
             {

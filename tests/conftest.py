@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset
-from archivesync.sync import Settings, Target, run_sync
+from archivesync.sync.channel import run_sync
+from archivesync.sync.run import Settings, Target
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample_channel.json"

@@ -11,7 +11,7 @@ literature databases quotes "防災" AND 計画, NEAR(...), title:...).
 
 from __future__ import annotations
 
-from archivesync import store
+from archivesync.db import store
 from archivesync.parsing import normalize_text, parse_chapters, parse_duration
 
 CHANNEL = "UCresearchInstitute0001"
@@ -296,8 +296,8 @@ def brute_force(query: str, *, include_removed: bool = False) -> set[str]:
 
 def build(db, now: str = NOW) -> None:
     """Save the corpus (and index it, as the wired store will), removed videos marked."""
-    from archivesync import search
+    from archivesync.search.index import index_videos
 
     store.save_videos(db, VIDEOS, now)
-    search.index_videos(db, [r["id"] for r in VIDEOS])
+    index_videos(db, [r["id"] for r in VIDEOS])
     store.mark_videos_removed(db, REMOVED, "unavailable", now)

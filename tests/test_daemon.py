@@ -14,9 +14,9 @@ import pytest
 import sqlite_utils
 
 from archivesync.emulator import DEMO_API_KEY
-from archivesync.lease import Lease
-from archivesync.sync import Target
-from archivesync.sync_requests import enqueue
+from archivesync.sync.lease import Lease
+from archivesync.sync.requests import enqueue
+from archivesync.sync.run import Target
 
 from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli
 
@@ -300,7 +300,7 @@ def test_scheduled_job_skips_while_a_cli_sync_holds_the_database(
 def test_requests_queued_while_no_daemon_ran_are_served_at_start(
     emulator, db_path, tmp_path, start_daemon
 ):
-    from archivesync.schema import open_db
+    from archivesync.db.schema import open_db
 
     db = open_db(db_path)
     request_id = enqueue(db, Target("playlist", ["PLnotarealplaylist000"]), "bob")

@@ -9,9 +9,9 @@ import hashlib
 import pytest
 from click.testing import CliRunner
 
-from archivesync import datasette_app
-from archivesync.cli_query import serve_command
-from archivesync.schema import open_db
+from archivesync.analysts import datasette_plugin as datasette_app
+from archivesync.cli.query import serve_command
+from archivesync.db.schema import open_db
 
 from .search_queries import REMOVED, brute_force, build
 

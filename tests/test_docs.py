@@ -7,7 +7,7 @@ import re
 import pytest
 
 from archivesync.cli import cli
-from archivesync.schema import open_db
+from archivesync.db.schema import open_db
 
 from .conftest import REPO
 

@@ -9,9 +9,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from archivesync import export
-from archivesync.cli_query import export_command
-from archivesync.schema import open_db
+from archivesync.analysts import export
+from archivesync.cli.query import export_command
+from archivesync.db.schema import open_db
 
 from .search_queries import VIDEOS, build
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archivesync import readonly_sql
-from archivesync.cli_query import sql_command
-from archivesync.schema import open_db
+from archivesync.analysts import readonly_sql
+from archivesync.cli.query import sql_command
+from archivesync.db.schema import open_db
 
 from .search_queries import build
 

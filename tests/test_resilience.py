@@ -13,8 +13,8 @@ import sqlite_utils
 
 from archivesync.emulator import Emulator, load_dataset, synthetic_dataset
 from archivesync.errors import EXIT_QUOTA
-from archivesync.lease import Lease
-from archivesync.sync import Settings
+from archivesync.sync.lease import Lease
+from archivesync.sync.run import Settings
 
 from .conftest import FIXTURES, PYTHON, cli_env, run_cli, sync
 

@@ -11,9 +11,9 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from archivesync.cli import cli
-from archivesync.lease import Lease
-from archivesync.schema import open_db
-from archivesync.sync import utcnow
+from archivesync.db.schema import open_db
+from archivesync.sync.lease import Lease
+from archivesync.sync.run import utcnow
 
 from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
 
@@ -245,7 +245,7 @@ def test_waiting_client_takes_over_when_the_daemon_stops_first(emulator, db_path
 
 
 def test_requests_left_running_by_a_dead_process_are_settled(db_path):
-    from archivesync.sync_requests import ABANDONED, recover_abandoned
+    from archivesync.sync.requests import ABANDONED, recover_abandoned
 
     db = open_db(db_path)
     now = utcnow()

@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from archivesync.errors import ConfigError
-from archivesync.schedules import crontab_trigger, crontab_weekdays, load_schedules, parse_every
+from archivesync.worker.schedules import (
+    crontab_trigger,
+    crontab_weekdays,
+    load_schedules,
+    parse_every,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CHANNEL = "UCX__Mlqfalo-NO1zAHhhuNw"

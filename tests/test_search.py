@@ -7,9 +7,20 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from archivesync import schema, search, store
-from archivesync.cli_query import search_command
-from archivesync.schema import MIGRATIONS, open_db, open_readonly
+from archivesync.cli.query import search_command
+from archivesync.db import schema, store
+from archivesync.db.schema import MIGRATIONS, open_db, open_readonly
+from archivesync.search.index import FTS_TABLES, index_videos, rebuild_index
+from archivesync.search.query import search
+from archivesync.search.text import (
+    GROUP_ANY,
+    GROUP_CHAPTER,
+    GROUP_TITLE,
+    EmptyQuery,
+    SearchQuery,
+    bigram_text,
+    document,
+)
 
 from .search_queries import (
     HAND_LABELLED,
@@ -58,7 +69,7 @@ def test_the_labelled_set_is_big_enough():
 @pytest.mark.parametrize("query", QUERIES)
 def test_precision_and_recall_are_one(ro, query):
     expected = brute_force(query)
-    found = ids(search.search(ro, query, limit=1000))
+    found = ids(search(ro, query, limit=1000))
     assert found - expected == set(), "false hits"
     assert expected - found == set(), "missed videos"
 
@@ -67,7 +78,7 @@ def test_precision_and_recall_are_one(ro, query):
 def test_hand_labelled_queries(ro, query, expected):
     # The brute force is the definition; a person reading the corpus agrees with it here.
     assert brute_force(query) == expected
-    assert ids(search.search(ro, query, limit=1000)) == expected
+    assert ids(search(ro, query, limit=1000)) == expected
 
 
 @pytest.mark.parametrize(
@@ -75,7 +86,7 @@ def test_hand_labelled_queries(ro, query, expected):
     [("人材", 1), ("防災", 1), ("窓口", 1), ("DX", 1), ("AI", 1), ("市", 1), ("人材 育成", 2)],
 )
 def test_short_japanese_words_and_acronyms_are_found_inside_longer_text(ro, query, words):
-    hits = search.search(ro, query, limit=1000)
+    hits = search(ro, query, limit=1000)
     assert len(hits) >= 3
     # e.g. 人材 inside 人材育成, DX inside 自治体DX推進: no word boundary needed.
     assert ids(hits) == brute_force(query)
@@ -83,7 +94,7 @@ def test_short_japanese_words_and_acronyms_are_found_inside_longer_text(ro, quer
 
 def test_full_and_half_width_and_case_are_the_same_query(ro):
     forms = ["DX", "dx", "ＤＸ", "ｄｘ", "Dx"]
-    results = [ids(search.search(ro, f, limit=1000)) for f in forms]
+    results = [ids(search(ro, f, limit=1000)) for f in forms]
     assert all(r == results[0] for r in results)
     assert {"vid006", "vid019", "vid021"} <= results[0]
 
@@ -94,24 +105,24 @@ def test_full_and_half_width_and_case_are_the_same_query(ro):
 
 
 def test_title_hits_then_chapter_hits_then_the_rest(ro):
-    hits = search.search(ro, "質疑応答", limit=1000)
+    hits = search(ro, "質疑応答", limit=1000)
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert set(scores) == {search.GROUP_CHAPTER}  # 質疑応答 is never in a title here
-    hits = search.search(ro, "防災", limit=1000)
+    assert set(scores) == {GROUP_CHAPTER}  # 質疑応答 is never in a title here
+    hits = search(ro, "防災", limit=1000)
     groups = {h["video_id"]: h["score"] for h in hits}
-    assert groups["vid016"] == search.GROUP_TITLE  # 防災訓練の新しいかたち
-    assert groups["vid042"] == search.GROUP_CHAPTER  # chapter "研究報告2 防災"
-    assert groups["vid013"] == search.GROUP_ANY  # only in its description
+    assert groups["vid016"] == GROUP_TITLE  # 防災訓練の新しいかたち
+    assert groups["vid042"] == GROUP_CHAPTER  # chapter "研究報告2 防災"
+    assert groups["vid013"] == GROUP_ANY  # only in its description
     order = [h["score"] for h in hits]
     assert order == sorted(order, reverse=True)
     # Newest first within a group.
-    titles = [h["published_at"] for h in hits if h["score"] == search.GROUP_TITLE]
+    titles = [h["published_at"] for h in hits if h["score"] == GROUP_TITLE]
     assert titles == sorted(titles, reverse=True)
 
 
 def test_a_chapter_hit_carries_the_chapter_and_a_deep_link(ro):
-    (hit,) = [h for h in search.search(ro, "グループワーク") if h["video_id"] == "vid029"]
+    (hit,) = [h for h in search(ro, "グループワーク") if h["video_id"] == "vid029"]
     assert hit["chapter_position"] == 4
     assert hit["chapter_title"] == "グループワーク"
     assert hit["start_seconds"] == 50 * 60
@@ -133,16 +144,16 @@ def test_a_chapter_hit_carries_the_chapter_and_a_deep_link(ro):
 
 def test_the_chapter_holding_most_words_is_the_one_linked(ro):
     # Chapter 3 "研究報告1 生成ＡＩ" holds one word, chapter 4 "研究報告2 防災" both.
-    (hit,) = search.search(ro, "研究報告 防災")
+    (hit,) = search(ro, "研究報告 防災")
     assert hit["video_id"] == "vid042"
     assert (hit["chapter_position"], hit["chapter_title"]) == (4, "研究報告2 防災")
     # With one word in each, the first chapter holding it.
-    (hit,) = search.search(ro, "研究報告")
+    (hit,) = search(ro, "研究報告")
     assert (hit["chapter_position"], hit["chapter_title"]) == (3, "研究報告1 生成ＡＩ")
 
 
 def test_no_chapter_fields_when_no_chapter_matched(ro):
-    (hit,) = [h for h in search.search(ro, "DMO") if h["video_id"] == "vid012"]
+    (hit,) = [h for h in search(ro, "DMO") if h["video_id"] == "vid012"]
     assert hit["chapter_position"] is None
     assert hit["chapter_title"] is None
     assert hit["start_seconds"] is None
@@ -150,9 +161,9 @@ def test_no_chapter_fields_when_no_chapter_matched(ro):
 
 
 def test_limit(ro):
-    assert len(search.search(ro, "研修", limit=3)) == 3
-    everything = search.search(ro, "研修", limit=1000)
-    assert search.search(ro, "研修", limit=3) == everything[:3]
+    assert len(search(ro, "研修", limit=3)) == 3
+    everything = search(ro, "研修", limit=1000)
+    assert search(ro, "研修", limit=3) == everything[:3]
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,8 +172,8 @@ def test_limit(ro):
 
 
 def test_removed_videos_are_left_out_unless_asked_for(ro):
-    assert "vid043" not in ids(search.search(ro, "防災", limit=1000))
-    with_removed = search.search(ro, "防災", limit=1000, include_removed=True)
+    assert "vid043" not in ids(search(ro, "防災", limit=1000))
+    with_removed = search(ro, "防災", limit=1000, include_removed=True)
     assert ids(with_removed) == brute_force("防災", include_removed=True)
     (removed,) = [h for h in with_removed if h["video_id"] in REMOVED]
     assert removed["removed_at"] == NOW
@@ -170,8 +181,8 @@ def test_removed_videos_are_left_out_unless_asked_for(ro):
 
 @pytest.mark.parametrize("query", ["", "   ", "\u3000", "\t\n"])
 def test_an_empty_query_is_an_error(ro, query):
-    with pytest.raises(search.EmptyQuery):
-        search.search(ro, query)
+    with pytest.raises(EmptyQuery):
+        search(ro, query)
 
 
 @pytest.mark.parametrize(
@@ -180,11 +191,11 @@ def test_an_empty_query_is_an_error(ro, query):
      'a" OR "b', "NEAR(a b, 2)", "x:y", "'", "\\", "*" * 5],
 )  # fmt: skip
 def test_fts_syntax_is_never_an_error(ro, query):
-    assert ids(search.search(ro, query, limit=1000)) == brute_force(query)
+    assert ids(search(ro, query, limit=1000)) == brute_force(query)
 
 
 def test_the_match_expression_holds_no_fts_operator():
-    query = search.SearchQuery('"x" NEAR(a) -b c:d e* (f) AND')
+    query = SearchQuery('"x" NEAR(a) -b c:d e* (f) AND')
     expression = query.match_expression()
     # Every word is one quoted phrase of tokens that hold no ASCII punctuation.
     inner = expression.replace('" AND "', "").replace('"* AND "', "")
@@ -197,9 +208,9 @@ def test_the_match_expression_holds_no_fts_operator():
 
 
 def test_tokenising():
-    assert search.bigram_text("人材育成") == "人材 材育 育成 成"
-    assert search.bigram_text("dx 防災") == "dx x 防災 災"
-    assert search.document("ＤＸ", None, '["防災", "AI"]', ["開会", "質疑応答"]) == {
+    assert bigram_text("人材育成") == "人材 材育 育成 成"
+    assert bigram_text("dx 防災") == "dx x 防災 災"
+    assert document("ＤＸ", None, '["防災", "AI"]', ["開会", "質疑応答"]) == {
         "title": "dx",
         "description": "",
         "tags": "防災\nai",
@@ -218,17 +229,17 @@ def _count(db):
 def test_index_videos_is_idempotent_and_follows_edits(tmp_path):
     db = _db(tmp_path)
     store.save_videos(db, [make_resource("a", "防災セミナー", "人材育成の話")], NOW)
-    search.index_videos(db, ["a"])
-    search.index_videos(db, ["a", "a"])
+    index_videos(db, ["a"])
+    index_videos(db, ["a", "a"])
     assert _count(db) == 1
-    assert ids(search.search(db, "人材")) == {"a"}
+    assert ids(search(db, "人材")) == {"a"}
     store.save_videos(db, [make_resource("a", "防災セミナー", "窓口改革の話")], NOW)
-    search.index_videos(db, ["a"])
-    assert ids(search.search(db, "人材")) == set()
-    assert ids(search.search(db, "窓口")) == {"a"}
+    index_videos(db, ["a"])
+    assert ids(search(db, "人材")) == set()
+    assert ids(search(db, "窓口")) == {"a"}
     assert _count(db) == 1
     # No stale row is left in any FTS table (it would still match 人材).
-    for table in search.FTS_TABLES:
+    for table in FTS_TABLES:
         sql = f"SELECT count(*) FROM {table} WHERE {table} MATCH ?"
         assert db.execute(sql, ['"人材"']).fetchone()[0] == 0
         assert db.execute(sql, ['"窓口"']).fetchone()[0] == (table == "search_fts")
@@ -238,43 +249,43 @@ def test_index_follows_chapters_and_publication_changes(tmp_path):
     db = _db(tmp_path)
     description = "0:00 開会\n1:00 防災の話\n2:00 閉会"
     store.save_videos(db, [make_resource("a", "講演", description, duration="PT10M")], NOW)
-    search.index_videos(db, ["a"])
-    assert search.search(db, "防災")[0]["chapter_position"] == 2
+    index_videos(db, ["a"])
+    assert search(db, "防災")[0]["chapter_position"] == 2
     moved = make_resource("a", "講演", description, published="2030-01-01T00:00:00Z")
     store.save_videos(db, [moved], NOW)
-    search.index_videos(db, ["a"])
-    assert ids(search.search(db, "防災")) == {"a"}
+    index_videos(db, ["a"])
+    assert ids(search(db, "防災")) == {"a"}
     assert _count(db) == 1
 
 
 def test_a_video_gone_from_videos_leaves_the_index(tmp_path):
     db = _db(tmp_path)
     store.save_videos(db, [make_resource("a", "防災"), make_resource("b", "防災")], NOW)
-    search.index_videos(db, ["a", "b"])
+    index_videos(db, ["a", "b"])
     db.execute("DELETE FROM videos WHERE id = 'a'")
-    search.index_videos(db, ["a"])
-    assert ids(search.search(db, "防災")) == {"b"}
+    index_videos(db, ["a"])
+    assert ids(search(db, "防災")) == {"b"}
 
 
 def test_index_videos_inside_a_transaction_rolls_back_with_it(tmp_path):
     db = _db(tmp_path)
     store.save_videos(db, [make_resource("a", "防災")], NOW)
-    search.index_videos(db, ["a"])
+    index_videos(db, ["a"])
     with pytest.raises(RuntimeError), db.atomic():
         store.save_videos(db, [make_resource("b", "防災")], NOW)
-        search.index_videos(db, ["b"])
-        assert ids(search.search(db, "防災")) == {"a", "b"}
+        index_videos(db, ["b"])
+        assert ids(search(db, "防災")) == {"a", "b"}
         raise RuntimeError("the page failed")
-    assert ids(search.search(db, "防災")) == {"a"}
+    assert ids(search(db, "防災")) == {"a"}
     assert db.execute("SELECT count(*) FROM videos").fetchone()[0] == 1
 
 
 def test_rebuild_gives_the_same_answers(tmp_path):
     db = _db(tmp_path)
     build(db)
-    before = {q: search.search(db, q, limit=1000) for q in QUERIES}
-    search.rebuild_index(db)
-    assert {q: search.search(db, q, limit=1000) for q in QUERIES} == before
+    before = {q: search(db, q, limit=1000) for q in QUERIES}
+    rebuild_index(db)
+    assert {q: search(db, q, limit=1000) for q in QUERIES} == before
 
 
 def test_migration_indexes_videos_saved_before_it(tmp_path):
@@ -289,15 +300,15 @@ def test_migration_indexes_videos_saved_before_it(tmp_path):
         )
     assert not db["search_fts"].exists()
     MIGRATIONS.apply(db)
-    assert ids(search.search(db, "人材", limit=1000)) == brute_force("人材", include_removed=True)
+    assert ids(search(db, "人材", limit=1000)) == brute_force("人材", include_removed=True)
 
 
 def test_videos_published_in_the_same_second_get_their_own_rows(tmp_path):
     db = _db(tmp_path)
     same = "2024-01-01T00:00:00Z"
     store.save_videos(db, [make_resource(f"v{i}", "防災", published=same) for i in range(5)], NOW)
-    search.index_videos(db, [f"v{i}" for i in range(5)])
-    assert len(search.search(db, "防災")) == 5
+    index_videos(db, [f"v{i}" for i in range(5)])
+    assert len(search(db, "防災")) == 5
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,7 +374,7 @@ def test_batched_normalisation_equals_normalising_each_text_alone():
     """search normalises a video's texts in one call; it must agree with parsing's rule."""
     from archivesync.emulator import synthetic_dataset
     from archivesync.parsing import normalize_text
-    from archivesync.search import _normalize_many
+    from archivesync.search.text import _normalize_many
 
     dataset = synthetic_dataset(300)
     tricky = ["ＤＸ\u3000推進", "ｾﾐﾅｰ", "㍻の話\n\n  行", "ﬁnal ½", "", None, " 前後 ", "a\tb\r\nc"]

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from archivesync import status
-from archivesync.schema import open_db, open_readonly
+from archivesync.db.schema import open_db, open_readonly
+from archivesync.worker import status
 
 from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, sync
 

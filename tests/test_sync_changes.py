@@ -6,7 +6,7 @@ import pytest
 import sqlite_utils
 
 from archivesync.emulator import Emulator, load_dataset, synthetic_dataset
-from archivesync.sync import Settings
+from archivesync.sync.run import Settings
 
 from .conftest import FIXTURES, sync
 

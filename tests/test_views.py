@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from archivesync import store, views
-from archivesync.schema import open_db
+from archivesync.db import store, views
+from archivesync.db.schema import open_db
 
 from .search_queries import CHANNEL, NOW, REMOVED, VIDEOS, build, make_resource
 

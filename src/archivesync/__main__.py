@@ -1,5 +1,5 @@
 """`python -m archivesync`: the same command as the `archivesync` script."""
 
-from .cli import main
+from archivesync.cli import main
 
 main()

@@ -10,11 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import search
-from .emulator import DEMO_API_KEY, Emulator, load_dataset
-from .parsing import format_duration
-from .schema import open_readonly
-from .sync import Target, run_sync
+from archivesync.db.schema import open_readonly
+from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset
+from archivesync.parsing import format_duration
+from archivesync.search.query import search
+from archivesync.sync.channel import run_sync
+from archivesync.sync.run import Target
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample_channel.json"
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{outcome.figures['quota_units']} quota units"
     )
     for query in SAMPLE_QUERIES:
-        hits = search.search(db, query, limit=3)
+        hits = search(db, query, limit=3)
         print(f"\nsearch {query!r}: {len(hits)} hit(s)")
         for hit in hits:
             where = (

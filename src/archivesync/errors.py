@@ -49,3 +49,7 @@ class Interrupted(ArchiveSyncError):
 
 class LeaseHeld(ArchiveSyncError):
     """Another writer holds the database."""
+
+
+class DaemonGone(ConfigError):
+    """The daemon stopped while running a request someone was following."""

@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from .youtube import RedactKeyFilter
+from archivesync.youtube import RedactKeyFilter
 
 
 class JsonFormatter(logging.Formatter):

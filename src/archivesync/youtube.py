@@ -24,7 +24,7 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from .errors import (
+from archivesync.errors import (
     ApiError,
     ConfigError,
     Interrupted,

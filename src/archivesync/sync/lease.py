@@ -12,7 +12,7 @@ import os
 import threading
 from pathlib import Path
 
-from .errors import Interrupted, LeaseHeld
+from archivesync.errors import Interrupted, LeaseHeld
 
 
 class Lease:

@@ -10,12 +10,13 @@ import sys
 
 import click
 
-from . import export as export_mod
-from .cli_common import db_option, fail_cleanly
-from .errors import ArchiveSyncError, ConfigError
-from .readonly_sql import format_table, open_guarded, run_query
-from .schema import open_readonly
-from .search import EmptyQuery, search
+from archivesync.analysts import export as export_mod
+from archivesync.analysts.readonly_sql import format_table, open_guarded, run_query
+from archivesync.cli.common import db_option, fail_cleanly
+from archivesync.db.schema import open_readonly
+from archivesync.errors import ArchiveSyncError, ConfigError
+from archivesync.search.query import search
+from archivesync.search.text import EmptyQuery
 
 __all__ = ["export_command", "search_command", "serve_command", "sql_command"]
 
@@ -191,7 +192,7 @@ def serve_command(db_path, host, port):
         ) from None
     # Refuse a missing file before starting: Datasette would start and fail on every page.
     open_readonly(db_path).close()
-    from .datasette_app import serve
+    from archivesync.analysts.datasette_plugin import serve
 
     try:
         serve(db_path, host, port)

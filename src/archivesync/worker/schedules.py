@@ -27,7 +27,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .errors import ConfigError
+from archivesync.errors import ConfigError
 
 MODES = ("incremental", "full")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone")

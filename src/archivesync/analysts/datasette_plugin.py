@@ -24,8 +24,8 @@ from pathlib import Path
 
 from datasette import hookimpl
 
-from .parsing import normalize_text
-from .search import FIELDS, SearchQuery, contains_all, term_hits
+from archivesync.parsing import normalize_text
+from archivesync.search.text import FIELDS, SearchQuery, contains_all, term_hits
 
 __all__ = ["CANNED_QUERIES", "TABLES", "make_datasette", "metadata", "serve"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from . import search
-from .parsing import chapter_url, iso_utc, parse_chapters, parse_duration, video_url
+from archivesync.parsing import chapter_url, iso_utc, parse_chapters, parse_duration, video_url
+from archivesync.search.index import index_videos
 
 THUMBNAIL_PREFERENCE = ("maxres", "standard", "high", "medium", "default")
 
@@ -197,7 +197,7 @@ def save_videos(db: Database, resources: Iterable[dict], now: str) -> SaveResult
         if changes:
             db["video_changes"].insert_all(changes)
         if reindex:
-            search.index_videos(db, reindex)
+            index_videos(db, reindex)
     return result
 
 

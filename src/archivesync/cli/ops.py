@@ -9,13 +9,10 @@ import getpass
 import json
 import logging
 import sys
-import time
 
 import click
 
-from . import status as status_mod
-from . import sync_requests
-from .cli_common import (
+from archivesync.cli.common import (
     db_option,
     endpoint_option,
     fail_cleanly,
@@ -25,20 +22,20 @@ from .cli_common import (
     settings_options,
     stop_on_signals,
 )
-from .daemon import STALE_AFTER_SECONDS, Daemon, daemon_alive, read_heartbeat
-from .errors import EXIT_ERROR, ConfigError
-from .logs import setup_logging
-from .quota import DEFAULT_DAILY_BUDGET
-from .reporting import progress_reporter
-from .schedules import load_schedules
-from .schema import open_db, open_readonly
-from .sync import Outcome, Target
-from .youtube import resolve_api_key, resolve_endpoint
+from archivesync.db.quota import DEFAULT_DAILY_BUDGET
+from archivesync.db.schema import open_db, open_readonly
+from archivesync.errors import EXIT_ERROR, ConfigError
+from archivesync.logs import setup_logging
+from archivesync.reporting import progress_reporter
+from archivesync.sync import requests as sync_requests
+from archivesync.sync.run import Target
+from archivesync.worker import status as status_mod
+from archivesync.worker.daemon import Daemon
+from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
+from archivesync.worker.schedules import load_schedules
+from archivesync.youtube import resolve_api_key, resolve_endpoint
 
 log = logging.getLogger("archivesync.resync")
-
-WAIT_POLL_SECONDS = 0.5
-RUN_STATUS_OF_REQUEST = {v: k for k, v in sync_requests.STATUS_OF_RUN.items()}
 
 
 @click.command("daemon")
@@ -95,19 +92,6 @@ def _user_name() -> str | None:
         return None
 
 
-def _outcome_of(db, request: dict) -> Outcome:
-    figures = {}
-    status = RUN_STATUS_OF_REQUEST.get(request["status"], "failed")
-    if request["run_id"] is not None:
-        run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]), None)
-        if run:
-            figures = {k: run[k] for k in status_mod.FIGURES}
-            status = run["status"]
-    return Outcome(
-        request["run_id"], status, request["exit_code"] or 0, request["error"] or "", figures
-    )
-
-
 def _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait, stop=None):
     """Run a request this process has claimed, with a progress bar; exits with its outcome."""
     if api_key is None:
@@ -138,39 +122,33 @@ def _wait_for(db, db_path, request_id, api_key, api_endpoint, settings) -> None:
     """Follow a queued request to its end; take it over if the daemon goes away first."""
     stop = stop_on_signals()
     progress = progress_reporter(f"request {request_id}")
-    lost_at = None
-    while True:
-        request = sync_requests.get(db, request_id)
-        if request["status"] in sync_requests.FINISHED:
-            break
-        alive = daemon_alive(read_heartbeat(db))
-        if request["status"] == "queued" and not alive and sync_requests.claim(db, request_id):
-            progress.close()
-            log.warning("the daemon stopped before taking request %d: running it here", request_id)
-            _run_here(db, db_path, request_id, api_key, api_endpoint, settings, True, stop)
-        if request["run_id"] is not None:
-            run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]))
-            progress({**{k: run[k] for k in status_mod.FIGURES}, "total": None})
-        # A daemon stopping cleanly records its run within seconds; a killed one never will.
-        lost_at = (lost_at or time.monotonic()) if not alive else None
-        if lost_at is not None and time.monotonic() - lost_at > STALE_AFTER_SECONDS:
-            progress.close()
-            raise ConfigError(
-                f"the daemon went away while running request {request_id}; see `archivesync status`"
-            )
-        if stop.wait(WAIT_POLL_SECONDS):
-            progress.close()
-            click.echo(
-                f"stopped waiting; request {request_id} is {request['status']} "
-                "(see `archivesync status`)",
-                err=True,
-            )
-            sys.exit(0)
-    progress.close()
+
+    def take_over(claimed_id: int) -> None:
+        progress.close()
+        _run_here(db, db_path, claimed_id, api_key, api_endpoint, settings, True, stop)
+
+    try:
+        request = sync_requests.follow(
+            db,
+            request_id,
+            stop=stop,
+            on_progress=lambda figures: progress({**figures, "total": None}),
+            take_over=take_over,
+        )
+    finally:
+        progress.close()
+    if request is None:
+        current = sync_requests.get(db, request_id)
+        click.echo(
+            f"stopped waiting; request {request_id} is {current['status']} "
+            "(see `archivesync status`)",
+            err=True,
+        )
+        sys.exit(0)
     if request["run_id"] is None:  # refused before a run began (bad database, say)
         click.echo(f"Error: request {request_id} {request['status']}: {request['error']}", err=True)
         sys.exit(request["exit_code"] or EXIT_ERROR)
-    finish(_outcome_of(db, request))
+    finish(sync_requests.outcome_of(db, request))
 
 
 @click.command("resync")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .errors import ArchiveSyncError
-from .schema import open_readonly
+from archivesync.db.schema import open_readonly
+from archivesync.errors import ArchiveSyncError
 
 __all__ = [
     "SqlError",

@@ -10,7 +10,7 @@ the word is a substring of the text: the index alone gives precision and recall 
 punctuation too ("c++", "(ai)", "https://..."), which is indexed like letters. The comparison
 with unicode61, trigram and SudachiPy is in docs/search.md.
 
-Layout (DDL in schema.py, migration 0003_search_index):
+Layout (DDL in db/schema.py, migration 0003_search_index):
 
 - ``search_docs``: one row per video, its normalised title, description, tags and chapter
   titles (tags and chapter titles one per line). Its ``id`` is the rowid in the FTS tables,
@@ -47,9 +47,7 @@ ever changes, a new migration must call ``rebuild_index``.
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -57,24 +55,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from .errors import EXIT_USAGE, ArchiveSyncError
-from .parsing import chapter_url, normalize_text
+from archivesync.search.text import _PUNCT, FIELDS, bigram_text, document
 
-__all__ = [
-    "EmptyQuery",
-    "SearchQuery",
-    "bigram_text",
-    "contains_all",
-    "doc_id_base",
-    "document",
-    "index_videos",
-    "parse_query",
-    "rebuild_index",
-    "search",
-    "term_hits",
-]
-
-FIELDS = ("title", "description", "tags", "chapters")
 # Rows touched per statement: well under SQLite's 32766 host parameters.
 _CHUNK = 500
 # search_docs.id: minutes from this moment (YouTube's first year) to the publication. Minutes,
@@ -84,158 +66,6 @@ _EPOCH = datetime(2005, 1, 1, tzinfo=UTC)
 # A video keeps its id while it stays this close after its publication minute (ids taken by
 # videos of the same minute push it a little later).
 _KEEP_WITHIN = 24 * 60
-
-# ASCII characters the ascii tokenizer would treat as separators, as private-use characters.
-_PUNCT = {c: 0xE000 + c for c in range(0x80) if not (chr(c).isalnum() or chr(c).isspace())}
-_PUNCT_CHARS = frozenset(map(chr, _PUNCT)) | frozenset(map(chr, _PUNCT.values()))
-
-# Match groups, best first: every word in the title; every word in the title or a chapter
-# title; found anywhere (description, tags...). Within a group, newest first.
-GROUP_TITLE, GROUP_CHAPTER, GROUP_ANY = 3, 2, 1
-
-
-class EmptyQuery(ArchiveSyncError):
-    """The query has no words once normalised."""
-
-    exit_code = EXIT_USAGE
-
-
-# --------------------------------------------------------------------------------------------
-# Pure helpers: tokenising, query parsing, exact matching
-# --------------------------------------------------------------------------------------------
-
-
-def _chunk_tokens(chunk: str) -> list[str]:
-    # Position i gives chunk[i:i+2], so the last position gives the last character alone: a
-    # one-character word is then found at the end of a chunk as well as inside it.
-    return [chunk[i : i + 2] for i in range(len(chunk))]
-
-
-def bigram_text(normalized: str) -> str:
-    """The text handed to FTS5 for an already normalised field.
-
-    >>> bigram_text("自治体dx推進 講演")
-    '自治 治体 体d dx x推 推進 進 講演 演'
-    """
-    return " ".join(
-        token for chunk in normalized.translate(_PUNCT).split() for token in _chunk_tokens(chunk)
-    )
-
-
-def _tag_values(tags: str | None) -> list[str]:
-    if not tags:
-        return []
-    try:
-        values = json.loads(tags)
-    except ValueError:
-        values = [tags]  # not the JSON list store.py writes: search it as one tag
-    if not isinstance(values, list):
-        values = [values]
-    return [str(v) for v in values if v is not None]
-
-
-def _normalize_many(texts: Sequence[str | None]) -> list[str]:
-    """``[normalize_text(t) for t in texts]``, in one call for all of them.
-
-    The texts are joined by NULs, which NFKC and casefold leave alone and never join to a
-    neighbour, and which are not whitespace: each part, stripped of the one space that may
-    be left beside its NULs, is then exactly that text normalised on its own. NFKC goes line
-    by line first, and only over lines that need it (most do not: NFKC is then a fast check,
-    a quarter of the time). Newlines are never joined to a neighbour either, and NFKC twice
-    is NFKC once, so ``normalize_text`` (NFKC first) gives the same text.
-    """
-    joined = "\0".join(t or "" for t in texts)
-    joined = "\n".join(
-        [
-            line if unicodedata.is_normalized("NFKC", line) else unicodedata.normalize("NFKC", line)
-            for line in joined.split("\n")
-        ]
-    )
-    parts = normalize_text(joined).split("\0")
-    if len(parts) != len(texts):  # a text held a NUL itself
-        return [normalize_text(t) for t in texts]
-    return [p.strip(" ") for p in parts]
-
-
-def document(
-    title: str | None, description: str | None, tags: str | None, chapter_titles: Iterable[str]
-) -> dict[str, str]:
-    """The normalised fields stored in ``search_docs`` for one video.
-
-    Tags (the JSON list in ``videos.tags``) and chapter titles are one per line: a query word
-    never holds whitespace, so it can only match inside a single tag or chapter title.
-    """
-    tag_values = _tag_values(tags)
-    chapters = list(chapter_titles)
-    texts = _normalize_many([title, description, *tag_values, *chapters])
-    tags_end = 2 + len(tag_values)
-    return {
-        "title": texts[0],
-        "description": texts[1],
-        "tags": "\n".join(t for t in texts[2:tags_end] if t),
-        "chapters": "\n".join(t for t in texts[tags_end:] if t),
-    }
-
-
-def _term_phrase(term: str) -> str:
-    """The FTS5 phrase matching exactly the texts that contain `term` (no whitespace in it).
-
-    The phrase holds no ASCII punctuation (see _PUNCT), so no FTS5 operator in the query
-    ('"', "NEAR(", "*", "-", ":", AND/OR/NOT) can ever be read as one.
-    """
-    encoded = term.translate(_PUNCT)
-    if len(encoded) == 1:
-        return f'"{encoded}"*'  # the start of a bigram, or a chunk's last character
-    return '"' + " ".join(encoded[i : i + 2] for i in range(len(encoded) - 1)) + '"'
-
-
-class SearchQuery:
-    """A query split into normalised words, with the FTS5 expressions that find them."""
-
-    def __init__(self, text: str):
-        self.text = text
-        # NFKC first, so that the ideographic space and other Unicode spaces split words too.
-        self.terms: list[str] = list(dict.fromkeys(normalize_text(text).split()))
-        self.phrases: list[str] = [_term_phrase(t) for t in self.terms]
-
-    def __bool__(self) -> bool:
-        return bool(self.terms)
-
-    @property
-    def needs_check(self) -> bool:
-        """Whether hits need the exact check: only when a word holds ASCII punctuation or one
-        of the private-use characters standing for it, which a text may hold for real."""
-        return any(ch in _PUNCT_CHARS for term in self.terms for ch in term)
-
-    def match_expression(self, columns: Sequence[str] | None = None) -> str | None:
-        """The FTS5 MATCH expression (all words, in `columns` if given); None without words."""
-        if not self.phrases:
-            return None
-        expression = " AND ".join(self.phrases)
-        if columns:
-            return "{" + " ".join(columns) + "} : (" + expression + ")"
-        return expression
-
-
-def parse_query(text: str) -> SearchQuery:
-    """The query's words; EmptyQuery when nothing is left after normalisation."""
-    query = SearchQuery(text or "")
-    if not query:
-        raise EmptyQuery("the search query is empty: give at least one word")
-    return query
-
-
-def contains_all(terms: Sequence[str], fields: Iterable[str | None]) -> bool:
-    """Whether every term is a substring of one of the (normalised) fields."""
-    texts = [f for f in fields if f]
-    return all(any(term in text for text in texts) for term in terms)
-
-
-def term_hits(terms: Sequence[str], normalized: str | None) -> int:
-    """How many of the terms occur in one normalised text."""
-    if not normalized:
-        return 0
-    return sum(1 for term in terms if term in normalized)
 
 
 def doc_id_base(published_at: str | None) -> int:
@@ -482,145 +312,3 @@ def rebuild_index(db: Database) -> None:
         ids = [r[0] for r in db.execute("SELECT id FROM videos ORDER BY published_at, rowid")]
         for chunk in _chunks(ids):
             _index_chunk(db, chunk)
-
-
-# --------------------------------------------------------------------------------------------
-# Querying
-# --------------------------------------------------------------------------------------------
-
-# Match groups, best first, and the table each is read from.
-GROUP_TABLES = {
-    GROUP_TITLE: "search_fts_title",
-    GROUP_CHAPTER: "search_fts_head",
-    GROUP_ANY: "search_fts",
-}
-
-
-def _group_hits(
-    db: Database,
-    query: SearchQuery,
-    group: int,
-    wanted: int,
-    seen: set[int],
-    include_removed: bool,
-) -> list[tuple[int, str]]:
-    """Up to `wanted` (doc id, video id) of one match group, newest first, not in `seen`.
-
-    SQLite stops stepping when we stop fetching, so this reads about `wanted` index entries
-    however common the words are. A group is only asked for when the better ones ran out, so
-    `seen` then holds every video of the better groups.
-    """
-    table = GROUP_TABLES[group]
-    cursor = db.conn.execute(
-        f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC",
-        [query.match_expression()],
-    )
-    columns = "d.id, d.video_id, v.removed_at"
-    if query.needs_check:
-        columns += ", d.title, d.description, d.tags, d.chapters"
-    found: list[tuple[int, str]] = []
-    try:
-        while len(found) < wanted:
-            rows = cursor.fetchmany(max(wanted, 20))
-            if not rows:
-                break
-            batch = [r[0] for r in rows if r[0] not in seen]
-            if not batch:
-                continue
-            marks = ",".join("?" * len(batch))
-            docs = {
-                r[0]: r
-                for r in db.conn.execute(
-                    f"SELECT {columns} FROM search_docs d LEFT JOIN videos v "
-                    f"ON v.id = d.video_id WHERE d.id IN ({marks})",
-                    batch,
-                )
-            }
-            for doc_id in batch:
-                doc = docs.get(doc_id)
-                if doc is None or (doc[2] is not None and not include_removed):
-                    continue
-                if query.needs_check and not contains_all(query.terms, doc[3:]):
-                    continue
-                found.append((doc_id, doc[1]))
-                if len(found) == wanted:
-                    break
-    finally:
-        cursor.close()
-    return found
-
-
-def _best_chapter(terms: Sequence[str], chapters: list[tuple]) -> tuple | None:
-    """The chapter whose title holds the most words (the first of equals), or None."""
-    best, best_hits = None, 0
-    for chapter in chapters:  # in position order
-        hits = term_hits(terms, normalize_text(chapter[2]))
-        if hits > best_hits:
-            best, best_hits = chapter, hits
-    return best
-
-
-def search(
-    db: Database, query: str, *, limit: int = 20, include_removed: bool = False
-) -> list[dict]:
-    """Videos whose title, description, tags or chapter titles contain every word of `query`.
-
-    Words are split on whitespace after NFKC + casefold, and each must be a substring of one
-    field (or of one tag, one chapter title). Order: videos with every word in the title,
-    then every word in the title or chapter titles, then the rest; newest first within each.
-    `score` says which (3, 2, 1). A hit carries the chapter whose title holds the most words,
-    with a link to its start. Raises EmptyQuery when the query has no words. Reads only:
-    works on a connection from `schema.open_readonly`.
-    """
-    parsed = parse_query(query)
-    hits: list[tuple[str, int]] = []
-    seen: set[int] = set()
-    for group in (GROUP_TITLE, GROUP_CHAPTER, GROUP_ANY):
-        if len(hits) >= limit:
-            break
-        found = _group_hits(db, parsed, group, limit - len(hits), seen, include_removed)
-        hits.extend((video_id, group) for _, video_id in found)
-        seen.update(doc_id for doc_id, _ in found)
-    if not hits:
-        return []
-
-    ids = [h[0] for h in hits]
-    marks = ",".join("?" * len(ids))
-    videos = {
-        r[0]: r
-        for r in db.conn.execute(
-            f"SELECT id, title, url, published_at, duration_seconds, removed_at FROM videos "
-            f"WHERE id IN ({marks})",
-            ids,
-        )
-    }
-    chapters: dict[str, list[tuple]] = defaultdict(list)
-    for row in db.conn.execute(
-        f"SELECT video_id, position, title, start_seconds FROM chapters "
-        f"WHERE video_id IN ({marks}) ORDER BY video_id, position",
-        ids,
-    ):
-        chapters[row[0]].append(row)
-
-    results = []
-    for video_id, group in hits:
-        video = videos.get(video_id)
-        if video is None:  # indexed, then deleted from videos without a reindex
-            continue
-        chapter = _best_chapter(parsed.terms, chapters[video_id])
-        results.append(
-            {
-                "video_id": video_id,
-                "title": video[1],
-                "url": video[2],
-                "published_at": video[3],
-                "duration_seconds": video[4],
-                "removed_at": video[5],
-                "chapter_position": chapter[1] if chapter else None,
-                "chapter_title": chapter[2] if chapter else None,
-                "start_seconds": chapter[3] if chapter else None,
-                "chapter_url": chapter_url(video_id, chapter[3]) if chapter else None,
-                "score": group,
-            }
-        )
-    return results

@@ -10,8 +10,7 @@ import sys
 
 import click
 
-from . import sync as sync_mod
-from .cli_common import (
+from archivesync.cli.common import (
     db_option,
     endpoint_option,
     fail_cleanly,
@@ -21,10 +20,12 @@ from .cli_common import (
     settings_options,
     stop_on_signals,
 )
-from .errors import EXIT_ERROR, ArchiveSyncError
-from .logs import setup_logging
-from .reporting import progress_reporter
-from .youtube import resolve_api_key
+from archivesync.errors import EXIT_ERROR, ArchiveSyncError
+from archivesync.logs import setup_logging
+from archivesync.reporting import progress_reporter
+from archivesync.sync.channel import run_sync
+from archivesync.sync.run import Target
+from archivesync.youtube import resolve_api_key
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,9 +50,9 @@ def sync(db_path, channel_id, full, api_endpoint, wait, as_json, log_format, ver
     setup_logging(log_format, verbose, secret=api_key)
     settings = make_settings(**knobs)
     progress = progress_reporter("sync")
-    outcome = sync_mod.run_sync(
+    outcome = run_sync(
         db_path,
-        sync_mod.Target("channel", [channel_id], full=full),
+        Target("channel", [channel_id], full=full),
         api_key=api_key,
         endpoint=api_endpoint,
         trigger="cli",
@@ -65,18 +66,18 @@ def sync(db_path, channel_id, full, api_endpoint, wait, as_json, log_format, ver
 
 
 def _register_optional_commands() -> None:
-    from .emulator.cli import emulator_command
+    from archivesync.emulator.cli import emulator_command
 
     cli.add_command(emulator_command, name="emulator")
 
-    from .cli_query import export_command, search_command, serve_command, sql_command
+    from archivesync.cli.query import export_command, search_command, serve_command, sql_command
 
     cli.add_command(search_command, name="search")
     cli.add_command(sql_command, name="sql")
     cli.add_command(export_command, name="export")
     cli.add_command(serve_command, name="serve")
 
-    from .cli_ops import daemon_command, resync_command, status_command
+    from archivesync.cli.ops import daemon_command, resync_command, status_command
 
     cli.add_command(daemon_command, name="daemon")
     cli.add_command(resync_command, name="resync")

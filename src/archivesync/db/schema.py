@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from .errors import ConfigError
+from archivesync.errors import ConfigError
 
 MIGRATIONS = Migrations("archivesync")
 
@@ -224,14 +224,14 @@ def _search_index(db: Database) -> None:
         """
     )
     # Imported here so that schema.py never depends on the search code at import time.
-    from .search import rebuild_index
+    from archivesync.search.index import rebuild_index
 
     rebuild_index(db)
 
 
 @MIGRATIONS(name="0004_views")
 def _views(db: Database) -> None:
-    from .views import create_views
+    from archivesync.db.views import create_views
 
     create_views(db)
 

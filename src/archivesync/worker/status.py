@@ -13,19 +13,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import quota
-from .daemon import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
-from .sync_requests import ACTIVE, describe
+from archivesync.db import quota
+from archivesync.sync.requests import ACTIVE, describe
+from archivesync.sync.run import FIGURES
+from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 
-FIGURES = (
-    "pages",
-    "videos_seen",
-    "videos_added",
-    "videos_updated",
-    "videos_removed",
-    "api_calls",
-    "quota_units",
-)
 RECENT_REQUESTS = 5
 RECENT_RUNS = 5
 

@@ -9,33 +9,31 @@ from a videos.list answer that left the video out.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import queue
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httplib2
 from sqlite_utils import Database
 
-from . import quota, store
-from .errors import (
-    EXIT_ERROR,
-    EXIT_OK,
-    ArchiveSyncError,
-    Interrupted,
+from archivesync.db import quota, store
+from archivesync.errors import (
     NotFoundError,
-    QuotaExhausted,
 )
-from .lease import Lease
-from .schema import open_db, open_readonly, write_transaction
-from .youtube import (
+from archivesync.sync.run import (
+    Outcome,
+    Progress,
+    RunContext,
+    Settings,
+    Target,
+    run_envelope,
+)
+from archivesync.youtube import (
     GOOGLE_ENDPOINT,
     PAGE_SIZE,
     QuotaGuard,
@@ -49,101 +47,9 @@ from .youtube import (
 
 log = logging.getLogger(__name__)
 
-MODES = ("full", "incremental", "videos", "playlist")
-TRIGGERS = ("cli", "schedule", "manual", "demo")
 REMOVED_UNAVAILABLE = "unavailable"  # videos.list left it out: deleted or made private
 REMOVED_NOT_LISTED = "not_in_uploads"  # a complete uploads listing no longer shows it
 REMOVED_PLAYLIST = "not_listed"  # a complete playlists listing no longer shows it
-
-
-def utcnow() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Settings:
-    """Knobs a deployment may change; defaults suit the real API's 10,000-unit day."""
-
-    daily_budget: int = quota.DEFAULT_DAILY_BUDGET
-    safety_margin: int = quota.DEFAULT_SAFETY_MARGIN
-    recent_days: int = 30
-    workers: int = 4
-    timeout: float = 30.0
-    retries: int = 6
-    feed_probe: bool | None = None  # None: only against the real YouTube
-    feed_url: str | None = None
-
-
-@dataclass
-class Target:
-    kind: str  # channel | playlist | videos
-    ids: list[str]
-    full: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {','.join(self.ids)}"
-
-
-@dataclass
-class Outcome:
-    run_id: int | None
-    status: str
-    exit_code: int
-    message: str = ""
-    figures: dict = field(default_factory=dict)
-
-
-Progress = Callable[[dict], None]
-
-
-class RunContext:
-    """One run's database, client and figures; `page()` commits a page with its bookkeeping."""
-
-    def __init__(self, db: Database, client: YouTubeClient, run_id: int, progress: Progress):
-        self.db = db
-        self.client = client
-        self.run_id = run_id
-        self.progress = progress
-        self.added = self.updated = self.removed = self.pages = self.seen = 0
-        self.total: int | None = None
-        self._flushed_units = 0
-
-    def count(self, result: store.SaveResult) -> None:
-        self.added += result.added
-        self.updated += result.updated + result.returned
-
-    @contextlib.contextmanager
-    def page(self) -> Iterator[str]:
-        now = utcnow()
-        with write_transaction(self.db):
-            yield now
-            self.pages += 1
-            self.flush(now)
-        self.progress({**self.figures(), "total": self.total})
-
-    def flush(self, now: str) -> None:
-        units = self.client.guard.units
-        quota.record_units(self.db, quota.pacific_day(), units - self._flushed_units)
-        self._flushed_units = units
-        # A plain UPDATE: Table.update() introspects the table on every call, once per page.
-        values = {**self.figures(), "heartbeat_at": now}
-        assignments = ", ".join(f"{column} = :{column}" for column in values)
-        self.db.execute(
-            f"UPDATE sync_runs SET {assignments} WHERE id = :run_id",
-            {**values, "run_id": self.run_id},
-        )
-
-    def figures(self) -> dict:
-        return {
-            "api_calls": self.client.calls,
-            "quota_units": self.client.guard.units,
-            "videos_added": self.added,
-            "videos_updated": self.updated,
-            "videos_removed": self.removed,
-            "pages": self.pages,
-            "videos_seen": self.seen,
-        }
 
 
 # --- channel syncs ----------------------------------------------------------------------------
@@ -425,39 +331,6 @@ def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
 # --- the one entry point for the CLI, the daemon and staff resyncs ---------------------------
 
 
-def mark_stale_runs(db: Database, now: str) -> int:
-    """Runs still `running` while we hold the lease belong to a process that died."""
-    cursor = db.execute(
-        "UPDATE sync_runs SET status = 'interrupted', finished_at = ?, "
-        "error = coalesce(error, 'the process ended before the run finished') "
-        "WHERE status = 'running'",
-        [now],
-    )
-    return cursor.rowcount
-
-
-def describe_running(db_path: str | Path) -> str:
-    """Names the run that holds the database, for the message a second writer sees."""
-    try:
-        db = open_readonly(db_path)
-        row = next(
-            db.query(
-                "SELECT id, mode, channel_id, trigger, started_at, pid FROM sync_runs "
-                "WHERE status = 'running' ORDER BY id DESC LIMIT 1"
-            ),
-            None,
-        )
-        db.close()
-    except Exception:
-        row = None
-    if row is None:
-        return "another sync"
-    return (
-        f"sync run {row['id']} ({row['mode']} {row['channel_id'] or ''}, trigger "
-        f"{row['trigger']}, pid {row['pid']}, started {row['started_at']})"
-    ).replace(" ,", ",")
-
-
 def run_sync(
     db_path: str | Path,
     target: Target,
@@ -471,25 +344,47 @@ def run_sync(
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """Run one sync to the end and record it; errors become the outcome, not exceptions.
+    """Run one metadata sync to the end and record it; errors become the outcome, not exceptions.
 
     Only set-up mistakes (bad database path, lease held without --wait) raise.
     """
     settings = settings or Settings()
     stop = stop or threading.Event()
-    progress = progress or (lambda figures: None)
-    db = open_db(db_path)
-    lease = Lease(db_path)
-    try:
-        lease.acquire(wait=wait, describe_holder=lambda: describe_running(db_path), stop=stop)
-        try:
-            return _run_locked(
-                db, target, api_key, endpoint, trigger, settings, stop, progress, on_start
-            )
-        finally:
-            lease.release()
-    finally:
-        db.close()
+
+    def make_client(db: Database) -> YouTubeClient:
+        spent = quota.spent_on(db, quota.pacific_day())
+        guard = QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
+        return YouTubeClient(
+            api_key,
+            endpoint,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            guard=guard,
+            stop=stop,
+        )
+
+    def work(ctx: RunContext) -> tuple[str, str | None]:
+        if target.kind == "channel":
+            channel_id = target.ids[0]
+            return sync_channel(ctx, channel_id, full=target.full, settings=settings), channel_id
+        if target.kind == "playlist":
+            return "playlist", sync_playlist(ctx, target.ids[0])
+        return "videos", sync_video_ids(ctx, target.ids)
+
+    return run_envelope(
+        db_path,
+        mode=lambda db: _initial_mode(db, target),
+        channel_id=target.ids[0] if target.kind == "channel" else None,
+        label=target.label,
+        trigger=trigger,
+        make_client=make_client,
+        work=work,
+        secret=api_key,
+        stop=stop,
+        wait=wait,
+        progress=progress,
+        on_start=on_start,
+    )
 
 
 def _initial_mode(db: Database, target: Target) -> str:
@@ -503,71 +398,3 @@ def _initial_mode(db: Database, target: Target) -> str:
         db.query("SELECT last_full_sync_at FROM channels WHERE id = ?", [target.ids[0]]), None
     )
     return "incremental" if row and row["last_full_sync_at"] else "full"
-
-
-def _run_locked(db, target, api_key, endpoint, trigger, settings, stop, progress, on_start):
-    now = utcnow()
-    mark_stale_runs(db, now)
-    spent = quota.spent_on(db, quota.pacific_day())
-    guard = QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
-    client = YouTubeClient(
-        api_key,
-        endpoint,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        guard=guard,
-        stop=stop,
-    )
-    channel_id = target.ids[0] if target.kind == "channel" else None
-    mode = _initial_mode(db, target)
-    run_id = (
-        db["sync_runs"]
-        .insert(
-            {
-                "channel_id": channel_id,
-                "mode": mode,
-                "trigger": trigger,
-                "target": target.label,
-                "started_at": now,
-                "status": "running",
-                "pid": os.getpid(),
-                "heartbeat_at": now,
-            }
-        )
-        .last_pk
-    )
-    if on_start:
-        on_start(run_id)
-    ctx = RunContext(db, client, run_id, progress)
-    status, code, message = "ok", EXIT_OK, ""
-    try:
-        if target.kind == "channel":
-            mode = sync_channel(ctx, channel_id, full=target.full, settings=settings)
-        elif target.kind == "playlist":
-            channel_id = sync_playlist(ctx, target.ids[0])
-        else:
-            channel_id = sync_video_ids(ctx, target.ids)
-    except QuotaExhausted as e:
-        status, code, message = "quota_exhausted", e.exit_code, str(e)
-    except Interrupted as e:
-        status, code, message = "interrupted", EXIT_OK, str(e)
-    except ArchiveSyncError as e:
-        status, code, message = "failed", e.exit_code, str(e)
-    except Exception as e:  # a bug: record it, and keep the traceback for the log
-        log.exception("sync run %s failed unexpectedly", run_id)
-        status, code, message = "failed", EXIT_ERROR, f"unexpected error: {type(e).__name__}: {e}"
-    message = message.replace(api_key, "***") if api_key else message
-    finished = utcnow()
-    with write_transaction(db):
-        ctx.flush(finished)
-        db["sync_runs"].update(
-            run_id,
-            {
-                "status": status,
-                "mode": mode,
-                "channel_id": channel_id,
-                "finished_at": finished,
-                "error": message or None,
-            },
-        )
-    return Outcome(run_id, status, code, message, ctx.figures())

@@ -35,53 +35,26 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
-from . import sync_requests
-from .errors import ArchiveSyncError, ConfigError, LeaseHeld
-from .lease import Lease
-from .reporting import progress_reporter
-from .schedules import JobSpec
-from .schema import open_db
-from .sync import Outcome, Settings, Target, run_sync, utcnow
+from archivesync.db.schema import open_db
+from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
+from archivesync.reporting import progress_reporter
+from archivesync.sync import requests as sync_requests
+from archivesync.sync.channel import run_sync
+from archivesync.sync.lease import Lease
+from archivesync.sync.run import Outcome, Settings, Target, utcnow
+from archivesync.worker.heartbeat import _iso
+from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")
 
 HEARTBEAT_SECONDS = 2.0
 POLL_SECONDS = 1.0
-# A heartbeat older than this means the daemon is gone (killed, host asleep, wedged).
-STALE_AFTER_SECONDS = 15.0
 # A run due while another one is still going waits this long before it counts as missed;
 # missed runs of one job coalesce into one.
 MISFIRE_GRACE_SECONDS = 15 * 60
 PROGRESS_LOG_SECONDS = 30.0
 SYNC_EXECUTOR = "default"
 HOUSEKEEPING_EXECUTOR = "housekeeping"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def _parse_iso(text: str | None) -> datetime | None:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if text else None
-
-
-def read_heartbeat(db: Database) -> dict | None:
-    if not db["daemon_heartbeat"].exists():
-        return None
-    return next(db.query("SELECT * FROM daemon_heartbeat WHERE id = 1"), None)
-
-
-def heartbeat_age(row: dict | None, now: datetime | None = None) -> float | None:
-    beat = _parse_iso(row["heartbeat_at"]) if row else None
-    if beat is None:
-        return None
-    return ((now or datetime.now(UTC)) - beat).total_seconds()
-
-
-def daemon_alive(row: dict | None, now: datetime | None = None) -> bool:
-    """A daemon serves the queue: it has not said it stopped and its heartbeat is fresh."""
-    age = heartbeat_age(row, now)
-    return age is not None and row["stopped_at"] is None and age <= STALE_AFTER_SECONDS
 
 
 class Daemon:

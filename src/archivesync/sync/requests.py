@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import sync as sync_mod
-from .errors import EXIT_ERROR, EXIT_OK, EXIT_QUOTA, ArchiveSyncError, Interrupted
+from archivesync.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_QUOTA,
+    ArchiveSyncError,
+    DaemonGone,
+    Interrupted,
+)
+from archivesync.sync.channel import run_sync
+from archivesync.sync.run import FIGURES, Outcome, Progress, Settings, Target, utcnow
+from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, daemon_alive, read_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +50,7 @@ def describe(target_kind: str, target_id: str, mode: str) -> str:
     return f"resync of video(s) {target_id}"
 
 
-def request_fields(target: sync_mod.Target) -> dict:
+def request_fields(target: Target) -> dict:
     """The target_kind, target_id and mode columns of a request for `target`."""
     if target.kind == "channel":
         mode = "full" if target.full else "incremental"
@@ -51,14 +61,14 @@ def request_fields(target: sync_mod.Target) -> dict:
     return {"target_kind": target.kind, "target_id": ",".join(target.ids), "mode": mode}
 
 
-def target_of(request: dict) -> sync_mod.Target:
+def target_of(request: dict) -> Target:
     kind, ids = request["target_kind"], request["target_id"].split(",")
-    return sync_mod.Target(kind, ids, full=kind == "channel" and request["mode"] == "full")
+    return Target(kind, ids, full=kind == "channel" and request["mode"] == "full")
 
 
-def enqueue(db: Database, target: sync_mod.Target, requested_by: str | None) -> int:
+def enqueue(db: Database, target: Target, requested_by: str | None) -> int:
     row = {
-        "requested_at": sync_mod.utcnow(),
+        "requested_at": utcnow(),
         "requested_by": requested_by,
         "status": "queued",
         **request_fields(target),
@@ -82,7 +92,7 @@ def claim(db: Database, request_id: int) -> bool:
     cursor = db.execute(
         "UPDATE sync_requests SET status = 'running', started_at = ? "
         "WHERE id = ? AND status = 'queued'",
-        [sync_mod.utcnow(), request_id],
+        [utcnow(), request_id],
     )
     return cursor.rowcount == 1
 
@@ -98,7 +108,7 @@ def requeue(db: Database, request_id: int) -> None:
 def _finish(db: Database, request_id: int, status: str, error: str | None, code: int) -> None:
     db["sync_requests"].update(
         request_id,
-        {"status": status, "error": error, "exit_code": code, "finished_at": sync_mod.utcnow()},
+        {"status": status, "error": error, "exit_code": code, "finished_at": utcnow()},
     )
 
 
@@ -132,12 +142,12 @@ def execute(
     *,
     api_key: str,
     endpoint: str | None,
-    settings: sync_mod.Settings,
+    settings: Settings,
     stop: threading.Event,
     wait: bool,
-    progress: sync_mod.Progress | None = None,
+    progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
-) -> sync_mod.Outcome | None:
+) -> Outcome | None:
     """Run a request already claimed (status running) and record how it ended.
 
     Returns the run's outcome; None if `stop` came while waiting for the database, in which
@@ -152,7 +162,7 @@ def execute(
             on_start(run_id)
 
     try:
-        outcome = sync_mod.run_sync(
+        outcome = run_sync(
             db_path,
             target,
             api_key=api_key,
@@ -178,3 +188,76 @@ def execute(
         db, request_id, STATUS_OF_RUN[outcome.status], outcome.message or None, outcome.exit_code
     )
     return outcome
+
+
+RUN_STATUS_OF_REQUEST = {v: k for k, v in STATUS_OF_RUN.items()}
+FOLLOW_POLL_SECONDS = 0.5
+
+
+def run_figures(db: Database, run_id: int | None) -> dict | None:
+    """The figures of a run as it stands (None if there is no such run)."""
+    if run_id is None:
+        return None
+    run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [run_id]), None)
+    return {k: run[k] for k in FIGURES} if run else None
+
+
+def outcome_of(db: Database, request: dict) -> Outcome:
+    """The outcome of a finished request, read back from its row and its run."""
+    figures = {}
+    status = RUN_STATUS_OF_REQUEST.get(request["status"], "failed")
+    if request["run_id"] is not None:
+        run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]), None)
+        if run:
+            figures = {k: run[k] for k in FIGURES}
+            status = run["status"]
+    return Outcome(
+        request["run_id"], status, request["exit_code"] or 0, request["error"] or "", figures
+    )
+
+
+def queue_position(db: Database, request_id: int) -> int | None:
+    """1 for the next request the daemon takes; None once the request left the queue."""
+    ids = queued_ids(db)
+    return ids.index(request_id) + 1 if request_id in ids else None
+
+
+def follow(
+    db: Database,
+    request_id: int,
+    *,
+    stop: threading.Event,
+    on_progress: Callable[[dict], None] | None = None,
+    take_over: Callable[[int], None] | None = None,
+    poll: float = FOLLOW_POLL_SECONDS,
+) -> dict | None:
+    """Follow a request to its end; returns its finished row, or None if `stop` came first.
+
+    If the daemon goes away while the request is still queued, the request is claimed and
+    `take_over(request_id)` runs it here. If it goes away while running the request, a killed
+    daemon never records the run: DaemonGone after `STALE_AFTER_SECONDS`.
+    """
+    lost_at = None
+    while True:
+        request = get(db, request_id)
+        if request["status"] in FINISHED:
+            return request
+        alive = daemon_alive(read_heartbeat(db))
+        if request["status"] == "queued" and not alive and take_over and claim(db, request_id):
+            log.warning("the daemon stopped before taking request %d: running it here", request_id)
+            take_over(request_id)
+            request = get(db, request_id)
+            if request["status"] in FINISHED or stop.is_set():
+                return request if request["status"] in FINISHED else None
+            continue
+        figures = run_figures(db, request["run_id"])
+        if figures is not None and on_progress:
+            on_progress(figures)
+        # A daemon stopping cleanly records its run within seconds; a killed one never will.
+        lost_at = (lost_at or time.monotonic()) if not alive else None
+        if lost_at is not None and time.monotonic() - lost_at > STALE_AFTER_SECONDS:
+            raise DaemonGone(
+                f"the daemon went away while running request {request_id}; see `archivesync status`"
+            )
+        if stop.wait(poll):
+            return None

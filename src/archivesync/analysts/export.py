@@ -20,8 +20,8 @@ from typing import BinaryIO
 
 from sqlite_utils.db import quote_identifier
 
-from .errors import ArchiveSyncError
-from .readonly_sql import open_guarded, run_query
+from archivesync.analysts.readonly_sql import open_guarded, run_query
+from archivesync.errors import ArchiveSyncError
 
 __all__ = ["FORMATS", "ExportError", "export", "exportable", "write_rows"]
 

@@ -15,9 +15,9 @@ import threading
 
 import click
 
-from . import sync as sync_mod
-from .errors import ArchiveSyncError
-from .reporting import run_summary
+from archivesync.errors import ArchiveSyncError
+from archivesync.reporting import run_summary
+from archivesync.sync.run import Outcome, Settings
 
 
 def fail_cleanly(func):
@@ -78,7 +78,7 @@ def settings_options(func):
         click.option(
             "--daily-budget",
             type=click.IntRange(min=1),
-            default=sync_mod.Settings.daily_budget,
+            default=Settings.daily_budget,
             show_default=True,
             envvar="ARCHIVESYNC_DAILY_BUDGET",
             help="Quota units a Pacific-time day (env ARCHIVESYNC_DAILY_BUDGET).",
@@ -86,7 +86,7 @@ def settings_options(func):
         click.option(
             "--safety-margin",
             type=click.IntRange(min=0),
-            default=sync_mod.Settings.safety_margin,
+            default=Settings.safety_margin,
             show_default=True,
             envvar="ARCHIVESYNC_SAFETY_MARGIN",
             help="Units of the budget kept back (env ARCHIVESYNC_SAFETY_MARGIN).",
@@ -94,7 +94,7 @@ def settings_options(func):
         click.option(
             "--recent-days",
             type=click.IntRange(min=0),
-            default=sync_mod.Settings.recent_days,
+            default=Settings.recent_days,
             show_default=True,
             help="Incremental syncs refresh videos published within this many days.",
         ),
@@ -109,12 +109,12 @@ def settings_options(func):
     return func
 
 
-def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> sync_mod.Settings:
+def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> Settings:
     if safety_margin >= daily_budget:
         raise click.BadParameter(
             "must be smaller than --daily-budget", param_hint="--safety-margin"
         )
-    return sync_mod.Settings(
+    return Settings(
         daily_budget=daily_budget,
         safety_margin=safety_margin,
         recent_days=recent_days,
@@ -139,7 +139,7 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def finish(outcome: sync_mod.Outcome, as_json: bool = False) -> None:
+def finish(outcome: Outcome, as_json: bool = False) -> None:
     if as_json:
         click.echo(
             json.dumps(

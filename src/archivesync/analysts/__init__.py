@@ -1,0 +1,1 @@
+"""The analysts' side: read-only SQL, exports and the Datasette plugin."""

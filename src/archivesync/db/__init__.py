@@ -1,0 +1,1 @@
+"""The database: schema and migrations, writers, views and the quota ledger."""

@@ -1,0 +1,1 @@
+"""Japanese full-text search: tokenising, the FTS5 index, and queries."""

@@ -1,0 +1,164 @@
+"""Querying the search index: hits in three groups (title, chapter titles, anywhere), newest
+first within each, each with the chapter whose title holds the most words.
+
+Reads only: works on a connection from `db.schema.open_readonly`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlite_utils import Database
+
+from archivesync.parsing import chapter_url, normalize_text
+from archivesync.search.text import (
+    GROUP_ANY,
+    GROUP_CHAPTER,
+    GROUP_TITLE,
+    SearchQuery,
+    contains_all,
+    parse_query,
+    term_hits,
+)
+
+# --------------------------------------------------------------------------------------------
+# Querying
+# --------------------------------------------------------------------------------------------
+
+# Match groups, best first, and the table each is read from.
+GROUP_TABLES = {
+    GROUP_TITLE: "search_fts_title",
+    GROUP_CHAPTER: "search_fts_head",
+    GROUP_ANY: "search_fts",
+}
+
+
+def _group_hits(
+    db: Database,
+    query: SearchQuery,
+    group: int,
+    wanted: int,
+    seen: set[int],
+    include_removed: bool,
+) -> list[tuple[int, str]]:
+    """Up to `wanted` (doc id, video id) of one match group, newest first, not in `seen`.
+
+    SQLite stops stepping when we stop fetching, so this reads about `wanted` index entries
+    however common the words are. A group is only asked for when the better ones ran out, so
+    `seen` then holds every video of the better groups.
+    """
+    table = GROUP_TABLES[group]
+    cursor = db.conn.execute(
+        f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC",
+        [query.match_expression()],
+    )
+    columns = "d.id, d.video_id, v.removed_at"
+    if query.needs_check:
+        columns += ", d.title, d.description, d.tags, d.chapters"
+    found: list[tuple[int, str]] = []
+    try:
+        while len(found) < wanted:
+            rows = cursor.fetchmany(max(wanted, 20))
+            if not rows:
+                break
+            batch = [r[0] for r in rows if r[0] not in seen]
+            if not batch:
+                continue
+            marks = ",".join("?" * len(batch))
+            docs = {
+                r[0]: r
+                for r in db.conn.execute(
+                    f"SELECT {columns} FROM search_docs d LEFT JOIN videos v "
+                    f"ON v.id = d.video_id WHERE d.id IN ({marks})",
+                    batch,
+                )
+            }
+            for doc_id in batch:
+                doc = docs.get(doc_id)
+                if doc is None or (doc[2] is not None and not include_removed):
+                    continue
+                if query.needs_check and not contains_all(query.terms, doc[3:]):
+                    continue
+                found.append((doc_id, doc[1]))
+                if len(found) == wanted:
+                    break
+    finally:
+        cursor.close()
+    return found
+
+
+def _best_chapter(terms: Sequence[str], chapters: list[tuple]) -> tuple | None:
+    """The chapter whose title holds the most words (the first of equals), or None."""
+    best, best_hits = None, 0
+    for chapter in chapters:  # in position order
+        hits = term_hits(terms, normalize_text(chapter[2]))
+        if hits > best_hits:
+            best, best_hits = chapter, hits
+    return best
+
+
+def search(
+    db: Database, query: str, *, limit: int = 20, include_removed: bool = False
+) -> list[dict]:
+    """Videos whose title, description, tags or chapter titles contain every word of `query`.
+
+    Words are split on whitespace after NFKC + casefold, and each must be a substring of one
+    field (or of one tag, one chapter title). Order: videos with every word in the title,
+    then every word in the title or chapter titles, then the rest; newest first within each.
+    `score` says which (3, 2, 1). A hit carries the chapter whose title holds the most words,
+    with a link to its start. Raises EmptyQuery when the query has no words. Reads only:
+    works on a connection from `schema.open_readonly`.
+    """
+    parsed = parse_query(query)
+    hits: list[tuple[str, int]] = []
+    seen: set[int] = set()
+    for group in (GROUP_TITLE, GROUP_CHAPTER, GROUP_ANY):
+        if len(hits) >= limit:
+            break
+        found = _group_hits(db, parsed, group, limit - len(hits), seen, include_removed)
+        hits.extend((video_id, group) for _, video_id in found)
+        seen.update(doc_id for doc_id, _ in found)
+    if not hits:
+        return []
+
+    ids = [h[0] for h in hits]
+    marks = ",".join("?" * len(ids))
+    videos = {
+        r[0]: r
+        for r in db.conn.execute(
+            f"SELECT id, title, url, published_at, duration_seconds, removed_at FROM videos "
+            f"WHERE id IN ({marks})",
+            ids,
+        )
+    }
+    chapters: dict[str, list[tuple]] = defaultdict(list)
+    for row in db.conn.execute(
+        f"SELECT video_id, position, title, start_seconds FROM chapters "
+        f"WHERE video_id IN ({marks}) ORDER BY video_id, position",
+        ids,
+    ):
+        chapters[row[0]].append(row)
+
+    results = []
+    for video_id, group in hits:
+        video = videos.get(video_id)
+        if video is None:  # indexed, then deleted from videos without a reindex
+            continue
+        chapter = _best_chapter(parsed.terms, chapters[video_id])
+        results.append(
+            {
+                "video_id": video_id,
+                "title": video[1],
+                "url": video[2],
+                "published_at": video[3],
+                "duration_seconds": video[4],
+                "removed_at": video[5],
+                "chapter_position": chapter[1] if chapter else None,
+                "chapter_title": chapter[2] if chapter else None,
+                "start_seconds": chapter[3] if chapter else None,
+                "chapter_url": chapter_url(video_id, chapter[3]) if chapter else None,
+                "score": group,
+            }
+        )
+    return results

@@ -1,0 +1,1 @@
+"""Syncs: the run envelope, the sync strategies, the resync queue and the writer lease."""

@@ -1,0 +1,265 @@
+"""The run envelope: the writer lease, the `sync_runs` row, and a transaction per page.
+
+Every kind of run (metadata syncs in sync/channel.py, and any later job that calls an API and
+writes the index) goes through `run_envelope`. It takes the writer lease, records a `sync_runs`
+row, and commits each page in its own transaction together with the run's figures and the quota
+ledger, so a run stopped at any moment keeps what it had and the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from archivesync.db import quota, store
+from archivesync.db.schema import open_db, open_readonly, write_transaction
+from archivesync.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    ArchiveSyncError,
+    Interrupted,
+    QuotaExhausted,
+)
+from archivesync.sync.lease import Lease
+from archivesync.youtube import (
+    YouTubeClient,
+)
+
+log = logging.getLogger(__name__)
+
+# A run's figures, in the order `status` and the JSON outcome show them.
+FIGURES = (
+    "pages",
+    "videos_seen",
+    "videos_added",
+    "videos_updated",
+    "videos_removed",
+    "api_calls",
+    "quota_units",
+)
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Settings:
+    """Knobs a deployment may change; defaults suit the real API's 10,000-unit day."""
+
+    daily_budget: int = quota.DEFAULT_DAILY_BUDGET
+    safety_margin: int = quota.DEFAULT_SAFETY_MARGIN
+    recent_days: int = 30
+    workers: int = 4
+    timeout: float = 30.0
+    retries: int = 6
+    feed_probe: bool | None = None  # None: only against the real YouTube
+    feed_url: str | None = None
+
+
+@dataclass
+class Target:
+    kind: str  # channel | playlist | videos
+    ids: list[str]
+    full: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {','.join(self.ids)}"
+
+
+@dataclass
+class Outcome:
+    run_id: int | None
+    status: str
+    exit_code: int
+    message: str = ""
+    figures: dict = field(default_factory=dict)
+
+
+Progress = Callable[[dict], None]
+
+
+class RunContext:
+    """One run's database, client and figures; `page()` commits a page with its bookkeeping."""
+
+    def __init__(self, db: Database, client: YouTubeClient, run_id: int, progress: Progress):
+        self.db = db
+        self.client = client
+        self.run_id = run_id
+        self.progress = progress
+        self.added = self.updated = self.removed = self.pages = self.seen = 0
+        self.total: int | None = None
+        self._flushed_units = 0
+
+    def count(self, result: store.SaveResult) -> None:
+        self.added += result.added
+        self.updated += result.updated + result.returned
+
+    @contextlib.contextmanager
+    def page(self) -> Iterator[str]:
+        now = utcnow()
+        with write_transaction(self.db):
+            yield now
+            self.pages += 1
+            self.flush(now)
+        self.progress({**self.figures(), "total": self.total})
+
+    def flush(self, now: str) -> None:
+        units = self.client.guard.units
+        quota.record_units(self.db, quota.pacific_day(), units - self._flushed_units)
+        self._flushed_units = units
+        # A plain UPDATE: Table.update() introspects the table on every call, once per page.
+        values = {**self.figures(), "heartbeat_at": now}
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        self.db.execute(
+            f"UPDATE sync_runs SET {assignments} WHERE id = :run_id",
+            {**values, "run_id": self.run_id},
+        )
+
+    def figures(self) -> dict:
+        return {
+            "api_calls": self.client.calls,
+            "quota_units": self.client.guard.units,
+            "videos_added": self.added,
+            "videos_updated": self.updated,
+            "videos_removed": self.removed,
+            "pages": self.pages,
+            "videos_seen": self.seen,
+        }
+
+
+# --- the one entry point for the CLI, the daemon and staff resyncs ---------------------------
+
+
+def mark_stale_runs(db: Database, now: str) -> int:
+    """Runs still `running` while we hold the lease belong to a process that died."""
+    cursor = db.execute(
+        "UPDATE sync_runs SET status = 'interrupted', finished_at = ?, "
+        "error = coalesce(error, 'the process ended before the run finished') "
+        "WHERE status = 'running'",
+        [now],
+    )
+    return cursor.rowcount
+
+
+def describe_running(db_path: str | Path) -> str:
+    """Names the run that holds the database, for the message a second writer sees."""
+    try:
+        db = open_readonly(db_path)
+        row = next(
+            db.query(
+                "SELECT id, mode, channel_id, trigger, started_at, pid FROM sync_runs "
+                "WHERE status = 'running' ORDER BY id DESC LIMIT 1"
+            ),
+            None,
+        )
+        db.close()
+    except Exception:
+        row = None
+    if row is None:
+        return "another sync"
+    return (
+        f"sync run {row['id']} ({row['mode']} {row['channel_id'] or ''}, trigger "
+        f"{row['trigger']}, pid {row['pid']}, started {row['started_at']})"
+    ).replace(" ,", ",")
+
+
+def run_envelope(
+    db_path: str | Path,
+    *,
+    mode: Callable[[Database], str],
+    channel_id: str | None,
+    label: str,
+    trigger: str,
+    make_client: Callable[[Database], YouTubeClient],
+    work: Callable[[RunContext], tuple[str, str | None]],
+    secret: str | None = None,
+    stop: threading.Event | None = None,
+    wait: bool = False,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Run `work` under the writer lease as one recorded run; errors become the outcome.
+
+    `mode(db)` names the run before it starts; `work(ctx)` returns the mode it really ran in and
+    the channel it concerned. `secret` is blanked out of any recorded message. Only set-up
+    mistakes (bad database path, lease held without `wait`) raise.
+    """
+    stop = stop or threading.Event()
+    progress = progress or (lambda figures: None)
+    db = open_db(db_path)
+    lease = Lease(db_path)
+    try:
+        lease.acquire(wait=wait, describe_holder=lambda: describe_running(db_path), stop=stop)
+        try:
+            return _run_locked(
+                db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start
+            )
+        finally:
+            lease.release()
+    finally:
+        db.close()
+
+
+def _run_locked(
+    db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start
+):
+    now = utcnow()
+    mark_stale_runs(db, now)
+    client = make_client(db)
+    mode = mode(db)
+    run_id = (
+        db["sync_runs"]
+        .insert(
+            {
+                "channel_id": channel_id,
+                "mode": mode,
+                "trigger": trigger,
+                "target": label,
+                "started_at": now,
+                "status": "running",
+                "pid": os.getpid(),
+                "heartbeat_at": now,
+            }
+        )
+        .last_pk
+    )
+    if on_start:
+        on_start(run_id)
+    ctx = RunContext(db, client, run_id, progress)
+    status, code, message = "ok", EXIT_OK, ""
+    try:
+        mode, channel_id = work(ctx)
+    except QuotaExhausted as e:
+        status, code, message = "quota_exhausted", e.exit_code, str(e)
+    except Interrupted as e:
+        status, code, message = "interrupted", EXIT_OK, str(e)
+    except ArchiveSyncError as e:
+        status, code, message = "failed", e.exit_code, str(e)
+    except Exception as e:  # a bug: record it, and keep the traceback for the log
+        log.exception("sync run %s failed unexpectedly", run_id)
+        status, code, message = "failed", EXIT_ERROR, f"unexpected error: {type(e).__name__}: {e}"
+    message = message.replace(secret, "***") if secret else message
+    finished = utcnow()
+    with write_transaction(db):
+        ctx.flush(finished)
+        db["sync_runs"].update(
+            run_id,
+            {
+                "status": status,
+                "mode": mode,
+                "channel_id": channel_id,
+                "finished_at": finished,
+                "error": message or None,
+            },
+        )
+    return Outcome(run_id, status, code, message, ctx.figures())

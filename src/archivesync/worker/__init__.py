@@ -1,0 +1,1 @@
+"""The scheduled worker: the daemon, its heartbeat, schedule files and status."""
