@@ -83,6 +83,10 @@ def _register_optional_commands() -> None:
     cli.add_command(resync_command, name="resync")
     cli.add_command(status_command, name="status")
 
+    from archivesync.cli.auth import auth_command
+
+    cli.add_command(auth_command, name="auth")
+
 
 _register_optional_commands()
 
