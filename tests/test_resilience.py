@@ -16,8 +16,8 @@ import sqlite_utils
 from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset, synthetic_dataset
 from archivesync.emulator.server import BODY_FAULTS
 from archivesync.errors import EXIT_ERROR, EXIT_QUOTA
-from archivesync.sync.lease import Lease
 from archivesync.sync.channel import run_sync
+from archivesync.sync.lease import Lease
 from archivesync.sync.run import Settings, Target
 
 from .conftest import FIXTURES, PYTHON, cli_env, run_cli, sync
