@@ -10,12 +10,14 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 
 import click
 
-from archivesync.errors import ArchiveSyncError
+from archivesync.db.access import write_failure
+from archivesync.errors import EXIT_ERROR, ArchiveSyncError
 from archivesync.reporting import run_summary
 from archivesync.sync.run import Outcome, Settings
 
@@ -38,6 +40,13 @@ def fail_cleanly(func):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
+        except sqlite3.OperationalError as e:
+            # A write refused after the checks at start (file made read-only meanwhile, say).
+            readonly = (getattr(e, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY")
+            if not readonly or "db_path" not in kwargs:
+                raise
+            click.echo(f"Error: {write_failure(kwargs['db_path'], e)}", err=True)
+            sys.exit(EXIT_ERROR)
 
     return wrapper
 
@@ -47,7 +56,8 @@ def db_option(func):
         "--db",
         "db_path",
         required=True,
-        type=click.Path(dir_okay=False),
+        # readable=False: our own checks say which permission is missing and who may grant it.
+        type=click.Path(dir_okay=False, readable=False),
         help="Path to the SQLite index.",
     )(func)
 

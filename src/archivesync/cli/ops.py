@@ -9,6 +9,8 @@ import getpass
 import json
 import logging
 import sys
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -36,6 +38,20 @@ from archivesync.worker.schedules import load_schedules
 from archivesync.youtube import resolve_api_key, resolve_endpoint
 
 log = logging.getLogger("archivesync.resync")
+
+
+class TimeZone(click.ParamType):
+    """An IANA zone name such as Asia/Tokyo."""
+
+    name = "zone"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tzinfo):
+            return value
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a directory
+            self.fail(f"unknown time zone {value!r} (use a name such as Asia/Tokyo)", param, ctx)
 
 
 @click.command("daemon")
@@ -226,8 +242,15 @@ def resync_command(
     envvar="ARCHIVESYNC_DAILY_BUDGET",
     help="Quota units a Pacific-time day, to show what is left.",
 )
+@click.option(
+    "--tz",
+    "zone",
+    type=TimeZone(),
+    default=None,
+    help="Show times in this zone, e.g. Asia/Tokyo (default: the system's; --json keeps UTC).",
+)
 @fail_cleanly
-def status_command(db_path, as_json, daily_budget):
+def status_command(db_path, as_json, daily_budget, zone):
     """Show the daemon, the current run, recent runs, the request queue, quota and schedule."""
     db = open_readonly(db_path)
     try:
@@ -237,4 +260,4 @@ def status_command(db_path, as_json, daily_budget):
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        click.echo(status_mod.render(data))
+        click.echo(status_mod.render(data, zone))
