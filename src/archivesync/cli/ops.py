@@ -23,7 +23,7 @@ from archivesync.cli.common import (
     stop_on_signals,
 )
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET
-from archivesync.db.schema import open_db, open_readonly
+from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
 from archivesync.replication import litestream
@@ -56,19 +56,35 @@ log = logging.getLogger("archivesync.resync")
     help="Replicate the database continuously with Litestream to this URL (file:///dir, "
     "s3://bucket/path, sftp://...; env ARCHIVESYNC_REPLICATE_TO).",
 )
+@click.option(
+    "--litestream-sidecar",
+    is_flag=True,
+    help="Litestream replicates this database from its own service: leave checkpoints to it.",
+)
 @endpoint_option
 @settings_options
 @log_options
 @fail_cleanly
 def daemon_command(
-    db_path, schedules_dir, replicate_to, api_endpoint, log_format, verbose, **knobs
+    db_path,
+    schedules_dir,
+    replicate_to,
+    litestream_sidecar,
+    api_endpoint,
+    log_format,
+    verbose,
+    **knobs,
 ):
     """Run scheduled syncs and staff resync requests until SIGTERM/SIGINT."""
     jobs = load_schedules(schedules_dir)
     replicate_to = replicate_to or load_replication(schedules_dir)
+    if replicate_to and litestream_sidecar:
+        raise click.UsageError("--replicate-to and --litestream-sidecar exclude each other")
     if replicate_to:
         litestream.check_url(replicate_to)
         litestream.find_binary()
+    if litestream_sidecar:
+        leave_checkpoints_to_litestream()
     settings = make_settings(**knobs)
     api_key = resolve_api_key()
     setup_logging(log_format, verbose, secret=api_key)
