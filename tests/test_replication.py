@@ -21,7 +21,7 @@ from archivesync.replication import litestream
 from archivesync.replication import status as replication_status
 from archivesync.replication.restore import integrity_check, restore
 
-from .conftest import SAMPLE_CHANNEL, cli_env, run_cli, sync
+from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
 from .test_daemon import schedule, start_daemon  # noqa: F401 - fixture
 
 # Every row of these tables must come back from a restore, equal.
@@ -382,9 +382,7 @@ def test_drill_sigkill_during_a_sync_then_restore_is_sound_and_the_next_sync_com
         result = run_cli(["restore", "--from", url, "--db", str(restored)], env)
         assert result.returncode == 0, result.stderr
         assert integrity_check(restored) == "ok"
-        statuses = [
-            r[0] for r in sqlite3.connect(restored).execute("SELECT status FROM sync_runs")
-        ]
+        statuses = [r[0] for r in sqlite3.connect(restored).execute("SELECT status FROM sync_runs")]
         assert "running" in statuses, "the kill was meant to land during the sync"
         result = run_cli(
             ["sync", "--db", str(restored), "--channel", DEFAULT_CHANNEL_ID, "--full", "--json"],
@@ -395,3 +393,91 @@ def test_drill_sigkill_during_a_sync_then_restore_is_sound_and_the_next_sync_com
         assert json.loads(result.stdout)["status"] == "ok"
         count = sqlite3.connect(restored).execute("SELECT count(*) FROM videos").fetchone()[0]
         assert count == 600
+
+
+def test_follow_cli_keeps_a_reader_copy_that_datasette_serves_read_only(
+    primary, tmp_path, emulator
+):
+    import asyncio
+
+    from archivesync.analysts.datasette_plugin import make_datasette
+
+    db, url, replicator = primary
+    replicator.sync()
+    reader = tmp_path / "reader.db"
+    env = cli_env(emulator)
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "archivesync",
+            "follow",
+            "--from",
+            url,
+            "--db",
+            str(reader),
+            "--interval",
+            "100ms",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: litestream.follower_txid(reader), what="the first restore")
+        ds = make_datasette(reader)
+
+        async def title():
+            response = await ds.client.get(
+                "/reader.json?sql=select+title+from+videos+where+rowid=1&_shape=array"
+            )
+            return response.json()[0]["title"]
+
+        async def write_attempt():
+            response = await ds.client.post(
+                "/reader/-/query", data={"sql": "update videos set title='x'"}
+            )
+            return response.status_code
+
+        commit(db, "UPDATE videos SET title = 'followed' WHERE rowid = 1")
+        replicator.sync()
+        wait_until(lambda: asyncio.run(title()) == "followed", what="Datasette to see it")
+        assert asyncio.run(write_attempt()) != 200
+        status = json.loads(run_cli(["status", "--db", str(reader), "--json"], env).stdout)
+        assert status["replication"]["role"] == "follower"
+        assert status["replication"]["state"] == "on"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0, proc.stderr.read()
+    again = run_cli(["follow", "--from", url, "--db", str(reader)], env)
+    assert again.returncode == 1 and "--force" in again.stderr
+
+
+def test_daemon_replication_mistakes_exit_1_before_touching_the_database(emulator, tmp_path):
+    sched = schedule(tmp_path / "sched", every="1h")
+    env = cli_env(emulator)
+    db = tmp_path / "archive.db"
+    result = run_cli(
+        ["daemon", "--db", str(db), "--schedules", str(sched), "--replicate-to", "backup/dir"], env
+    )
+    assert result.returncode == 1 and "not one Litestream supports" in result.stderr
+    assert "Traceback" not in result.stderr and not db.exists()
+    (sched / "replication.toml").write_text("[replication]\nurl = 3\n", encoding="utf-8")
+    result = run_cli(["daemon", "--db", str(db), "--schedules", str(sched)], env)
+    assert result.returncode == 1 and "[replication] takes one key" in result.stderr
+    assert not db.exists()
+
+
+def test_replication_url_from_the_schedule_files(emulator, tmp_path, start_daemon):  # noqa: F811
+    sched = schedule(tmp_path / "sched", every="1h")
+    replica = tmp_path / "from-config"
+    (sched / "replication.toml").write_text(
+        f'[replication]\nurl = "file://{replica}"\n', encoding="utf-8"
+    )
+    db = tmp_path / "archive.db"
+    daemon = start_daemon(db, sched, emulator)
+    started = daemon.wait_for(lambda: daemon.events("replication_started"), what="litestream")
+    assert started[0]["url"] == f"file://{replica}"
+    code, _ = daemon.terminate()
+    assert code == 0
+    assert litestream.replica_position(f"file://{replica}") is not None

@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -481,10 +482,43 @@ def follow_command(url: str, db_path: str | Path, interval: str = "1s") -> list[
     ]
 
 
+def _wait_first_restore(proc: subprocess.Popen, db_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while follower_txid(db_path) is None:
+        if proc.poll() is not None:
+            raise ReplicationError(
+                f"litestream could not restore the replica (exit code {proc.returncode})"
+            )
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise ReplicationError(f"the first restore took longer than {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def _leave_wal_mode(db_path: Path) -> None:
+    """Make the followed copy a rollback-journal database before any reader opens it.
+
+    Litestream applies each new transaction under an exclusive lock on the file. A reader of a
+    WAL-mode database holds a shared lock for as long as its connection is open (Datasette
+    keeps its connections), which would hold every update back forever; in rollback mode a
+    reader holds it only while a query runs. Litestream itself marks the file so from its
+    first update on; this does it for the initial copy too.
+    """
+    conn = sqlite3.connect(db_path, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE").fetchone()
+    finally:
+        conn.close()
+
+
 def start_follower(
-    url: str, db_path: str | Path, interval: str = "1s", stderr=None
+    url: str, db_path: str | Path, interval: str = "1s", stderr=None, timeout: float = 600
 ) -> subprocess.Popen:
-    """Start following `url` into `db_path` (a child that dies with us); records the state file."""
+    """Restore `url` to `db_path` and keep applying its changes, in a child that dies with us.
+
+    Returns once the first restore is readable; records the follower in the state file.
+    """
+    db_path = Path(db_path)
     proc = subprocess.Popen(
         follow_command(url, db_path, interval),
         stdin=subprocess.DEVNULL,
@@ -500,4 +534,6 @@ def start_follower(
         owner_pid=os.getpid(),
         started_at=datetime.now(UTC).isoformat(),
     )
+    _wait_first_restore(proc, db_path, timeout)
+    _leave_wal_mode(db_path)
     return proc
