@@ -12,6 +12,9 @@
 * With a replica URL, Litestream runs as the daemon's child from before the first job until
   after the last run is recorded; the daemon's connections leave checkpoints to it, and on
   SIGTERM the daemon waits for the replica to hold its last committed transaction.
+* A database it cannot write stops it with exit 1, at start (db/access.py checks the file, its
+  directory and the lock files) or at the first write refused later: looping on a heartbeat
+  that cannot be written would look alive to systemd and do nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
 from archivesync.db import schema
+from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
 from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
 from archivesync.replication.litestream import Replicator
@@ -93,6 +97,8 @@ class Daemon:
         self._dispatched: set[int] = set()
         self._dispatched_lock = threading.Lock()
         self._shutdown_thread: threading.Thread | None = None
+        self.fatal: NotWritable | None = None
+        self._fatal_lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={
@@ -127,7 +133,11 @@ class Daemon:
     # --- lifecycle --------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve until SIGTERM/SIGINT; returns once the current run is recorded."""
+        """Serve until SIGTERM/SIGINT; returns once the current run is recorded.
+
+        Raises NotWritable if the database cannot be written, at start or later.
+        """
+        check_writable(self.db_path, extra=[f"{self.db_path}.daemon.lock"])
         db = open_db(self.db_path)  # creates or upgrades the schema before anything else
         db.close()
         daemon_lock = Lease(f"{self.db_path}.daemon")
@@ -145,6 +155,8 @@ class Daemon:
             self.scheduler.start()  # blocks until _shutdown
             if self._shutdown_thread:
                 self._shutdown_thread.join()
+            if self.fatal:
+                raise self.fatal
             self._write_heartbeat(stopped=True)
             self._close_connections()
             if self.replicator:
@@ -154,7 +166,7 @@ class Daemon:
         finally:
             self._close_connections()
             if self.replicator and self.replicator.running():
-                self.replicator.stop(final_sync=False)
+                self.replicator.stop(final_sync=True)  # what is committed is worth keeping
             daemon_lock.release()
 
     def _start_replication(self) -> None:
@@ -174,7 +186,7 @@ class Daemon:
         # scheduler is running, so a signal from now on can always shut it down.
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        self._write_heartbeat(started=True)
+        self._guarded(self._write_heartbeat)(started=True)
         log.info(
             "daemon started: %d job(s) from %s",
             len(self.jobs),
@@ -206,7 +218,7 @@ class Daemon:
     def _add_jobs(self) -> None:
         for spec in self.jobs:
             self.scheduler.add_job(
-                self._scheduled_run,
+                self._guarded(self._scheduled_run),
                 spec.trigger(),
                 args=[spec],
                 id=spec.id,
@@ -215,7 +227,7 @@ class Daemon:
             )
         # Housekeeping: late is useless, so never catch up on missed beats or polls.
         self.scheduler.add_job(
-            self._write_heartbeat,
+            self._guarded(self._write_heartbeat),
             "interval",
             seconds=self.heartbeat_seconds,
             id=":heartbeat",
@@ -223,7 +235,7 @@ class Daemon:
             misfire_grace_time=None,
         )
         self.scheduler.add_job(
-            self._poll_requests,
+            self._guarded(self._poll_requests),
             "interval",
             seconds=self.poll_seconds,
             id=":requests",
@@ -231,6 +243,36 @@ class Daemon:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # requests queued while we were down
         )
+
+    def _guarded(self, func):
+        """`func` as a job that stops the daemon when the database can no longer be written."""
+
+        def job(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except Exception as e:
+                if not is_write_failure(e):
+                    raise
+                self._stop_fatally(write_failure(self.db_path, e))
+
+        return job
+
+    def _stop_fatally(self, error: NotWritable) -> None:
+        with self._fatal_lock:
+            if self.fatal is not None:
+                return
+            self.fatal = error
+            already_stopping = self.stop.is_set()
+        log.error(
+            "stopping: %s",
+            error,
+            extra={"fields": {"event": "stopping", "reason": "database not writable"}},
+        )
+        if already_stopping:  # a signal's shutdown is under way; run() raises the error after it
+            return
+        self.stop.set()
+        self._shutdown_thread = threading.Thread(target=self._shutdown, name="shutdown")
+        self._shutdown_thread.start()
 
     def _on_signal(self, signum, frame) -> None:
         name = signal.Signals(signum).name
@@ -318,7 +360,7 @@ class Daemon:
                 self._dispatched.add(request_id)
             # On the sync executor, so it waits for (and never overlaps) a running sync.
             self.scheduler.add_job(
-                self._run_request,
+                self._guarded(self._run_request),
                 args=[request_id],
                 id=f":request-{request_id}",
                 executor=SYNC_EXECUTOR,
@@ -406,6 +448,8 @@ class Daemon:
                 extra={"fields": {"event": "job_skipped", "job": spec.id, "reason": "lease"}},
             )
             return
+        except NotWritable:
+            raise
         except ArchiveSyncError as e:
             log.error(
                 "job %s could not run: %s",
@@ -444,6 +488,8 @@ class Daemon:
                     progress=self._progress(f"request {request_id}"),
                     on_start=lambda run_id: self._log_start(run_id, target, origin),
                 )
+            except NotWritable:
+                raise
             except ArchiveSyncError as e:
                 log.warning(
                     "request %d failed: %s",
