@@ -282,7 +282,7 @@ def test_status_warns_when_the_replica_stopped_advancing(primary):
         conn.execute("UPDATE videos SET title = 'unreplicated'")
         conn.commit()
         conn.close()
-        data = replication_status.collect(db, stall_seconds=1)
+        data = replication_status.collect(db, stall_seconds=1, slack_seconds=1.5)
     finally:
         replicator.proc.send_signal(signal.SIGCONT)
     assert data["state"] == "on"
@@ -317,7 +317,8 @@ def test_drill_sync_replicate_stop_delete_restore_finds_every_row(
     daemon = start_daemon(
         db, schedule(tmp_path / "sched", every="1h"), emulator, "--replicate-to", url
     )
-    daemon.wait_for(lambda: daemon.events("replication_started"), what="litestream")
+    daemon.wait_for(lambda: daemon.events("daemon_started"), what="the daemon")
+    assert daemon.events("replication_started")
     env = cli_env(emulator)
     result = run_cli(
         ["resync", "--db", str(db), "--channel", SAMPLE_CHANNEL, "--full", "--wait"], env
@@ -361,17 +362,28 @@ def test_drill_sigkill_during_a_sync_then_restore_is_sound_and_the_next_sync_com
         env = cli_env(emu)
         run_cli(["resync", "--db", str(db), "--channel", DEFAULT_CHANNEL_ID, "--full"], env)
 
-        def videos_in_replica():
-            position = litestream.replica_position(url)
-            if position is None:
+        def videos_stored():
+            if not db.exists():
                 return 0
             conn = sqlite3.connect(db)
             try:
                 return conn.execute("SELECT count(*) FROM videos").fetchone()[0]
+            except sqlite3.OperationalError:
+                return 0
             finally:
                 conn.close()
 
-        daemon.wait_for(lambda: videos_in_replica() >= 50, timeout=30, what="a sync under way")
+        daemon.wait_for(lambda: videos_stored() >= 50, timeout=30, what="a sync under way")
+        # Make sure the replica holds part of the run (the daemon's Litestream, through its
+        # control socket), so the kill below lands between replicated pages of one sync.
+        socket_path = json.loads(litestream.config_path(db).read_text())["socket"]["path"]
+        pushed = subprocess.run(
+            [litestream.find_binary(), "sync", "-wait", "-socket", socket_path, str(db)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert pushed.returncode == 0, pushed.stderr
         ls_pid = litestream.read_state(db)["pid"]
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(5)
@@ -478,6 +490,7 @@ def test_replication_url_from_the_schedule_files(emulator, tmp_path, start_daemo
     daemon = start_daemon(db, sched, emulator)
     started = daemon.wait_for(lambda: daemon.events("replication_started"), what="litestream")
     assert started[0]["url"] == f"file://{replica}"
+    daemon.wait_for(lambda: daemon.events("daemon_started"), what="the scheduler")
     code, _ = daemon.terminate()
     assert code == 0
     assert litestream.replica_position(f"file://{replica}") is not None

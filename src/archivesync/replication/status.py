@@ -25,7 +25,11 @@ def _mtime(*paths: Path) -> datetime | None:
 
 
 def collect(
-    db_path: str | Path, *, now: datetime | None = None, stall_seconds: float = STALL_SECONDS
+    db_path: str | Path,
+    *,
+    now: datetime | None = None,
+    stall_seconds: float = STALL_SECONDS,
+    slack_seconds: float = SLACK_SECONDS,
 ) -> dict:
     """The replication section of `status --json`."""
     now = now or datetime.now(UTC)
@@ -77,8 +81,8 @@ def collect(
         # the database was written after the replica's newest transaction.
         written = _mtime(db_path, Path(f"{db_path}-wal"))
         gap = (written - replica.at).total_seconds() if written and replica.at else 0.0
-        seconds = gap if (behind or gap > SLACK_SECONDS) else 0.0
-        if not behind and gap > SLACK_SECONDS:
+        seconds = gap if (behind or gap > slack_seconds) else 0.0
+        if not behind and gap > slack_seconds:
             behind = None  # behind by an unknown number of transactions
     data["lag_transactions"] = behind
     data["lag_seconds"] = round(max(seconds, 0.0), 1)
