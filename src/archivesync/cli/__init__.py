@@ -83,6 +83,10 @@ def _register_optional_commands() -> None:
     cli.add_command(resync_command, name="resync")
     cli.add_command(status_command, name="status")
 
+    from archivesync.cli.users import users_group
+
+    cli.add_command(users_group, name="users")
+
 
 _register_optional_commands()
 
