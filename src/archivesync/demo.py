@@ -7,19 +7,26 @@ HTTP on loopback, the real SQLite file, the same `run_sync` the CLI and the daem
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from archivesync.db.schema import open_readonly
 from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset
+from archivesync.emulator.captions import load_captions
+from archivesync.oauth import SCOPES
 from archivesync.parsing import format_duration
 from archivesync.search.query import search
 from archivesync.sync.channel import run_sync
 from archivesync.sync.run import Target
+from archivesync.transcripts.sync import run_transcripts
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample_channel.json"
-SAMPLE_QUERIES = ("人材", "DX 組織文化", "オープンデータ")
+SAMPLE_TRANSCRIPTS = REPO / "data" / "sample_transcripts.json"
+SAMPLE_QUERIES = ("人材", "DX 組織文化", "オープンデータ", "基幹業務システム")
 SHOWN_HITS = 3
 
 
@@ -30,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     dataset = load_dataset(args.dataset)
-    with Emulator(dataset) as emulator:
+    captions = load_captions(SAMPLE_TRANSCRIPTS) if SAMPLE_TRANSCRIPTS.is_file() else None
+    with Emulator(dataset, captions=captions) as emulator:
         print(f"emulator: sample channel on {emulator.url}")
         outcome = run_sync(
             args.db,
@@ -39,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
             endpoint=emulator.url,
             trigger="demo",
         )
-    if outcome.exit_code:
-        print(f"sync failed: {outcome.message}", file=sys.stderr)
-        return outcome.exit_code
+        if outcome.exit_code:
+            print(f"sync failed: {outcome.message}", file=sys.stderr)
+            return outcome.exit_code
+        transcripts = _index_transcripts(args.db, emulator, dataset.channel_id)
+        if transcripts.exit_code:
+            print(f"transcripts failed: {transcripts.message}", file=sys.stderr)
+            return transcripts.exit_code
     db = open_readonly(args.db)
     summary = next(
         db.query(
@@ -65,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         f"run {outcome.run_id}: {outcome.status}, {outcome.figures['api_calls']} API calls, "
         f"{outcome.figures['quota_units']} quota units"
     )
+    cues = db.execute("SELECT count(*), count(DISTINCT video_id) FROM transcript_cues").fetchone()
+    print(
+        f"transcripts (invented sample, OAuth through the emulator): {cues[1]} videos, "
+        f"{cues[0]} cues; run {transcripts.run_id}: {transcripts.figures['quota_units']} units"
+    )
     for query in SAMPLE_QUERIES:
         # Count every hit, show the first few: the count must not be the display limit.
         hits = search(db, query, limit=100_000)
@@ -72,12 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         more = f", the first {len(shown)} shown" if len(hits) > len(shown) else ""
         print(f"\nsearch {query!r}: {len(hits)} hit(s){more}")
         for hit in shown:
-            where = (
-                f"  [{format_duration(hit['start_seconds'])} {hit['chapter_title']}]"
-                if hit.get("chapter_position")
-                else ""
-            )
-            print(f"  {hit['title']}{where}\n    {hit.get('chapter_url') or hit['url']}")
+            if hit.get("match_kind") == "transcript":
+                where = f"  [{format_duration(int(hit['start_seconds']))} 「{hit['text']}」]"
+            elif hit.get("chapter_position"):
+                where = f"  [{format_duration(hit['start_seconds'])} {hit['chapter_title']}]"
+            else:
+                where = ""
+            print(f"  {hit['title']}{where}\n    {hit.get('deep_link') or hit['url']}")
     db.close()
     print('\nTry it yourself: see "Try it yourself" in README.md (activate .venv, then run')
     print(
@@ -85,6 +103,19 @@ def main(argv: list[str] | None = None) -> int:
         f"channel {dataset.channel_id})."
     )
     return 0
+
+
+def _index_transcripts(db_path: str, emulator: Emulator, channel_id: str):
+    """`archivesync transcripts` against the emulator, with a token it issues (0600 file)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        token = Path(tmp) / "oauth-token.json"
+        info = emulator.oauth.authorized_user_info(emulator.url, channel_id, SCOPES)
+        fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(info, f)
+        return run_transcripts(
+            db_path, channel_id, token_file=token, endpoint=emulator.url, trigger="demo"
+        )
 
 
 if __name__ == "__main__":

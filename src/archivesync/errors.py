@@ -37,6 +37,10 @@ class NotFoundError(ApiError):
     """A channel, playlist or video the API does not know."""
 
 
+class TranscriptParseError(ArchiveSyncError):
+    """A caption file that is not valid WebVTT or SubRip."""
+
+
 class QuotaExhausted(ArchiveSyncError):
     """The daily quota is spent (by the API's word or our own budget): try after the reset."""
 

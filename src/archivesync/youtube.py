@@ -137,19 +137,20 @@ class QuotaGuard:
         self.units = 0
         self._lock = threading.Lock()
 
-    def take(self) -> None:
+    def take(self, units: int = 1) -> None:
+        """Count `units` (captions calls cost 50 or 200); QuotaExhausted past the budget."""
         with self._lock:
-            if self.budget is not None and self.already_spent + self.units + 1 > self.budget:
+            if self.budget is not None and self.already_spent + self.units + units > self.budget:
                 raise QuotaExhausted(
                     f"daily quota budget reached ({self.already_spent + self.units} of "
                     f"{self.budget} units spent today, Pacific time); try again after the reset"
                 )
-            self.units += 1
+            self.units += units
 
-    def refund(self) -> None:
-        """Give back a unit taken for a request that never got an HTTP answer."""
+    def refund(self, units: int = 1) -> None:
+        """Give back units taken for a request that never got an HTTP answer."""
         with self._lock:
-            self.units -= 1
+            self.units -= units
 
 
 class _CachedResources:
@@ -226,19 +227,26 @@ class YouTubeClient:
             raise Interrupted("stopped while waiting to retry")
 
     def execute(
-        self, make_request: Callable[[Any], Any], what: str, kind: str | None = None
-    ) -> dict:
+        self,
+        make_request: Callable[[Any], Any],
+        what: str,
+        kind: str | None = None,
+        *,
+        units: int = 1,
+        media: bool = False,
+    ) -> Any:
         """Run one API request with retries; `what` names it in messages (never the key).
 
         `kind` is the answer's expected `kind`: a 200 whose body is anything else (cut short,
-        an HTML page, empty, a JSON array or string) is retried like a 503.
+        an HTML page, empty, a JSON array or string) is retried like a 503. `units` is the
+        method's quota cost; `media` marks a download whose answer is bytes, not JSON.
         """
         last = ""
         unreachable = 0
         for attempt in range(self.retries + 1):
             if self.stop.is_set():
                 raise Interrupted("stopped before the next request")
-            self.guard.take()
+            self.guard.take(units)
             with self._calls_lock:
                 self.calls += 1
             try:
@@ -272,7 +280,7 @@ class YouTubeClient:
                 last = f"{type(e).__name__}"
                 if _never_reached(e):
                     # The API charges nothing for a request it never received.
-                    self.guard.refund()
+                    self.guard.refund(units)
                     unreachable += 1
                     if unreachable > min(self.retries, CONNECT_RETRIES):
                         raise TransientApiError(
@@ -280,6 +288,8 @@ class YouTubeClient:
                             f"{unreachable} attempts: check the endpoint and the network"
                         ) from None
             else:
+                if media and isinstance(result, bytes):
+                    return result
                 if isinstance(result, dict) and (kind is None or result.get("kind") == kind):
                     return result
                 last = f"malformed answer: {_describe_body(result)}"

@@ -96,6 +96,10 @@ def _register_optional_commands() -> None:
 
     cli.add_command(auth_command, name="auth")
 
+    from archivesync.cli.transcripts import transcripts_command
+
+    cli.add_command(transcripts_command, name="transcripts")
+
     from archivesync.cli.users import users_group
 
     cli.add_command(users_group, name="users")

@@ -19,7 +19,7 @@ from archivesync.db.quota import DEFAULT_DAILY_BUDGET
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
 from archivesync.errors import ArchiveSyncError, ConfigError
-from archivesync.search.query import search
+from archivesync.search.query import WHERE_CHOICES, search
 from archivesync.search.text import EmptyQuery
 
 __all__ = [
@@ -56,8 +56,10 @@ def format_hits(hits: list[dict]) -> str:
         lines = [hit["title"] or hit["video_id"]]
         if hit.get("removed_at"):
             lines[0] += f"  (removed {hit['removed_at']})"
-        lines.append(f"  {hit['chapter_url'] or hit['url']}")
-        if hit["chapter_position"] is not None:
+        lines.append(f"  {hit.get('deep_link') or hit['chapter_url'] or hit['url']}")
+        if hit.get("match_kind") == "transcript":
+            lines.append(f"  transcript at {_hms(hit['start_seconds'])}: {hit['context']}")
+        elif hit["chapter_position"] is not None:
             lines.append(
                 f"  chapter {hit['chapter_position']} at {_hms(hit['start_seconds'])}: "
                 f"{hit['chapter_title']}"
@@ -97,9 +99,16 @@ def _is_dash_word(arg: str) -> bool:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON array.")
 @click.option("--include-removed", is_flag=True, help="Also search videos no longer online.")
+@click.option(
+    "--in",
+    "where",
+    default=",".join(WHERE_CHOICES),
+    show_default=True,
+    help="Where to look, comma-separated: " + ", ".join(WHERE_CHOICES) + ".",
+)
 @click.argument("query", nargs=-1, required=True)
 @fail_cleanly
-def search_command(db_path, limit, as_json, include_removed, query):
+def search_command(db_path, limit, as_json, include_removed, where, query):
     """Find videos whose title, description, tags or chapter titles contain every word.
 
     Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
@@ -107,7 +116,15 @@ def search_command(db_path, limit, as_json, include_removed, query):
     `--` before a query that starts with an ASCII dash (`-- -DX`).
     Videos with every word in the title come first, then those with every word in the title
     or a chapter title (linked at that chapter), then the rest; newest first within each.
+    Then transcript cues (downloaded with `archivesync transcripts`), each linked at its second.
     """
+    scopes = [w.strip() for w in where.split(",") if w.strip()]
+    bad = [w for w in scopes if w not in WHERE_CHOICES]
+    if bad or not scopes:
+        raise click.BadParameter(
+            f"{bad[0] if bad else where!r} is not one of {', '.join(WHERE_CHOICES)}",
+            param_hint="--in",
+        )
     db = open_readonly(db_path)
     try:
         if not db["search_fts"].exists():
@@ -116,7 +133,9 @@ def search_command(db_path, limit, as_json, include_removed, query):
                 "archivesync for writing (e.g. run `archivesync sync`) to add them"
             )
         try:
-            hits = search(db, " ".join(query), limit=limit, include_removed=include_removed)
+            hits = search(
+                db, " ".join(query), limit=limit, include_removed=include_removed, where=scopes
+            )
         except EmptyQuery as e:
             raise click.UsageError(str(e)) from None
     finally:

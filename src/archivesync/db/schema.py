@@ -249,6 +249,61 @@ def _views(db: Database) -> None:
     create_views(db)
 
 
+@MIGRATIONS(name="0005_transcripts")
+def _transcripts(db: Database) -> None:
+    # Caption tracks as captions.list describes them, plus what we did with each (state, the
+    # raw text as downloaded, so parsing can improve and re-run without quota); the cues of
+    # the transcripts in search; when each video's tracks were last listed (caption_checks:
+    # listing costs 50 units, so it is repeated only when something suggests a change).
+    # transcripts/store.py writes them; search/transcripts.py explains search_fts_transcripts.
+    db.executescript(
+        """
+        CREATE TABLE caption_tracks (
+            id TEXT PRIMARY KEY,
+            video_id TEXT NOT NULL,
+            language TEXT,
+            name TEXT,
+            track_kind TEXT,
+            is_auto_synced INTEGER,
+            is_draft INTEGER,
+            status TEXT,
+            last_updated TEXT,
+            checked_at TEXT,
+            downloaded_at TEXT,
+            downloaded_last_updated TEXT,
+            format TEXT,
+            state TEXT,
+            state_detail TEXT,
+            raw_text TEXT
+        );
+        CREATE INDEX caption_tracks_video ON caption_tracks (video_id);
+        CREATE TABLE caption_checks (
+            video_id TEXT PRIMARY KEY,
+            checked_at TEXT NOT NULL,
+            caption_flag INTEGER,
+            track_count INTEGER,
+            state TEXT,
+            state_detail TEXT
+        );
+        CREATE TABLE transcript_cues (
+            id INTEGER PRIMARY KEY,
+            video_id TEXT NOT NULL,
+            track_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            start_seconds REAL NOT NULL,
+            end_seconds REAL NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE (track_id, position)
+        );
+        CREATE INDEX transcript_cues_video ON transcript_cues (video_id, start_seconds);
+        CREATE VIRTUAL TABLE search_fts_transcripts USING fts5(text, tokenize='ascii');
+        """
+    )
+    from archivesync.db.views import create_views
+
+    create_views(db)
+
+
 @contextlib.contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """A transaction that takes the write lock up front (BEGIN IMMEDIATE).

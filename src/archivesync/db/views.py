@@ -59,7 +59,8 @@ SELECT
   v.view_count,
   v.like_count,
   v.comment_count,
-  v.removed_at
+  v.removed_at,
+  EXISTS (SELECT 1 FROM transcript_cues tc WHERE tc.video_id = v.id) AS has_transcript
 FROM videos v
 """,
     # Chapters of videos still on the channel: a deep link into a removed video plays nothing.
@@ -189,6 +190,27 @@ SELECT
 FROM videos v
 WHERE v.removed_at IS NOT NULL
 ORDER BY v.removed_at DESC, v.id
+""",
+    # Every transcript cue with the second it starts and a link that plays from there.
+    "transcript_index": f"""
+SELECT
+  c.video_id,
+  v.title AS video_title,
+  v.published_at AS video_published_at,
+  c.track_id,
+  t.track_kind,
+  t.language,
+  c.position,
+  {hms_sql("CAST(c.start_seconds AS INTEGER)")} AS start,
+  c.start_seconds,
+  c.end_seconds,
+  c.text,
+  'https://www.youtube.com/watch?v=' || c.video_id || '&t=' || CAST(c.start_seconds AS INTEGER)
+    || 's' AS url
+FROM transcript_cues c
+JOIN videos v ON v.id = c.video_id
+LEFT JOIN caption_tracks t ON t.id = c.track_id
+WHERE v.removed_at IS NULL
 """,
 }
 

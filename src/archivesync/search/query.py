@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.text import (
+    FIELDS,
     GROUP_ANY,
     GROUP_CHAPTER,
     GROUP_TITLE,
@@ -21,10 +22,21 @@ from archivesync.search.text import (
     parse_query,
     term_hits,
 )
+from archivesync.search.transcripts import search_transcripts
 
 # --------------------------------------------------------------------------------------------
 # Querying
 # --------------------------------------------------------------------------------------------
+
+# `--in` choices: where to look. Metadata choices name a search_fts column.
+WHERE_FIELDS = {
+    "titles": "title",
+    "descriptions": "description",
+    "tags": "tags",
+    "chapters": "chapters",
+}
+WHERE_CHOICES = (*WHERE_FIELDS, "transcripts")
+MATCH_KINDS = {GROUP_TITLE: "title", GROUP_CHAPTER: "chapter", GROUP_ANY: "description"}
 
 # Match groups, best first, and the table each is read from.
 GROUP_TABLES = {
@@ -41,6 +53,7 @@ def _group_hits(
     wanted: int,
     seen: set[int],
     include_removed: bool,
+    fields: Sequence[str] = FIELDS,
 ) -> list[tuple[int, str]]:
     """Up to `wanted` (doc id, video id) of one match group, newest first, not in `seen`.
 
@@ -49,9 +62,16 @@ def _group_hits(
     `seen` then holds every video of the better groups.
     """
     table = GROUP_TABLES[group]
+    table_fields = {GROUP_TITLE: ("title",), GROUP_CHAPTER: ("title", "chapters")}
+    own = table_fields.get(group, FIELDS)
+    narrowed = [f for f in own if f in fields]
+    if not narrowed:
+        return []
+    # A column filter only when `--in` leaves out some of this table's columns.
+    expression = query.match_expression(narrowed if len(narrowed) < len(own) else None)
     cursor = db.conn.execute(
         f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC",
-        [query.match_expression()],
+        [expression],
     )
     columns = "d.id, d.video_id, v.removed_at"
     if query.needs_check:
@@ -78,7 +98,8 @@ def _group_hits(
                 doc = docs.get(doc_id)
                 if doc is None or (doc[2] is not None and not include_removed):
                     continue
-                if query.needs_check and not contains_all(query.terms, doc[3:]):
+                checked = [t for f, t in zip(FIELDS, doc[3:], strict=False) if f in fields]
+                if query.needs_check and not contains_all(query.terms, checked):
                     continue
                 found.append((doc_id, doc[1]))
                 if len(found) == wanted:
@@ -99,7 +120,12 @@ def _best_chapter(terms: Sequence[str], chapters: list[tuple]) -> tuple | None:
 
 
 def search(
-    db: Database, query: str, *, limit: int = 20, include_removed: bool = False
+    db: Database,
+    query: str,
+    *,
+    limit: int = 20,
+    include_removed: bool = False,
+    where: Sequence[str] | None = None,
 ) -> list[dict]:
     """Videos whose title, description, tags or chapter titles contain every word of `query`.
 
@@ -109,14 +135,32 @@ def search(
     `score` says which (3, 2, 1). A hit carries the chapter whose title holds the most words,
     with a link to its start. Raises EmptyQuery when the query has no words. Reads only:
     works on a connection from `schema.open_readonly`.
+
+    `where` narrows where to look (WHERE_CHOICES; default everywhere). Transcript hits
+    (`match_kind` "transcript", see search/transcripts.py) come after the metadata hits, up to
+    `limit` of their own: one per cue, with its second and a link playing from there.
     """
     parsed = parse_query(query)
+    where = tuple(where) if where else WHERE_CHOICES
+    unknown = [w for w in where if w not in WHERE_CHOICES]
+    if unknown:
+        raise ValueError(f"unknown search scope {unknown[0]!r}")
+    fields = tuple(WHERE_FIELDS[w] for w in where if w in WHERE_FIELDS)
+    results = _metadata_hits(db, parsed, limit, include_removed, fields) if fields else []
+    if "transcripts" in where and db["search_fts_transcripts"].exists():
+        results += search_transcripts(db, parsed, limit=limit, include_removed=include_removed)
+    return results
+
+
+def _metadata_hits(
+    db: Database, parsed: SearchQuery, limit: int, include_removed: bool, fields: Sequence[str]
+) -> list[dict]:
     hits: list[tuple[str, int]] = []
     seen: set[int] = set()
     for group in (GROUP_TITLE, GROUP_CHAPTER, GROUP_ANY):
         if len(hits) >= limit:
             break
-        found = _group_hits(db, parsed, group, limit - len(hits), seen, include_removed)
+        found = _group_hits(db, parsed, group, limit - len(hits), seen, include_removed, fields)
         hits.extend((video_id, group) for _, video_id in found)
         seen.update(doc_id for doc_id, _ in found)
     if not hits:
@@ -145,7 +189,8 @@ def search(
         video = videos.get(video_id)
         if video is None:  # indexed, then deleted from videos without a reindex
             continue
-        chapter = _best_chapter(parsed.terms, chapters[video_id])
+        chapter = _best_chapter(parsed.terms, chapters[video_id]) if "chapters" in fields else None
+        link = chapter_url(video_id, chapter[3]) if chapter else None
         results.append(
             {
                 "video_id": video_id,
@@ -157,8 +202,10 @@ def search(
                 "chapter_position": chapter[1] if chapter else None,
                 "chapter_title": chapter[2] if chapter else None,
                 "start_seconds": chapter[3] if chapter else None,
-                "chapter_url": chapter_url(video_id, chapter[3]) if chapter else None,
+                "chapter_url": link,
                 "score": group,
+                "match_kind": "chapter" if chapter and group != GROUP_TITLE else MATCH_KINDS[group],
+                "deep_link": link or video[2],
             }
         )
     return results

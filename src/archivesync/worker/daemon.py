@@ -421,24 +421,45 @@ class Daemon:
             },
         )
 
+    def _transcripts_run(self, spec: JobSpec, target: Target, origin: dict):
+        """A `mode = "transcripts"` job: the token from ARCHIVESYNC_OAUTH_TOKEN_FILE."""
+        from archivesync.oauth import resolve_token_file
+        from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
+
+        return run_transcripts(
+            self.db_path,
+            spec.channel,
+            token_file=resolve_token_file(None),
+            endpoint=self.endpoint,
+            options=TranscriptOptions(max_units=spec.max_units),
+            settings=self.settings,
+            trigger="schedule",
+            stop=self.stop,
+            progress=self._progress(spec.id),
+            on_start=lambda run_id: self._log_start(run_id, target, origin),
+        )
+
     def _scheduled_run(self, spec: JobSpec) -> None:
         if self.stop.is_set():
             return  # queued behind the last run when the signal came
         target = Target("channel", [spec.channel], full=spec.full)
         origin = {"trigger": "schedule", "job": spec.id}
         try:
-            outcome = run_sync(
-                self.db_path,
-                target,
-                api_key=self.api_key,
-                endpoint=self.endpoint,
-                trigger="schedule",
-                settings=self.settings,
-                stop=self.stop,
-                wait=False,
-                progress=self._progress(spec.id),
-                on_start=lambda run_id: self._log_start(run_id, target, origin),
-            )
+            if spec.mode == "transcripts":
+                outcome = self._transcripts_run(spec, target, origin)
+            else:
+                outcome = run_sync(
+                    self.db_path,
+                    target,
+                    api_key=self.api_key,
+                    endpoint=self.endpoint,
+                    trigger="schedule",
+                    settings=self.settings,
+                    stop=self.stop,
+                    wait=False,
+                    progress=self._progress(spec.id),
+                    on_start=lambda run_id: self._log_start(run_id, target, origin),
+                )
         except LeaseHeld as e:
             # A CLI sync has the database; this job's next turn will catch up.
             log.warning(

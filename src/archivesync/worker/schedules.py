@@ -34,8 +34,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from archivesync.errors import ConfigError
 
-MODES = ("incremental", "full")
-KEYS = ("id", "channel", "mode", "cron", "every", "timezone")
+MODES = ("incremental", "full", "transcripts")
+KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units")
+DEFAULT_MAX_UNITS = 2000  # transcripts jobs: the same default as `archivesync transcripts`
 DEFAULT_TIMEZONE = "UTC"
 
 # Job ids become APScheduler job ids and log fields; the daemon's own jobs use ':' so they can
@@ -63,6 +64,7 @@ class JobSpec:
     source: Path
     cron: str | None = None
     every: str | None = None
+    max_units: int = DEFAULT_MAX_UNITS  # mode "transcripts" only
 
     @property
     def full(self) -> bool:
@@ -178,7 +180,12 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
         problem(f"'channel' must be a channel id such as 'UC...', not {channel!r}")
     mode = raw.get("mode", "incremental")
     if mode not in MODES:
-        problem(f"bad mode {mode!r} (use 'incremental' or 'full')")
+        problem(f"bad mode {mode!r} (use 'incremental', 'full' or 'transcripts')")
+    max_units = raw.get("max_units", DEFAULT_MAX_UNITS)
+    if "max_units" in raw and mode != "transcripts":
+        problem("'max_units' goes with mode = \"transcripts\" only")
+    elif not isinstance(max_units, int) or isinstance(max_units, bool) or max_units < 0:
+        problem(f"'max_units' must be a whole number of quota units, not {max_units!r}")
     timezone = raw.get("timezone", DEFAULT_TIMEZONE)
     zone_ok = False
     if not isinstance(timezone, str):
@@ -222,6 +229,7 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
         source=path,
         cron=cron,
         every=every,
+        max_units=max_units,
     )
     return spec, []
 
