@@ -22,7 +22,8 @@ def test_demo_counts_every_hit_and_shows_the_first_few(tmp_path, capsys):
             assert int(match[1]) == total
             if total > demo.SHOWN_HITS:
                 assert match[2] == f", the first {demo.SHOWN_HITS} shown"
-        assert re.search(r"search '人材': 4 hit\(s\), the first 3 shown", out)
+        # 4 videos by their metadata, 5 transcript cues (the invented sample transcripts)
+        assert re.search(r"search '人材': 9 hit\(s\), the first 3 shown", out)
     finally:
         db.close()
     assert "archivesync-demo-key" in out and "UCX__Mlqfalo-NO1zAHhhuNw" in out

@@ -396,7 +396,8 @@ def test_cli_a_mistyped_option_is_a_usage_error(corpus_path, args, suggestion):
     result = run("--db", corpus_path, *args)
     assert result.exit_code == 2, result.output
     assert "No such option" in result.output
-    assert f"Did you mean '{suggestion}'?" in result.output
+    # click may offer several close names ('--in' is close to '--limt'); ours must be one.
+    assert "Did you mean" in result.output and f"'{suggestion}'" in result.output
 
 
 def test_cli_a_query_starting_with_a_dash_goes_after_double_dash(corpus_path):

@@ -360,3 +360,16 @@ def test_schedule_job_in_transcripts_mode(synced, emu, token, tmp_path, monkeypa
     row = db.execute("SELECT mode, trigger, status FROM sync_runs ORDER BY id DESC").fetchone()
     db.close()
     assert row == ("transcripts", "schedule", "ok")
+
+
+def test_datasette_finds_transcripts_like_the_cli(synced, emu, token):
+    from tests.test_datasette import fetch
+
+    assert run(synced, emu, token).exit_code == 0
+    for query in ("基幹業務システム", "心理的安全性", "ガバメントクラウド"):
+        [(status, rows)] = fetch(
+            synced, f"/archive/transcripts_matching.json?q={query}&_shape=array"
+        )
+        assert status == 200, rows
+        assert {(r["video_id"], r["start_seconds"]) for r in rows} == LABELLED[query]
+        assert all(r["url"].endswith(f"&t={int(r['start_seconds'])}s") for r in rows)

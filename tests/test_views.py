@@ -118,6 +118,7 @@ def test_video_overview(db):
         "like_count": 1,
         "comment_count": 0,
         "removed_at": None,
+        "has_transcript": 0,
     }
     (short,) = rows(db, "SELECT duration, playlists FROM video_overview WHERE id = 'vid012'")
     assert short == {"duration": "0:45:00", "playlists": None}

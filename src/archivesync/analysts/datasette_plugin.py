@@ -27,6 +27,8 @@ from datasette import hookimpl
 
 from archivesync.parsing import normalize_text
 from archivesync.search.text import FIELDS, SearchQuery, contains_all, term_hits
+from archivesync.search.transcripts import starts_in_own
+from archivesync.search.transcripts import window as transcript_window
 
 __all__ = ["CANNED_QUERIES", "TABLES", "make_datasette", "metadata", "serve"]
 
@@ -63,6 +65,16 @@ def archivesync_normalize(text: str | None) -> str:
     return normalize_text(text)
 
 
+def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str | None) -> int:
+    """1 when a cue (with the next one, for phrases split across cues) holds every word and
+    one of them starts in this cue: the rule of `archivesync search` (search/transcripts.py)."""
+    query = _query(q)
+    if not query or not text:
+        return 0
+    normalized, own = transcript_window(text, next_text)
+    return int(starts_in_own(query.terms, normalized, own))
+
+
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
@@ -72,6 +84,9 @@ def prepare_connection(conn):
     )
     conn.create_function("archivesync_term_hits", 2, archivesync_term_hits, deterministic=True)
     conn.create_function("archivesync_normalize", 1, archivesync_normalize, deterministic=True)
+    conn.create_function(
+        "archivesync_transcript_hit", 3, archivesync_transcript_hit, deterministic=True
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +288,50 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "applied_at": "When applied (UTC)",
         },
     ),
+    "caption_tracks": (
+        "Caption tracks of the videos (captions.list), with what archivesync did with each.",
+        {
+            "id": "Caption track id (imported:VIDEO:FILE for an import)",
+            "video_id": _VIDEO_ID,
+            "language": "BCP-47 language (ja)",
+            "name": "Track name (empty for automatic tracks; the file name for an import)",
+            "track_kind": "standard, asr (automatic), forced or imported",
+            "is_auto_synced": "1 when YouTube synchronised the times to the audio",
+            "is_draft": "1 for a draft track",
+            "status": "serving, syncing or failed",
+            "last_updated": "The track's lastUpdated: a change means a new download",
+            "checked_at": "When the track was last listed (UTC)",
+            "downloaded_at": "When its text was last downloaded (UTC)",
+            "downloaded_last_updated": "last_updated of the version downloaded (or refused)",
+            "format": "Format of raw_text: vtt or srt",
+            "state": "ok, forbidden (403), unparseable, removed; empty: not downloaded",
+            "state_detail": "Why, when forbidden, unparseable or removed",
+            "raw_text": "The file as downloaded or imported",
+        },
+    ),
+    "caption_checks": (
+        "When each video's caption tracks were last listed (50 quota units a listing).",
+        {
+            "video_id": _VIDEO_ID,
+            "checked_at": "When captions.list was last asked (UTC)",
+            "caption_flag": "videos.caption then: a change means a new listing",
+            "track_count": "Tracks listed",
+            "state": "ok, forbidden or not_found",
+            "state_detail": "The API's reason when not ok",
+        },
+    ),
+    "transcript_cues": (
+        "Cues of the transcripts in search (one spoken line each for automatic captions).",
+        {
+            "id": "Row id",
+            "video_id": _VIDEO_ID,
+            "track_id": "The caption_tracks row",
+            "position": "1 for the first cue of the track",
+            "start_seconds": "Start in seconds (with milliseconds)",
+            "end_seconds": "End in seconds",
+            "text": "What is said",
+        },
+    ),
     # Views
     "video_overview": (
         "One row per video: duration as h:mm:ss, chapters, playlists, figures. "
@@ -290,6 +349,24 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "like_count": "Likes at the last sync",
             "comment_count": "Comments at the last sync",
             "removed_at": _REMOVED_AT,
+            "has_transcript": "1 when a transcript (downloaded or imported) is in the index",
+        },
+    ),
+    "transcript_index": (
+        "Every transcript cue of the videos still on the channel, with a link to its second.",
+        {
+            "video_id": _VIDEO_ID,
+            "video_title": "Title of the video",
+            "video_published_at": "When the video was published (UTC)",
+            "track_id": "Caption track id",
+            "track_kind": "standard, asr (automatic), forced or imported",
+            "language": "Language of the track",
+            "position": "1 for the first cue of the track",
+            "start": "Start as h:mm:ss",
+            "start_seconds": "Start in seconds (with milliseconds)",
+            "end_seconds": "End in seconds",
+            "text": "What is said",
+            "url": "Link that plays the video from this second",
         },
     ),
     "chapter_index": (
@@ -444,6 +521,28 @@ join search_docs d on d.id = hits.id
 join chapter_index ci on ci.video_id = d.video_id
 where archivesync_contains_all(:q, ci.title) = 1
 order by hits.id desc, ci.position
+limit 200
+""".strip(),
+    },
+    "transcripts_matching": {
+        "title": "Where was it said? (transcripts)",
+        "description": "Transcript cues holding every word (a phrase split across two cues "
+        "too), newest video first, with a link that plays from that second.",
+        "sql": """
+with hits as (
+  select rowid as id from search_fts_transcripts
+  where search_fts_transcripts match archivesync_match(:q)
+)
+select v.title as video_title, ti.start, c.text,
+  ti.url, c.video_id, c.start_seconds
+from hits
+join transcript_cues c on c.id = hits.id
+join transcript_index ti on ti.video_id = c.video_id and ti.track_id = c.track_id
+  and ti.position = c.position
+join videos v on v.id = c.video_id
+left join transcript_cues n on n.track_id = c.track_id and n.position = c.position + 1
+where archivesync_transcript_hit(:q, c.text, n.text) = 1
+order by v.published_at desc, c.start_seconds
 limit 200
 """.strip(),
     },

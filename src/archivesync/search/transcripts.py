@@ -74,7 +74,7 @@ def rebuild_transcript_index(db: Database) -> None:
         index_track(db, track_id)
 
 
-def _starts_in_own(terms: list[str], text: str, own_length: int) -> bool:
+def starts_in_own(terms: list[str], text: str, own_length: int) -> bool:
     """Every word in the window, and at least one starting in the cue's own part."""
     if not all(term in text for term in terms):
         return False
@@ -123,7 +123,7 @@ def search_transcripts(
         if removed is not None and not include_removed:
             continue
         normalized, own = window(text, next_text)
-        if not _starts_in_own(query.terms, normalized, own):
+        if not starts_in_own(query.terms, normalized, own):
             continue
         context = " ".join(t for t in (prev_text, text, next_text) if t)
         hits.append(
