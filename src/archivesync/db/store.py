@@ -78,9 +78,10 @@ def write_rows(
 
     The same SQL as sqlite-utils' `insert_all` / `upsert_all` (`INSERT ... ON CONFLICT DO
     UPDATE` of the given columns, so a row keeps its rowid and any column it does not name),
-    run as one prepared `executemany`: the ingest path's rows are plain str/int/None, so
-    sqlite-utils' per-value JSON check (values must be str, int, float, bytes or None), its table introspection and its savepoint per call
-    are pure cost there (tests/test_store_rows.py proves the rows identical).
+    run as one prepared `executemany`. The ingest path's values are plain str, int or None
+    (nothing here converts lists or dicts to JSON), so sqlite-utils' per-value JSON check, its
+    table introspection and its savepoint per call are pure cost there
+    (tests/test_store_rows.py proves the rows identical).
     """
     if not rows:
         return
