@@ -16,13 +16,10 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from archivesync.db import access
+from archivesync.db.readonly import BUSY_TIMEOUT_MS, connect_readonly
 from archivesync.errors import ConfigError
 
 MIGRATIONS = Migrations("archivesync")
-
-# Readers (analysts, Datasette, `status`) must never wait behind a sync, and a writer should
-# wait for a reader's short lock rather than fail.
-BUSY_TIMEOUT_MS = 10_000
 
 
 @MIGRATIONS(name="0001_core_tables")
@@ -308,17 +305,4 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
 
 def open_readonly(path: str | Path) -> Database:
     """Open an existing index for reading only: analysts' commands can never change it."""
-    path = Path(path)
-    access.check_readable(path)
-    if not path.is_file():
-        raise ConfigError(f"database {str(path)!r} does not exist")
-    try:
-        conn = sqlite3.connect(
-            f"file:{path.resolve()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
-        )
-        conn.execute("PRAGMA query_only = 1")
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as e:
-        raise ConfigError(f"cannot open database {str(path)!r}: {e}") from None
-    return Database(conn)
+    return Database(connect_readonly(path))
