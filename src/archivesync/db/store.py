@@ -15,7 +15,7 @@ from operator import itemgetter
 
 from sqlite_utils import Database
 
-from archivesync.db.schema import savepoint
+from archivesync.db.schema import atomic
 from archivesync.parsing import chapter_url, iso_utc, parse_chapters, parse_duration, video_url
 from archivesync.search.index import index_videos
 
@@ -227,7 +227,7 @@ def save_videos(db: Database, resources: Iterable[dict], now: str) -> SaveResult
             chapters.extend(chapter_rows(row["id"], row["description"], row["duration_seconds"]))
         if any(old[f] != row[f] for f in SEARCHED_FIELDS) or row["id"] in chapter_videos:
             reindex.append(row["id"])
-    with savepoint(db.conn):
+    with atomic(db.conn):
         write_rows(db, "videos", rows, upsert_pk="id")
         if chapter_videos:
             marks = ",".join("?" * len(chapter_videos))
@@ -258,7 +258,7 @@ def mark_videos_removed(db: Database, video_ids: Iterable[str], reason: str, now
     """Mark visible videos removed; returns how many were newly marked."""
     ids = list(video_ids)
     marked = 0
-    with savepoint(db.conn):
+    with atomic(db.conn):
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -368,7 +368,7 @@ def playlist_item_row(playlist_id: str, item: dict) -> dict:
 
 def replace_playlist_items(db: Database, playlist_id: str, rows: list[dict]) -> None:
     """Swap in a playlist's complete, freshly listed items (positions are the listing's)."""
-    with savepoint(db.conn):
+    with atomic(db.conn):
         db.conn.execute("DELETE FROM playlist_items WHERE playlist_id = ?", [playlist_id])
         write_rows(db, "playlist_items", rows, replace=True)
 
