@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from archivesync.errors import EXIT_ERROR, ArchiveSyncError
+from archivesync.errors import ArchiveSyncError
 
 # Command name -> "module:attribute" of its click command.
 COMMANDS = {
@@ -23,6 +23,8 @@ COMMANDS = {
     "emulator": "archivesync.emulator.cli:emulator_command",
     "search": "archivesync.cli.search:search_command",
     "sql": "archivesync.cli.query:sql_command",
+    "tables": "archivesync.cli.query:tables_command",
+    "schema": "archivesync.cli.query:schema_command",
     "export": "archivesync.cli.query:export_command",
     "serve": "archivesync.cli.query:serve_command",
     "daemon": "archivesync.cli.ops:daemon_command",
@@ -81,6 +83,9 @@ def cli():
     """Keep an SQLite index of a YouTube channel's metadata."""
 
 
+EXIT_SIGINT = 128 + 2
+
+
 def main() -> None:
     """The console script: run the `archivesync` command group."""
     try:
@@ -88,6 +93,6 @@ def main() -> None:
     except ArchiveSyncError as e:  # pragma: no cover - commands catch their own
         click.echo(f"Error: {e}", err=True)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C: the run is marked interrupted next time
         click.echo("Interrupted", err=True)
-        sys.exit(EXIT_ERROR)
+        sys.exit(EXIT_SIGINT)

@@ -20,7 +20,7 @@ import click
 
 from archivesync.db.access import write_failure
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET, DEFAULT_SAFETY_MARGIN
-from archivesync.errors import EXIT_ERROR, ArchiveSyncError
+from archivesync.errors import EXIT_ERROR, ArchiveSyncError, Interrupted
 from archivesync.reporting import run_summary
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ def fail_cleanly(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except Interrupted as e:  # stopped by a signal before a run began (waiting for the lease)
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(signal_exit_code(e.exit_code))
         except ArchiveSyncError as e:
             click.echo(f"Error: {e}", err=True)
             sys.exit(e.exit_code)
@@ -67,6 +70,42 @@ def db_option(func):
         type=click.Path(dir_okay=False, readable=False),
         help="Path to the SQLite index.",
     )(func)
+
+
+OUTPUT_FLAGS = {
+    "csv": "CSV with a header (RFC 4180, UTF-8).",
+    "tsv": "Tab-separated values with a header.",
+    "json": "A JSON array of objects.",
+    "nl": "Newline-delimited JSON: one object a line (with or without --json).",
+}
+
+
+def output_options(func):
+    """--csv, --tsv, --json, --nl: the output formats, spelled as sqlite-utils spells them."""
+    for flag, text in reversed(OUTPUT_FLAGS.items()):
+        func = click.option(f"--{flag}", f"out_{flag}", is_flag=True, help=text)(func)
+    return func
+
+
+def output_format(out_csv=False, out_tsv=False, out_json=False, out_nl=False, legacy=None):
+    """The one format the flags ask for (csv, tsv, json, jsonl) or None; two is a usage error.
+
+    `--json --nl` is JSON Lines, as in sqlite-utils; `legacy` is an older spelling such as
+    export's `--format jsonl`, which must agree with any flag given.
+    """
+    chosen = [f for f, on in (("csv", out_csv), ("tsv", out_tsv)) if on]
+    if out_nl:
+        chosen.append("jsonl")
+    elif out_json:
+        chosen.append("json")
+    if legacy is not None and legacy not in chosen:
+        chosen.append(legacy)
+    if len(chosen) > 1:
+        flags = {"jsonl": "nl"}
+        raise click.UsageError(
+            "give one output format, not " + " and ".join(f"--{flags.get(f, f)}" for f in chosen)
+        )
+    return chosen[0] if chosen else None
 
 
 def endpoint_option(func):
@@ -141,16 +180,31 @@ def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> Setti
     )
 
 
+# The signal that stopped this command, for its exit status (the CLI runs one command).
+_stopped_by: int | None = None
+
+
+def signal_exit_code(default: int) -> int:
+    """128 + the signal that stopped the command (130 Ctrl-C, 143 SIGTERM), as shells do.
+
+    A stopped sync must not look like a finished one to `sync && export`. `default` if no
+    signal came.
+    """
+    return 128 + _stopped_by if _stopped_by else default
+
+
 def stop_on_signals() -> threading.Event:
     """SIGTERM/SIGINT finish the current page and record the run, instead of killing it."""
     stop = threading.Event()
 
     def handler(signum, frame):
-        if stop.is_set():  # a second Ctrl-C means now
-            raise KeyboardInterrupt
+        global _stopped_by
+        if stop.is_set():  # a second Ctrl-C means now; the next run marks this one interrupted
+            raise SystemExit(128 + signum)  # click would turn KeyboardInterrupt into exit 1
         logging.getLogger("archivesync").warning(
             "%s: stopping after the current page", signal.Signals(signum).name
         )
+        _stopped_by = signum
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
@@ -159,6 +213,10 @@ def stop_on_signals() -> threading.Event:
 
 
 def finish(outcome: Outcome, as_json: bool = False) -> None:
+    """Print the run's summary (or JSON) and exit with its code; 130/143 if a signal ended it."""
+    code = outcome.exit_code
+    if outcome.status == "interrupted":
+        code = signal_exit_code(code)
     if as_json:
         click.echo(
             json.dumps(
@@ -172,5 +230,5 @@ def finish(outcome: Outcome, as_json: bool = False) -> None:
             )
         )
     else:
-        click.echo(run_summary(outcome), err=outcome.exit_code != 0)
-    sys.exit(outcome.exit_code)
+        click.echo(run_summary(outcome), err=code != 0)
+    sys.exit(code)

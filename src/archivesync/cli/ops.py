@@ -22,6 +22,7 @@ from archivesync.cli.common import (
     log_options,
     make_settings,
     settings_options,
+    signal_exit_code,
     stop_on_signals,
 )
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET
@@ -130,7 +131,7 @@ def _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait, st
         progress.close()
     if outcome is None:  # stopped while waiting for another sync to end
         click.echo(f"stopped; request {request_id} is queued for the next daemon", err=True)
-        sys.exit(0)
+        sys.exit(signal_exit_code(0))
     finish(outcome)
 
 
@@ -160,7 +161,7 @@ def _wait_for(db, db_path, request_id, api_key, api_endpoint, settings) -> None:
             "(see `archivesync status`)",
             err=True,
         )
-        sys.exit(0)
+        sys.exit(signal_exit_code(0))
     if request["run_id"] is None:  # refused before a run began (bad database, say)
         click.echo(f"Error: request {request_id} {request['status']}: {request['error']}", err=True)
         sys.exit(request["exit_code"] or EXIT_ERROR)
