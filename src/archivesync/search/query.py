@@ -1,15 +1,17 @@
 """Querying the search index: hits in three groups (title, chapter titles, anywhere), newest
 first within each, each with the chapter whose title holds the most words.
 
-Reads only: works on a connection from `db.schema.open_readonly`.
+Reads only: works on a connection from `db.schema.open_readonly`, or on the plain sqlite3
+connection of `db.readonly.connect_readonly` (the search command, which spares itself
+importing sqlite-utils).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.text import (
@@ -23,6 +25,9 @@ from archivesync.search.text import (
     term_hits,
 )
 from archivesync.search.transcripts import search_transcripts
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 # --------------------------------------------------------------------------------------------
 # Querying
@@ -47,7 +52,7 @@ GROUP_TABLES = {
 
 
 def _group_hits(
-    db: Database,
+    conn: sqlite3.Connection,
     query: SearchQuery,
     group: int,
     wanted: int,
@@ -69,7 +74,7 @@ def _group_hits(
         return []
     # A column filter only when `--in` leaves out some of this table's columns.
     expression = query.match_expression(narrowed if len(narrowed) < len(own) else None)
-    cursor = db.conn.execute(
+    cursor = conn.execute(
         f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC",
         [expression],
     )
@@ -88,7 +93,7 @@ def _group_hits(
             marks = ",".join("?" * len(batch))
             docs = {
                 r[0]: r
-                for r in db.conn.execute(
+                for r in conn.execute(
                     f"SELECT {columns} FROM search_docs d LEFT JOIN videos v "
                     f"ON v.id = d.video_id WHERE d.id IN ({marks})",
                     batch,
@@ -120,7 +125,7 @@ def _best_chapter(terms: Sequence[str], chapters: list[tuple]) -> tuple | None:
 
 
 def search(
-    db: Database,
+    db: Database | sqlite3.Connection,
     query: str,
     *,
     limit: int = 20,
@@ -134,33 +139,38 @@ def search(
     then every word in the title or chapter titles, then the rest; newest first within each.
     `score` says which (3, 2, 1). A hit carries the chapter whose title holds the most words,
     with a link to its start. Raises EmptyQuery when the query has no words. Reads only:
-    works on a connection from `schema.open_readonly`.
+    works on a connection from `schema.open_readonly` (or a plain sqlite3 connection).
 
     `where` narrows where to look (WHERE_CHOICES; default everywhere). Transcript hits
     (`match_kind` "transcript", see search/transcripts.py) come after the metadata hits, up to
     `limit` of their own: one per cue, with its second and a link playing from there.
     """
+    conn = db if isinstance(db, sqlite3.Connection) else db.conn
     parsed = parse_query(query)
     where = tuple(where) if where else WHERE_CHOICES
     unknown = [w for w in where if w not in WHERE_CHOICES]
     if unknown:
         raise ValueError(f"unknown search scope {unknown[0]!r}")
     fields = tuple(WHERE_FIELDS[w] for w in where if w in WHERE_FIELDS)
-    results = _metadata_hits(db, parsed, limit, include_removed, fields) if fields else []
-    if "transcripts" in where and db["search_fts_transcripts"].exists():
-        results += search_transcripts(db, parsed, limit=limit, include_removed=include_removed)
+    results = _metadata_hits(conn, parsed, limit, include_removed, fields) if fields else []
+    if "transcripts" in where:
+        results += search_transcripts(conn, parsed, limit=limit, include_removed=include_removed)
     return results
 
 
 def _metadata_hits(
-    db: Database, parsed: SearchQuery, limit: int, include_removed: bool, fields: Sequence[str]
+    conn: sqlite3.Connection,
+    parsed: SearchQuery,
+    limit: int,
+    include_removed: bool,
+    fields: Sequence[str],
 ) -> list[dict]:
     hits: list[tuple[str, int]] = []
     seen: set[int] = set()
     for group in (GROUP_TITLE, GROUP_CHAPTER, GROUP_ANY):
         if len(hits) >= limit:
             break
-        found = _group_hits(db, parsed, group, limit - len(hits), seen, include_removed, fields)
+        found = _group_hits(conn, parsed, group, limit - len(hits), seen, include_removed, fields)
         hits.extend((video_id, group) for _, video_id in found)
         seen.update(doc_id for doc_id, _ in found)
     if not hits:
@@ -170,14 +180,14 @@ def _metadata_hits(
     marks = ",".join("?" * len(ids))
     videos = {
         r[0]: r
-        for r in db.conn.execute(
+        for r in conn.execute(
             f"SELECT id, title, url, published_at, duration_seconds, removed_at FROM videos "
             f"WHERE id IN ({marks})",
             ids,
         )
     }
     chapters: dict[str, list[tuple]] = defaultdict(list)
-    for row in db.conn.execute(
+    for row in conn.execute(
         f"SELECT video_id, position, title, start_seconds FROM chapters "
         f"WHERE video_id IN ({marks}) ORDER BY video_id, position",
         ids,

@@ -16,10 +16,14 @@ so a track's rows can be deleted by rowid when the track is downloaded again.
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+import sqlite3
+from typing import TYPE_CHECKING
 
 from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.text import SearchQuery, bigram_text
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def _joiner(left: str, right: str) -> str:
@@ -82,16 +86,25 @@ def starts_in_own(terms: list[str], text: str, own_length: int) -> bool:
 
 
 def search_transcripts(
-    db: Database, query: SearchQuery, *, limit: int = 20, include_removed: bool = False
+    db: Database | sqlite3.Connection,
+    query: SearchQuery,
+    *,
+    limit: int = 20,
+    include_removed: bool = False,
 ) -> list[dict]:
     """Cues (with the next cue) containing every word of `query`: newest video first, then in
-    order of time. Each hit has the second it starts at and a link that plays from there."""
+    order of time. Each hit has the second it starts at and a link that plays from there.
+    An index older than migration 0005 (no transcript table) has no transcript hits."""
+    conn = db if isinstance(db, sqlite3.Connection) else db.conn
     expression = query.match_expression()
-    if expression is None:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'search_fts_transcripts'"
+    ).fetchone()
+    if expression is None or not has_table:
         return []
     candidates = [
         r[0]
-        for r in db.conn.execute(
+        for r in conn.execute(
             "SELECT rowid FROM search_fts_transcripts WHERE search_fts_transcripts MATCH ?",
             [expression],
         )
@@ -102,7 +115,7 @@ def search_transcripts(
     for start in range(0, len(candidates), 500):
         part = candidates[start : start + 500]
         marks = ",".join("?" * len(part))
-        rows += db.conn.execute(
+        rows += conn.execute(
             f"""
             SELECT c.id, c.video_id, c.track_id, c.position, c.start_seconds, c.end_seconds,
                    c.text, p.text AS prev_text, n.text AS next_text, t.track_kind,
