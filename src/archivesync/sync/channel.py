@@ -22,9 +22,11 @@ import httplib2
 from sqlite_utils import Database
 
 from archivesync.db import quota, store
+from archivesync.db.schema import open_db
 from archivesync.errors import (
     NotFoundError,
 )
+from archivesync.parsing import ChannelRef
 from archivesync.sync.run import (
     Outcome,
     Progress,
@@ -39,6 +41,7 @@ from archivesync.youtube import (
     QuotaGuard,
     YouTubeClient,
     fetch_channel,
+    fetch_channel_id_for_handle,
     fetch_channel_playlist_pages,
     fetch_playlist_item_pages,
     fetch_playlists_by_id,
@@ -329,6 +332,36 @@ def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
 
 
 # --- the one entry point for the CLI, the daemon and staff resyncs ---------------------------
+
+
+def resolve_channel(
+    db_path: str | Path,
+    ref: ChannelRef,
+    *,
+    api_key: str,
+    endpoint: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """The channel id `ref` names: as given, or looked up by @handle (1 unit, on the ledger).
+
+    The index file is only created once the handle is found: a typo makes no new file.
+    """
+    if ref.channel_id:
+        return ref.channel_id
+    settings = settings or Settings()
+    client = YouTubeClient(api_key, endpoint, timeout=settings.timeout, retries=settings.retries)
+    found = False
+    try:
+        channel_id = fetch_channel_id_for_handle(client, ref.handle)
+        found = True
+        return channel_id
+    finally:
+        if client.guard.units and (found or Path(db_path).is_file()):
+            db = open_db(db_path)
+            try:
+                quota.record_units(db, quota.pacific_day(), client.guard.units)
+            finally:
+                db.close()
 
 
 def run_sync(
