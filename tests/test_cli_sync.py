@@ -50,7 +50,7 @@ def test_unknown_channel_exits_1(emu, tmp_path):
         cli_env(emu),
     )
     assert result.returncode == 1
-    assert "channel 'UCdoesnotexist000000000' not found" in result.stderr
+    assert "channel 'UCdoesnotexist0000000000' not found" in result.stderr
     assert "Traceback" not in result.stderr
 
 
