@@ -88,11 +88,13 @@ def _save_video_batch(ctx: RunContext, requested: list[str], resources: list[dic
 
 
 def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
+    ctx.set_phase("channel")
     channel = fetch_channel(ctx.client, channel_id)
     with ctx.page() as now:
         store.save_channel(ctx.db, channel, now)
     uploads = channel["contentDetails"]["relatedPlaylists"]["uploads"]
     listed: set[str] = set()
+    ctx.set_phase("uploads and videos")
     with ThreadPoolExecutor(settings.workers, thread_name_prefix="videos") as pool:
         for ids, future in _pipelined_upload_pages(ctx, uploads, pool, depth=2 * settings.workers):
             listed.update(ids)
@@ -105,8 +107,11 @@ def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
             )
             if r["id"] not in listed
         ]
+        ctx.set_phase("removals")
         _confirm_removals(ctx, unlisted)
+        ctx.set_phase("playlists")
         _sync_channel_playlists(ctx, channel_id, pool)
+    ctx.set_phase("finishing")
     with ctx.page() as now:
         store.touch_channel(ctx.db, channel_id, now, full=True)
 
@@ -221,6 +226,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
     channel_id = channel["id"]
     new_ids: list[str] = []
     to_refresh: list[str] = []
+    ctx.set_phase("new uploads")
     if not _feed_shows_nothing_new(ctx, channel_id, settings):
         for page in fetch_playlist_item_pages(
             ctx.client, channel["uploads_playlist_id"], part="contentDetails"
@@ -246,6 +252,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
     ]
     targets = list(dict.fromkeys([*new_ids, *to_refresh, *recent]))
     ctx.total = len(targets)
+    ctx.set_phase("videos")
     for start in range(0, len(targets), PAGE_SIZE):
         batch = targets[start : start + PAGE_SIZE]
         _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
@@ -301,11 +308,13 @@ def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
         raise NotFoundError(f"playlist {playlist_id!r} not found")
     with ctx.page() as now:
         store.save_playlists(ctx.db, found, now)
+    ctx.set_phase("playlist items")
     rows = _list_playlist_items(ctx, playlist_id)
     with ctx.page():
         store.replace_playlist_items(ctx.db, playlist_id, rows)
     ids = list(dict.fromkeys(r["video_id"] for r in rows if r["item_status"] == "ok"))
     ctx.total = len(ids)
+    ctx.set_phase("videos")
     for start in range(0, len(ids), PAGE_SIZE):
         batch = ids[start : start + PAGE_SIZE]
         _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
@@ -315,6 +324,7 @@ def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
 def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
     ids = list(dict.fromkeys(video_ids))
     ctx.total = len(ids)
+    ctx.set_phase("videos")
     unknown: list[str] = []
     channel_id = None
     for start in range(0, len(ids), PAGE_SIZE):
