@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from archivesync.db.schema import open_db
 from archivesync.parsing import video_ids_from_text
+from archivesync.replication import status as replication_status
 from archivesync.search.text import EmptyQuery
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
@@ -200,6 +201,10 @@ async def overview(request, datasette):
         }
 
     page = await _read(datasette, collect)
+    # Asks Litestream (a subprocess or two) only when this database is replicated or followed.
+    page["replication"] = await asyncio.to_thread(
+        replication_status.collect, cfg.get("db_path", "")
+    )
     return await _render(datasette, request, "overview.html", page)
 
 
