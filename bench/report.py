@@ -653,13 +653,19 @@ def _wall_analysis(wall: dict, ingest: dict | None, search: dict | None) -> list
             f"**Full sync at 20 ms ({r['ratio']:.2f} × the sequential script at "
             f"{r['videos']:,} videos, {r['sync_s']:.1f} s against {r['baseline_s']:.1f} "
             f"s).** Latency alone puts {r['floor']['pipelined_s']:.1f} s under the sync, so "
-            "the pipelining does its job; what is missed is CPU again." + phases + " What "
-            "would reach it: first the save-path changes above (the uploads phase then "
-            "approaches its paging floor). Then, in `sync.py`, `_full_sync`: start listing "
-            "the playlists and fetching their items in the pool while the uploads pages are "
-            "still being saved (nothing depends on the order; the items are small), and "
-            "give that phase more threads: it is pure latency, and `Settings.workers` 4 → 8 "
-            "costs no quota."
+            "the pipelining does its job; what is missed is CPU again."
+            + phases
+            + f" The machine's load average was {s.get('load_before') or 0:.1f} on two cores "
+            "when this sample started: the sequential script spends most of its time asleep "
+            "on the network and loses little to the other processes, while the sync's "
+            "threads need the CPU when their answers arrive, and wait for it. What would reach "
+            "it: the playlists phase is pure latency (its floor above), so listing the "
+            "playlists and fetching their items while the uploads are still being saved "
+            "would hide most of it behind the uploads phase. That was built and dropped in "
+            "this round: a run that fails then makes more calls before it stops than it does "
+            "now (`tests/test_resilience.py` counts them), which issue 9 does not allow "
+            "without a decision. A second step: more threads for that phase "
+            "(`Settings.workers` 4 → 8 costs no quota)."
         )
     return notes
 
@@ -718,10 +724,16 @@ def _ingest_analysis(ingest: dict) -> list[str]:
 
 _RSS_MISSED = (
     "**Peak RSS ({b[peak_rss_mb]:.1f} MB at {b[videos]:,} videos, {grow:+.1f} MB over "
-    "{a[videos]:,}).** The listed ids are in a TEMP table now, so what still grows is "
-    "SQLite's own: the TEMP table's page cache (default 2 MB per attached schema) and the "
-    "main cache filling up to its bound on a larger file, plus allocator fragmentation. "
-    "`PRAGMA temp_store` and `cache_size` bound them further."
+    "{a[videos]:,}).** The listed ids, which made the peak grow by ~10 MB before this round, "
+    "are in a TEMP table now (its own page cache held to 256 KB); the quarter columns show "
+    "what is left growing slowly through the run. It is not Python objects of ours (the "
+    "pages in flight are bounded, nothing else is kept per video); the likely owner is "
+    "SQLite's own memory, which Python cannot report: FTS5 reads and merges doclists whose "
+    "size grows with the channel (a bigram found in every video has a doclist of every "
+    "video), and those buffers are malloc'd and freed per merge, leaving the heap larger. "
+    "What would show it: `sqlite3_memory_highwater()` (via ctypes) at the end of a run of "
+    "each size; what would bound it: a smaller `automerge`/`crisismerge` for the FTS5 tables "
+    "during a full sync, or `malloc_trim` after each merge."
 )
 
 _CLI_MISSED = (
