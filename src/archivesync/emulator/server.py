@@ -18,6 +18,11 @@ Order of checks for ``/youtube/v3/<endpoint>``, as the real frontend does them:
 4. Injected fault, if one matches; then ``latency_ms``; then the list call itself, with
    ``If-None-Match`` answered 304 when it equals the list etag.
 
+``/v2/reports`` is the YouTube Analytics API (``build("youtubeAnalytics", "v2")`` with the same
+``api_endpoint``; see ``analytics``): the Bearer token is checked first (401/403, free), then one
+query is charged to the token's OAuth client against ``analytics_quota`` (its own daily budget,
+separate from the Data API's), then faults (endpoint ``"reports"``), ``latency_ms`` and the query.
+
 ``/feeds/videos.xml`` needs no key and costs nothing. ``/_emulator/...`` is the control API for
 a separate process: ``GET stats``, ``POST faults`` (``{"kind", "endpoint", "count"}``),
 ``POST reset``, ``POST config`` (``{"latency_ms", "quota", "api_keys"}``).
@@ -40,7 +45,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from . import errors, fields
+from . import analytics as analytics_errors
+from . import errors, fields, oauth
+from .analytics import REPORTS_PATH, Analytics
 from .api import ENDPOINTS, etag, list_response
 from .dataset import Dataset
 from .feed import channel_feed, playlist_feed
@@ -58,6 +65,8 @@ FAULT_KINDS = (
     "quota",
 )
 FEED = "feed"
+REPORTS = "reports"
+ANALYTICS_SCOPES = (oauth.ANALYTICS_SCOPE, oauth.ANALYTICS_MONETARY_SCOPE)
 _JSON = "application/json; charset=UTF-8"
 
 
@@ -98,7 +107,10 @@ class Emulator:
     without the key, status, units, fault), ``units_spent(key)``, ``calls(endpoint)``,
     ``reset_stats()``. Mutable knobs: ``quota``, ``api_keys``, ``latency_ms``, ``dataset``,
     ``uploads_cap`` (truncate uploads listings, as the real API does near 20,000 items),
-    ``clock`` (returns an aware datetime; decides the Pacific-time quota day).
+    ``clock`` (returns an aware datetime; decides the Pacific-time quota day),
+    ``oauth`` (the OAuth server; its ``consent_channel`` defaults to the dataset's first
+    channel), ``analytics_quota`` (Analytics queries a day per OAuth client),
+    ``min_retention_views`` (fewer views in a range: no retention rows).
     """
 
     def __init__(
@@ -110,8 +122,15 @@ class Emulator:
         quota: int = 10_000,
         api_keys: Iterable[str] | None = None,
         uploads_cap: int | None = None,
+        oauth_provider: oauth.OAuthProvider | None = None,
+        analytics_quota: int = 100_000,
     ):
         self.dataset = dataset
+        self.oauth = oauth_provider or oauth.OAuthProvider(consent_channel=dataset.channel_id)
+        self.analytics_quota = analytics_quota
+        self.min_retention_views = Analytics(dataset).min_retention_views
+        self._analytics: Analytics | None = None
+        self._analytics_ledger: Counter[tuple[str, date]] = Counter()
         self.host = host
         self.port = port
         self.latency_ms = latency_ms
@@ -175,8 +194,8 @@ class Emulator:
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}: {kind!r}")
-        if endpoint is not None and endpoint not in (*ENDPOINTS, FEED):
-            raise ValueError(f"endpoint must be one of {(*ENDPOINTS, FEED)}: {endpoint!r}")
+        if endpoint is not None and endpoint not in (*ENDPOINTS, FEED, REPORTS):
+            raise ValueError(f"endpoint must be one of {(*ENDPOINTS, FEED, REPORTS)}: {endpoint!r}")
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
@@ -220,6 +239,7 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self._ledger.clear()
+            self._analytics_ledger.clear()
             self._faults.clear()
 
     def stats(self) -> dict[str, Any]:
@@ -228,7 +248,7 @@ class Emulator:
             calls = Counter(r["endpoint"] for r in self.requests)
             units = {k: n for (k, day), n in self._ledger.items() if day == today}
             return {
-                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED)},
+                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED, REPORTS)},
                 "units": units,
                 "units_total": sum(units.values()),
                 "quota": self.quota,
@@ -323,6 +343,76 @@ class Emulator:
         if selection is not None:
             body = fields.apply(body, selection)
         return _Answer(200, _json_bytes(body), headers={"ETag": f'"{tag}"'})
+
+    @property
+    def analytics(self) -> Analytics:
+        """The Analytics model of the current dataset (rebuilt when the dataset is replaced)."""
+        current = self._analytics
+        if current is None or current.dataset is not self.dataset:
+            current = self._analytics = Analytics(self.dataset)
+        current.min_retention_views = self.min_retention_views
+        return current
+
+    def analytics_queries(self, client_id: str | None = None) -> int:
+        """Analytics queries charged today (Pacific time), by one OAuth client or by all."""
+        today = self.quota_day()
+        with self._lock:
+            return sum(
+                n
+                for (c, day), n in self._analytics_ledger.items()
+                if day == today and client_id in (None, c)
+            )
+
+    def serve_reports(
+        self, query: Iterable[tuple[str, str]], headers: Mapping[str, str]
+    ) -> _Answer:
+        """YouTube Analytics ``reports.query`` behind OAuth; see the module docstring."""
+        params = dict(query)
+        try:
+            who = self.oauth.principal(headers, ANALYTICS_SCOPES)
+        except errors.ApiError as err:
+            return self._refuse(REPORTS, params, err, 0)
+        day = self.quota_day()
+        with self._lock:
+            spent = self._analytics_ledger[(who.client_id, day)]
+            if spent >= self.analytics_quota:
+                charged = False
+            else:
+                self._analytics_ledger[(who.client_id, day)] += 1
+                charged = True
+        if not charged:
+            return self._refuse(REPORTS, params, analytics_errors.quota_exceeded(), 0)
+        fault = self._take_fault(REPORTS)
+        self._sleep()
+        if fault == "quota":
+            return self._refuse(REPORTS, params, analytics_errors.quota_exceeded(), 1, fault)
+        if fault is not None and fault not in ("reset", "truncate"):
+            return self._refuse(REPORTS, params, errors.fault_error(fault), 1, fault)
+        try:
+            body = self.analytics.query(params, who.channel_id, day)
+            answer = _Answer(200, _json_bytes(body))
+        except errors.ApiError as err:
+            answer = _Answer(err.code, _json_bytes(err.body))
+        answer.action = fault
+        self._record(REPORTS, params, answer.status, 1, fault)
+        return answer
+
+    def serve_oauth(
+        self, path: str, query: Iterable[tuple[str, str]], body: bytes, headers: Mapping[str, str]
+    ) -> _Answer:
+        """The consent page (redirects at once), the token and the revocation endpoints."""
+        if path == oauth.AUTH_PATH:
+            result = self.oauth.authorize(dict(query))
+        elif path == oauth.TOKEN_PATH:
+            basic = oauth.parse_basic_auth(headers.get("Authorization"))
+            result = self.oauth.token(oauth.parse_form(body), basic)
+        else:
+            result = self.oauth.revoke_endpoint({**dict(query), **oauth.parse_form(body)})
+        if result.location is not None:
+            return _Answer(302, b"", "text/html", headers={"Location": result.location})
+        return _Answer(
+            result.status, _json_bytes(result.body), headers={"Cache-Control": "no-store"}
+        )
 
     def serve_feed(self, query: Iterable[tuple[str, str]]) -> _Answer:
         params = dict(query)
@@ -434,7 +524,13 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = "/" + "/".join(p for p in url.path.split("/") if p)
         query = parse_qsl(url.query, keep_blank_values=True)
-        if path.startswith("/youtube/v3/") and path[12:] in ENDPOINTS:
+        if path == REPORTS_PATH and method == "GET":
+            answer = emu.serve_reports(query, self.headers)  # type: ignore[arg-type]
+        elif (path == oauth.AUTH_PATH and method == "GET") or (
+            path in (oauth.TOKEN_PATH, oauth.REVOKE_PATH) and method == "POST"
+        ):
+            answer = emu.serve_oauth(path, query, body, self.headers)  # type: ignore[arg-type]
+        elif path.startswith("/youtube/v3/") and path[12:] in ENDPOINTS:
             if method == "GET":
                 answer = emu.serve_api(path[12:], query, self.headers)  # type: ignore[arg-type]
             else:
