@@ -234,3 +234,26 @@ def test_workday_range_skips_the_weekend():
     friday = datetime(2025, 1, 10, 10, 0, tzinfo=UTC)
     fire = trigger.get_next_fire_time(None, friday)
     assert fire == datetime(2025, 1, 13, 9, 0, tzinfo=UTC)  # Monday
+
+
+def test_a_bad_cron_and_a_duplicate_id_are_reported_in_one_pass(tmp_path):
+    path = write(tmp_path, "a.toml", job(id="x", cron="61 * * * *") + job(id="x"))
+    write(tmp_path, "b.toml", job(id="y", timezone="Nowhere", cron="0 3 * * 8") + job(id="x"))
+    with pytest.raises(ConfigError) as info:
+        load_schedules(tmp_path)
+    lines = str(info.value).splitlines()[1:]
+    assert f"{path}: job 'x': bad cron expression '61 * * * *'" in "\n".join(lines)
+    assert sum("job 'x': duplicate id" in line for line in lines) == 2
+    assert any("job 'y': unknown timezone 'Nowhere'" in line for line in lines)
+    assert any("job 'y': bad cron expression '0 3 * * 8'" in line for line in lines)
+    assert len(lines) == 5, lines
+
+
+def test_both_cron_and_every_are_checked_when_both_are_given(tmp_path):
+    write(tmp_path, "a.toml", job(cron="61 * * * *", every="soon"))
+    with pytest.raises(ConfigError) as info:
+        load_schedules(tmp_path)
+    message = str(info.value)
+    assert "exactly one of 'cron' or 'every'" in message
+    assert "bad cron expression '61 * * * *'" in message
+    assert "bad interval 'soon'" in message

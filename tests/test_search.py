@@ -382,3 +382,26 @@ def test_batched_normalisation_equals_normalising_each_text_alone():
         snippet = dataset.get_video(video_id)["snippet"]
         texts = [snippet["title"], snippet["description"], *snippet.get("tags", []), *tricky]
         assert _normalize_many(texts) == [normalize_text(t) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"),
+    [
+        (["--limt", "3", "DX"], "--limit"),
+        (["人材", "--jsno"], "--json"),
+        (["--include-removd", "人材"], "--include-removed"),
+    ],
+)
+def test_cli_a_mistyped_option_is_a_usage_error(corpus_path, args, suggestion):
+    result = run("--db", corpus_path, *args)
+    assert result.exit_code == 2, result.output
+    assert "No such option" in result.output
+    assert f"Did you mean '{suggestion}'?" in result.output
+
+
+def test_cli_a_query_starting_with_a_dash_goes_after_double_dash(corpus_path):
+    result = run("--db", corpus_path, "--json", "--", "--limt")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == []
+    result = run("--db", corpus_path, "--json", "--", "-除外語")
+    assert {h["video_id"] for h in json.loads(result.output)} == {"vid013"}

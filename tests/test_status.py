@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -296,3 +299,45 @@ def test_durations():
         "1h 00m",
         "1d 1h",
     ]
+
+
+def test_render_shows_times_in_the_zone_asked_for_with_the_offset(db_path):
+    seed(db_path)
+    report = collect(db_path)
+    text = status.render(report, ZoneInfo("Asia/Tokyo"))
+    assert "Times in Asia/Tokyo (UTC+09:00)" in text
+    assert "resets at 2025-01-06T17:00:00+09:00 (in 1h 00m)" in text
+    assert "2025-01-06T16:10:00+09:00 inc: incremental sync of UCaaaaaaaaaaaaaaaaaaaaaa" in text
+    assert "Z " not in text and not text.count("Z\n")
+    # Winter in California: the offset follows the zone's rules for each time shown.
+    assert "resets at 2025-01-06T00:00:00-08:00" in status.render(
+        report, ZoneInfo("America/Los_Angeles")
+    )
+
+
+def test_status_cli_uses_the_system_zone_or_tz_and_json_keeps_utc(emulator, db_path):
+    sync(db_path, emulator, full=True)
+    env = {**cli_env(emulator), "TZ": "Asia/Tokyo"}
+    run = functools.partial(
+        subprocess.run,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    base = [PYTHON, "-m", "archivesync", "status", "--db", str(db_path)]
+    system = run(base).stdout
+    assert "Times in JST (UTC+09:00)" in system
+    assert re.search(r"last sync \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00, last full sync", system)
+    report = json.loads(run([*base, "--tz", "Asia/Tokyo", "--json"]).stdout)
+    reset_utc = report["quota"]["next_reset_at"]
+    assert reset_utc.endswith("Z")
+    assert report["channels"][0]["last_synced_at"].endswith("Z")
+    reset = datetime.strptime(reset_utc, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    berlin = reset.astimezone(ZoneInfo("Europe/Berlin"))
+    chosen = run([*base, "--tz", "Europe/Berlin"]).stdout
+    assert "Times in Europe/Berlin (UTC+0" in chosen
+    assert f"resets at {berlin.isoformat()}" in chosen
+    bad = run([*base, "--tz", "Mars/Olympus"])
+    assert bad.returncode == 2
+    assert "unknown time zone 'Mars/Olympus'" in bad.stderr

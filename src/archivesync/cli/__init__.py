@@ -20,7 +20,7 @@ from archivesync.cli.common import (
     settings_options,
     stop_on_signals,
 )
-from archivesync.errors import EXIT_ERROR, ArchiveSyncError
+from archivesync.errors import ArchiveSyncError
 from archivesync.logs import setup_logging
 from archivesync.reporting import progress_reporter
 from archivesync.sync.channel import run_sync
@@ -87,12 +87,15 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 
+EXIT_SIGINT = 128 + 2
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
     except ArchiveSyncError as e:  # pragma: no cover - commands catch their own
         click.echo(f"Error: {e}", err=True)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C: the run is marked interrupted next time
         click.echo("Interrupted", err=True)
-        sys.exit(EXIT_ERROR)
+        sys.exit(EXIT_SIGINT)

@@ -10,12 +10,14 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 
 import click
 
-from archivesync.errors import ArchiveSyncError
+from archivesync.db.access import write_failure
+from archivesync.errors import EXIT_ERROR, ArchiveSyncError, Interrupted
 from archivesync.reporting import run_summary
 from archivesync.sync.run import Outcome, Settings
 
@@ -30,6 +32,9 @@ def fail_cleanly(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except Interrupted as e:  # stopped by a signal before a run began (waiting for the lease)
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(signal_exit_code(e.exit_code))
         except ArchiveSyncError as e:
             click.echo(f"Error: {e}", err=True)
             sys.exit(e.exit_code)
@@ -38,6 +43,13 @@ def fail_cleanly(func):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
+        except sqlite3.OperationalError as e:
+            # A write refused after the checks at start (file made read-only meanwhile, say).
+            readonly = (getattr(e, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY")
+            if not readonly or "db_path" not in kwargs:
+                raise
+            click.echo(f"Error: {write_failure(kwargs['db_path'], e)}", err=True)
+            sys.exit(EXIT_ERROR)
 
     return wrapper
 
@@ -47,7 +59,8 @@ def db_option(func):
         "--db",
         "db_path",
         required=True,
-        type=click.Path(dir_okay=False),
+        # readable=False: our own checks say which permission is missing and who may grant it.
+        type=click.Path(dir_okay=False, readable=False),
         help="Path to the SQLite index.",
     )(func)
 
@@ -122,16 +135,31 @@ def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> Setti
     )
 
 
+# The signal that stopped this command, for its exit status (the CLI runs one command).
+_stopped_by: int | None = None
+
+
+def signal_exit_code(default: int) -> int:
+    """128 + the signal that stopped the command (130 Ctrl-C, 143 SIGTERM), as shells do.
+
+    A stopped sync must not look like a finished one to `sync && export`. `default` if no
+    signal came.
+    """
+    return 128 + _stopped_by if _stopped_by else default
+
+
 def stop_on_signals() -> threading.Event:
     """SIGTERM/SIGINT finish the current page and record the run, instead of killing it."""
     stop = threading.Event()
 
     def handler(signum, frame):
-        if stop.is_set():  # a second Ctrl-C means now
-            raise KeyboardInterrupt
+        global _stopped_by
+        if stop.is_set():  # a second Ctrl-C means now; the next run marks this one interrupted
+            raise SystemExit(128 + signum)  # click would turn KeyboardInterrupt into exit 1
         logging.getLogger("archivesync").warning(
             "%s: stopping after the current page", signal.Signals(signum).name
         )
+        _stopped_by = signum
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
@@ -140,6 +168,10 @@ def stop_on_signals() -> threading.Event:
 
 
 def finish(outcome: Outcome, as_json: bool = False) -> None:
+    """Print the run's summary (or JSON) and exit with its code; 130/143 if a signal ended it."""
+    code = outcome.exit_code
+    if outcome.status == "interrupted":
+        code = signal_exit_code(code)
     if as_json:
         click.echo(
             json.dumps(
@@ -153,5 +185,5 @@ def finish(outcome: Outcome, as_json: bool = False) -> None:
             )
         )
     else:
-        click.echo(run_summary(outcome), err=outcome.exit_code != 0)
-    sys.exit(outcome.exit_code)
+        click.echo(run_summary(outcome), err=code != 0)
+    sys.exit(code)

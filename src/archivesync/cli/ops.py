@@ -9,6 +9,8 @@ import getpass
 import json
 import logging
 import sys
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -20,6 +22,7 @@ from archivesync.cli.common import (
     log_options,
     make_settings,
     settings_options,
+    signal_exit_code,
     stop_on_signals,
 )
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET
@@ -36,6 +39,20 @@ from archivesync.worker.schedules import load_schedules
 from archivesync.youtube import resolve_api_key, resolve_endpoint
 
 log = logging.getLogger("archivesync.resync")
+
+
+class TimeZone(click.ParamType):
+    """An IANA zone name such as Asia/Tokyo."""
+
+    name = "zone"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tzinfo):
+            return value
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a directory
+            self.fail(f"unknown time zone {value!r} (use a name such as Asia/Tokyo)", param, ctx)
 
 
 @click.command("daemon")
@@ -114,7 +131,7 @@ def _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait, st
         progress.close()
     if outcome is None:  # stopped while waiting for another sync to end
         click.echo(f"stopped; request {request_id} is queued for the next daemon", err=True)
-        sys.exit(0)
+        sys.exit(signal_exit_code(0))
     finish(outcome)
 
 
@@ -144,7 +161,7 @@ def _wait_for(db, db_path, request_id, api_key, api_endpoint, settings) -> None:
             "(see `archivesync status`)",
             err=True,
         )
-        sys.exit(0)
+        sys.exit(signal_exit_code(0))
     if request["run_id"] is None:  # refused before a run began (bad database, say)
         click.echo(f"Error: request {request_id} {request['status']}: {request['error']}", err=True)
         sys.exit(request["exit_code"] or EXIT_ERROR)
@@ -226,8 +243,15 @@ def resync_command(
     envvar="ARCHIVESYNC_DAILY_BUDGET",
     help="Quota units a Pacific-time day, to show what is left.",
 )
+@click.option(
+    "--tz",
+    "zone",
+    type=TimeZone(),
+    default=None,
+    help="Show times in this zone, e.g. Asia/Tokyo (default: the system's; --json keeps UTC).",
+)
 @fail_cleanly
-def status_command(db_path, as_json, daily_budget):
+def status_command(db_path, as_json, daily_budget, zone):
     """Show the daemon, the current run, recent runs, the request queue, quota and schedule."""
     db = open_readonly(db_path)
     try:
@@ -237,4 +261,4 @@ def status_command(db_path, as_json, daily_budget):
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        click.echo(status_mod.render(data))
+        click.echo(status_mod.render(data, zone))

@@ -55,11 +55,31 @@ def format_hits(hits: list[dict]) -> str:
     return "\n\n".join(blocks)
 
 
-@click.command(
-    "search",
-    # A query word may start with "-" ("-防災" is searched literally, not read as an option).
-    context_settings={"ignore_unknown_options": True},
-)
+class _SearchCommand(click.Command):
+    """Unknown options are usage errors; a dash before a non-ASCII word is part of the query.
+
+    `--limt 3` must not become search words, but "-防災" cannot be an option of ours: such
+    words go after a `--` before click parses, as a user could have typed them.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            head, tail = args[:cut], args[cut:]
+        else:
+            head, tail = args, []
+        words = [a for a in head if _is_dash_word(a)]
+        if words:
+            head = [a for a in head if not _is_dash_word(a)]
+            tail = ["--", *words, *tail[1:]]
+        return super().parse_args(ctx, head + tail)
+
+
+def _is_dash_word(arg: str) -> bool:
+    return len(arg) > 1 and arg[0] == "-" and not arg[1].isascii()
+
+
+@click.command("search", cls=_SearchCommand)
 @db_option
 @click.option(
     "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most hits shown."
@@ -72,7 +92,8 @@ def search_command(db_path, limit, as_json, include_removed, query):
     """Find videos whose title, description, tags or chapter titles contain every word.
 
     Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
-    found inside longer text (人材 in 人材育成). Everything in QUERY is taken literally.
+    found inside longer text (人材 in 人材育成). Everything in QUERY is taken literally; put
+    `--` before a query that starts with an ASCII dash (`-- -DX`).
     Videos with every word in the title come first, then those with every word in the title
     or a chapter title (linked at that chapter), then the rest; newest first within each.
     """

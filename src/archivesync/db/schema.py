@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from archivesync.db import access
 from archivesync.errors import ConfigError
 
 MIGRATIONS = Migrations("archivesync")
@@ -266,8 +267,11 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     path = Path(path)
     if not path.parent.exists():
         raise ConfigError(f"database directory {str(path.parent)!r} does not exist")
+    # Before SQLite, which would open an unwritable file read-only and fail at the first write.
+    access.check_writable(path)
     if path.exists() and path.is_dir():
         raise ConfigError(f"{str(path)!r} is a directory, not a database file")
+    access.create_file(path)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         db = Database(conn)
@@ -276,6 +280,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
         if migrate:
             MIGRATIONS.apply(db)
     except sqlite3.DatabaseError as e:
+        if access.is_write_failure(e):
+            raise access.write_failure(path, e) from None
         raise ConfigError(f"cannot open database {str(path)!r}: {e}") from None
     return db
 
@@ -283,6 +289,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
 def open_readonly(path: str | Path) -> Database:
     """Open an existing index for reading only: analysts' commands can never change it."""
     path = Path(path)
+    access.check_readable(path)
     if not path.is_file():
         raise ConfigError(f"database {str(path)!r} does not exist")
     try:

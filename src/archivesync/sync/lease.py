@@ -12,16 +12,34 @@ import os
 import threading
 from pathlib import Path
 
+from archivesync.db.access import NotWritable, companion_mode, explain
 from archivesync.errors import Interrupted, LeaseHeld
 
 
 class Lease:
     def __init__(self, db_path: str | Path):
+        self.db_path = Path(db_path)
         self.path = Path(f"{db_path}.lock")
         self._fd: int | None = None
 
+    def _open(self) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            try:
+                return os.open(self.path, os.O_RDWR)
+            except PermissionError:
+                raise NotWritable(explain(self.path)) from None
+        except PermissionError:
+            raise NotWritable(explain(self.path.parent, directory=True)) from None
+        # Like SQLite's -wal and -shm: whoever may write the database may take the lease.
+        mode = companion_mode(self.db_path)
+        if mode is not None:
+            os.fchmod(fd, mode)
+        return fd
+
     def try_acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from archivesync.db import quota, store
+from archivesync.db.access import is_write_failure, write_failure
 from archivesync.db.schema import open_db, open_readonly, write_transaction
 from archivesync.errors import (
     EXIT_ERROR,
@@ -206,6 +208,10 @@ def run_envelope(
             )
         finally:
             lease.release()
+    except (sqlite3.DatabaseError, OSError) as e:
+        if is_write_failure(e):
+            raise write_failure(db_path, e) from None
+        raise
     finally:
         db.close()
 
@@ -246,6 +252,8 @@ def _run_locked(
     except ArchiveSyncError as e:
         status, code, message = "failed", e.exit_code, str(e)
     except Exception as e:  # a bug: record it, and keep the traceback for the log
+        if is_write_failure(e):
+            raise  # nothing can be recorded; the next run marks this one interrupted
         log.exception("sync run %s failed unexpectedly", run_id)
         status, code, message = "failed", EXIT_ERROR, f"unexpected error: {type(e).__name__}: {e}"
     message = message.replace(secret, "***") if secret else message

@@ -9,6 +9,9 @@
 * Jobs are rebuilt from the schedule files at every start: no persistent job store.
 * A second daemon on the same database is refused (an flock on `<db>.daemon.lock`), since two
   schedulers would run every job twice.
+* A database it cannot write stops it with exit 1, at start (db/access.py checks the file, its
+  directory and the lock files) or at the first write refused later: looping on a heartbeat
+  that cannot be written would look alive to systemd and do nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
+from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
 from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
 from archivesync.reporting import progress_reporter
@@ -85,6 +89,8 @@ class Daemon:
         self._dispatched: set[int] = set()
         self._dispatched_lock = threading.Lock()
         self._shutdown_thread: threading.Thread | None = None
+        self.fatal: NotWritable | None = None
+        self._fatal_lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={
@@ -119,7 +125,11 @@ class Daemon:
     # --- lifecycle --------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve until SIGTERM/SIGINT; returns once the current run is recorded."""
+        """Serve until SIGTERM/SIGINT; returns once the current run is recorded.
+
+        Raises NotWritable if the database cannot be written, at start or later.
+        """
+        check_writable(self.db_path, extra=[f"{self.db_path}.daemon.lock"])
         db = open_db(self.db_path)  # creates or upgrades the schema before anything else
         db.close()
         daemon_lock = Lease(f"{self.db_path}.daemon")
@@ -135,6 +145,8 @@ class Daemon:
             self.scheduler.start()  # blocks until _shutdown
             if self._shutdown_thread:
                 self._shutdown_thread.join()
+            if self.fatal:
+                raise self.fatal
             self._write_heartbeat(stopped=True)
             log.info("daemon stopped", extra={"fields": {"event": "daemon_stopped"}})
         finally:
@@ -146,7 +158,7 @@ class Daemon:
         # scheduler is running, so a signal from now on can always shut it down.
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        self._write_heartbeat(started=True)
+        self._guarded(self._write_heartbeat)(started=True)
         log.info(
             "daemon started: %d job(s) from %s",
             len(self.jobs),
@@ -178,7 +190,7 @@ class Daemon:
     def _add_jobs(self) -> None:
         for spec in self.jobs:
             self.scheduler.add_job(
-                self._scheduled_run,
+                self._guarded(self._scheduled_run),
                 spec.trigger(),
                 args=[spec],
                 id=spec.id,
@@ -187,7 +199,7 @@ class Daemon:
             )
         # Housekeeping: late is useless, so never catch up on missed beats or polls.
         self.scheduler.add_job(
-            self._write_heartbeat,
+            self._guarded(self._write_heartbeat),
             "interval",
             seconds=self.heartbeat_seconds,
             id=":heartbeat",
@@ -195,7 +207,7 @@ class Daemon:
             misfire_grace_time=None,
         )
         self.scheduler.add_job(
-            self._poll_requests,
+            self._guarded(self._poll_requests),
             "interval",
             seconds=self.poll_seconds,
             id=":requests",
@@ -203,6 +215,36 @@ class Daemon:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # requests queued while we were down
         )
+
+    def _guarded(self, func):
+        """`func` as a job that stops the daemon when the database can no longer be written."""
+
+        def job(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except Exception as e:
+                if not is_write_failure(e):
+                    raise
+                self._stop_fatally(write_failure(self.db_path, e))
+
+        return job
+
+    def _stop_fatally(self, error: NotWritable) -> None:
+        with self._fatal_lock:
+            if self.fatal is not None:
+                return
+            self.fatal = error
+            already_stopping = self.stop.is_set()
+        log.error(
+            "stopping: %s",
+            error,
+            extra={"fields": {"event": "stopping", "reason": "database not writable"}},
+        )
+        if already_stopping:  # a signal's shutdown is under way; run() raises the error after it
+            return
+        self.stop.set()
+        self._shutdown_thread = threading.Thread(target=self._shutdown, name="shutdown")
+        self._shutdown_thread.start()
 
     def _on_signal(self, signum, frame) -> None:
         name = signal.Signals(signum).name
@@ -290,7 +332,7 @@ class Daemon:
                 self._dispatched.add(request_id)
             # On the sync executor, so it waits for (and never overlaps) a running sync.
             self.scheduler.add_job(
-                self._run_request,
+                self._guarded(self._run_request),
                 args=[request_id],
                 id=f":request-{request_id}",
                 executor=SYNC_EXECUTOR,
@@ -378,6 +420,8 @@ class Daemon:
                 extra={"fields": {"event": "job_skipped", "job": spec.id, "reason": "lease"}},
             )
             return
+        except NotWritable:
+            raise
         except ArchiveSyncError as e:
             log.error(
                 "job %s could not run: %s",
@@ -416,6 +460,8 @@ class Daemon:
                     progress=self._progress(f"request {request_id}"),
                     on_start=lambda run_id: self._log_start(run_id, target, origin),
                 )
+            except NotWritable:
+                raise
             except ArchiveSyncError as e:
                 log.warning(
                     "request %d failed: %s",

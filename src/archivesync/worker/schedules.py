@@ -187,24 +187,26 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
     cron, every = raw.get("cron"), raw.get("every")
     if (cron is None) == (every is None):
         problem("give exactly one of 'cron' or 'every'")
-    elif cron is not None:
+    # Each value given is checked even when another key is wrong, so one pass finds it all.
+    if cron is not None:
         if not isinstance(cron, str):
             problem(f"'cron' must be a string such as '*/30 * * * *', not {cron!r}")
-        elif zone_ok:
+        else:
             try:
-                trigger = crontab_trigger(cron, timezone)
+                trigger = crontab_trigger(cron, timezone if zone_ok else DEFAULT_TIMEZONE)
             except ValueError as e:
                 problem(f"bad cron expression {cron!r}: {e}")
             else:
                 if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
                     problem(f"cron expression {cron!r} never fires")
-    elif not isinstance(every, str):
-        problem(f"'every' must be a string such as '15m', not {every!r}")
-    else:
-        try:
-            parse_every(every)
-        except ValueError as e:
-            problem(str(e))
+    if every is not None:
+        if not isinstance(every, str):
+            problem(f"'every' must be a string such as '15m', not {every!r}")
+        else:
+            try:
+                parse_every(every)
+            except ValueError as e:
+                problem(str(e))
     if problems:
         return None, problems
     spec = JobSpec(
@@ -221,27 +223,40 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
 
 def load_file(path: Path) -> tuple[list[JobSpec], list[str]]:
     """The jobs in one file, and the problems found in it."""
+    specs, problems, _ = _load_file(path)
+    return specs, problems
+
+
+def _job_id(raw: object) -> str | None:
+    """A job's id when it is a well-formed one, whatever else is wrong with the job."""
+    job_id = raw.get("id") if isinstance(raw, dict) else None
+    return job_id if isinstance(job_id, str) and _ID.match(job_id) else None
+
+
+def _load_file(path: Path) -> tuple[list[JobSpec], list[str], list[str]]:
+    """The valid jobs in one file, the problems, and the ids of all its jobs."""
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        return [], [f"{path}: invalid TOML: {e}"]
+        return [], [f"{path}: invalid TOML: {e}"], []
     except OSError as e:
-        return [], [f"{path}: cannot read: {e.strerror}"]
+        return [], [f"{path}: cannot read: {e.strerror}"], []
     problems: list[str] = []
     unknown = sorted(set(data) - {"jobs"})
     if unknown:
         problems.append(f"{path}: unknown top-level key(s) {', '.join(unknown)} (only [[jobs]])")
     raw_jobs = data.get("jobs", [])
     if not isinstance(raw_jobs, list):
-        return [], [*problems, f"{path}: 'jobs' must be an array of tables ([[jobs]])"]
+        return [], [*problems, f"{path}: 'jobs' must be an array of tables ([[jobs]])"], []
     specs: list[JobSpec] = []
     for index, raw in enumerate(raw_jobs):
         spec, found = _check_job(raw, index, path)
         problems.extend(found)
         if spec:
             specs.append(spec)
-    return specs, problems
+    ids = [job_id for job_id in map(_job_id, raw_jobs) if job_id]
+    return specs, problems, ids
 
 
 def load_schedules(directory: str | Path) -> list[JobSpec]:
@@ -256,19 +271,19 @@ def load_schedules(directory: str | Path) -> list[JobSpec]:
         raise ConfigError(f"no *.toml schedule files in {str(directory)!r}")
     specs: list[JobSpec] = []
     problems: list[str] = []
-    first_seen: dict[str, JobSpec] = {}
+    first_seen: dict[str, Path] = {}
     for path in files:
-        found, file_problems = load_file(path)
+        found, file_problems, ids = _load_file(path)
         problems.extend(file_problems)
-        for spec in found:
-            if spec.id in first_seen:
+        # Duplicates are found among all ids, so a job with another problem is still counted.
+        for job_id in ids:
+            if job_id in first_seen:
                 problems.append(
-                    f"{path}: job {spec.id!r}: duplicate id, already defined in "
-                    f"{first_seen[spec.id].source}"
+                    f"{path}: job {job_id!r}: duplicate id, already defined in {first_seen[job_id]}"
                 )
-                continue
-            first_seen[spec.id] = spec
-            specs.append(spec)
+            else:
+                first_seen[job_id] = path
+        specs.extend(found)
     if problems:
         raise ConfigError("invalid schedule files:\n  " + "\n  ".join(problems))
     if not specs:

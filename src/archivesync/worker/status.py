@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -191,6 +192,31 @@ def collect(
 
 # --- text ----------------------------------------------------------------------------------
 
+# The database and --json keep UTC; people read their own clock, with its offset shown.
+Clock = Callable[[str | None], str | None]
+
+
+def local_time(text: str | None, zone: tzinfo | None) -> str | None:
+    """A stored UTC time ("...Z") in `zone` (None: the system's), with its offset."""
+    if not text:
+        return text
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return text  # not ours to reformat
+    local = moment.astimezone(zone)
+    if not local.utcoffset():
+        return local.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return local.isoformat(timespec="seconds")
+
+
+def zone_label(zone: tzinfo | None, now: datetime | None = None) -> str:
+    """How the zone of the times shown is named: `Asia/Tokyo (UTC+09:00)`."""
+    local = (now or datetime.now(UTC)).astimezone(zone)
+    offset = local.strftime("%z")
+    name = str(zone) if zone is not None else local.tzname()
+    return f"{name} (UTC{offset[:3]}:{offset[3:]})"
+
 
 def duration(seconds: float | None) -> str:
     if seconds is None:
@@ -216,17 +242,17 @@ def _figures(run: dict) -> str:
     )
 
 
-def _daemon_line(d: dict) -> str:
+def _daemon_line(d: dict, t: Clock) -> str:
     if d["state"] == "never started":
         return "Daemon: never started on this database"
     where = f"pid {d['pid']} on {d['hostname']}"
     if d["state"] == "running":
         return (
             f"Daemon: running ({where}, last heartbeat {duration(d['heartbeat_age_seconds'])} "
-            f"ago, up since {d['started_at']})"
+            f"ago, up since {t(d['started_at'])})"
         )
     if d["state"] == "stopped":
-        return f"Daemon: stopped at {d['stopped_at']} ({where})"
+        return f"Daemon: stopped at {t(d['stopped_at'])} ({where})"
     return (
         f"Daemon: NOT RESPONDING: last heartbeat {duration(d['heartbeat_age_seconds'])} ago "
         f"({where}); requests will not be picked up"
@@ -253,7 +279,7 @@ def _current_lines(runs: list[dict]) -> list[str]:
     return lines
 
 
-def _channel_lines(channels: list[dict]) -> list[str]:
+def _channel_lines(channels: list[dict], t: Clock) -> list[str]:
     if not channels:
         return ["Channels: none synced yet"]
     lines = ["Channels:"]
@@ -264,45 +290,45 @@ def _channel_lines(channels: list[dict]) -> list[str]:
         if run:
             lines.append(
                 f"    last run {run['id']}: {run['status']} ({run['mode']}, {run['trigger']}) "
-                f"ended {run['finished_at']}; {_figures(run)}"
+                f"ended {t(run['finished_at'])}; {_figures(run)}"
             )
             if run["error"]:
                 lines.append(f"    error: {run['error']}")
         lines.append(
-            f"    last sync {c['last_synced_at'] or 'never'}, last full sync "
-            f"{c['last_full_sync_at'] or 'never'}"
+            f"    last sync {t(c['last_synced_at']) or 'never'}, last full sync "
+            f"{t(c['last_full_sync_at']) or 'never'}"
         )
     return lines
 
 
-def _request_line(r: dict) -> str:
+def _request_line(r: dict, t: Clock) -> str:
     text = (
         f"  #{r['id']} {r['status']:<15} {describe(r['target_kind'], r['target_id'], r['mode'])}"
-        f", by {r['requested_by'] or '?'} at {r['requested_at']}"
+        f", by {r['requested_by'] or '?'} at {t(r['requested_at'])}"
     )
     if r["run_id"] is not None:
         text += f", run {r['run_id']}"
     if r["finished_at"]:
-        text += f", ended {r['finished_at']}"
+        text += f", ended {t(r['finished_at'])}"
     if r["error"]:
         text += f"\n      {r['error']}"
     return text
 
 
-def _request_lines(requests: dict) -> list[str]:
+def _request_lines(requests: dict, t: Clock) -> list[str]:
     lines = []
     if requests["active"]:
         lines.append("Requests in the queue:")
-        lines.extend(_request_line(r) for r in requests["active"])
+        lines.extend(_request_line(r, t) for r in requests["active"])
     else:
         lines.append("Requests in the queue: none")
     if requests["recent"]:
         lines.append("Recent requests:")
-        lines.extend(_request_line(r) for r in requests["recent"])
+        lines.extend(_request_line(r, t) for r in requests["recent"])
     return lines
 
 
-def _schedule_lines(jobs: list[dict], daemon: dict) -> list[str]:
+def _schedule_lines(jobs: list[dict], daemon: dict, t: Clock) -> list[str]:
     if not daemon["alive"]:
         return ["Next scheduled runs: none (the daemon is not running)"]
     if not jobs:
@@ -310,22 +336,29 @@ def _schedule_lines(jobs: list[dict], daemon: dict) -> list[str]:
     lines = ["Next scheduled runs:"]
     for job in jobs:
         lines.append(
-            f"  {job.get('next_run_at') or 'paused':<20} {job.get('id')}: {job.get('mode')} "
+            f"  {t(job.get('next_run_at')) or 'paused':<20} {job.get('id')}: {job.get('mode')} "
             f"sync of {job.get('channel')}, {job.get('schedule')}"
         )
     return lines
 
 
-def render(status: dict) -> str:
+def render(status: dict, zone: tzinfo | None = UTC) -> str:
+    """Status as text for staff, times in `zone` (None: the system's zone)."""
     q = status["quota"]
+
+    def t(text: str | None) -> str | None:
+        return local_time(text, zone)
+
     lines = [
         f"Database: {status['database']}",
-        _daemon_line(status["daemon"]),
+        f"Times in {zone_label(zone)}",
+        _daemon_line(status["daemon"], t),
         *_current_lines(status["current_runs"]),
-        *_channel_lines(status["channels"]),
-        *_request_lines(status["requests"]),
+        *_channel_lines(status["channels"], t),
+        *_request_lines(status["requests"], t),
         f"Quota today (Pacific day {q['day']}): {q['spent']} of {q['budget']} units spent, "
-        f"{q['left']} left; resets at {q['next_reset_at']} (in {duration(q['resets_in_seconds'])})",
-        *_schedule_lines(status["schedule"], status["daemon"]),
+        f"{q['left']} left; resets at {t(q['next_reset_at'])} "
+        f"(in {duration(q['resets_in_seconds'])})",
+        *_schedule_lines(status["schedule"], status["daemon"], t),
     ]
     return "\n".join(lines)
