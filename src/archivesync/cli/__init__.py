@@ -83,6 +83,10 @@ def _register_optional_commands() -> None:
     cli.add_command(resync_command, name="resync")
     cli.add_command(status_command, name="status")
 
+    from archivesync.cli.analytics import analytics_command
+
+    cli.add_command(analytics_command, name="analytics")
+
 
 _register_optional_commands()
 
