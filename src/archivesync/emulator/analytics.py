@@ -253,6 +253,9 @@ class VideoModel:
 
     def day_figures(self, day: date, share: float = 1.0) -> dict[str, float]:
         """The video's figures for one day, ``share`` of their final value (revisions)."""
+        return _day_figures(self, day, share)
+
+    def _compute_day(self, day: date, share: float) -> dict[str, float]:
         u = _uniforms(self.video_id, day.isoformat())
         views = math.floor(self.expected_views(day) * (0.75 + 0.5 * u[0]) * share + u[1])
         if views <= 0:
@@ -271,6 +274,13 @@ class VideoModel:
             "subscribersGained": math.floor(views * 0.005 + u[7]),
             "subscribersLost": math.floor(views * 0.001 + u[7] * 0.3),
         }
+
+
+@functools.lru_cache(maxsize=262_144)
+def _day_figures(model: VideoModel, day: date, share: float) -> dict[str, float]:
+    # A backfill asks for every day of every video two or three times (video, channel,
+    # retention's view count): computing each once keeps the emulator quick.
+    return model._compute_day(day, share)
 
 
 def _combine(rows: Iterable[Mapping[str, float]]) -> dict[str, float]:
