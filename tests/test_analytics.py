@@ -337,3 +337,29 @@ def test_cli(emu, db_path, tmp_path):
     assert figures["status"] == "ok" and figures["api_calls"] == 21
     secret = json.loads(good.read_text())["refresh_token"]
     assert secret not in result.stdout + result.stderr
+
+
+def test_schedule_job_runs_analytics(emu, db_path, token, tmp_path, monkeypatch):
+    from archivesync.sync.run import Settings
+    from archivesync.worker.daemon import Daemon
+    from archivesync.worker.schedules import load_schedules
+
+    from .conftest import REPO
+
+    shipped = {j.id: j for j in load_schedules(REPO / "schedules")}
+    assert shipped["rilg-analytics"].mode == "analytics"
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "a.toml").write_text(
+        f'[[jobs]]\nid = "a"\nchannel = "{SAMPLE_CHANNEL}"\nmode = "analytics"\nevery = "1d"\n'
+    )
+    [spec] = load_schedules(tmp_path / "s")
+    monkeypatch.setenv("ARCHIVESYNC_OAUTH_TOKEN_FILE", str(token))
+    daemon = Daemon(
+        db_path, [spec], api_key="unused", endpoint=emu.url, settings=Settings(),
+        schedules_dir=tmp_path / "s",
+    )  # fmt: skip
+    daemon._scheduled_run(spec)
+    runs = rows(db_path, "SELECT mode, trigger, status, api_calls FROM sync_runs ORDER BY id")
+    assert runs[-1]["mode"] == "analytics" and runs[-1]["trigger"] == "schedule"
+    assert runs[-1]["status"] == "ok" and runs[-1]["api_calls"] > 10
+    assert rows(db_path, "SELECT count(*) AS n FROM video_daily_metrics")[0]["n"] > 0
