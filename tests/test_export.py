@@ -149,6 +149,8 @@ def test_write_rows_values(fmt):
     text = stream.getvalue().decode()
     if fmt == "csv":
         assert text == 'a,b\r\n"x,""y""\nz",\r\n1.5,01ff\r\n'
+    elif fmt == "tsv":
+        assert text == 'a\tb\r\n"x,""y""\nz"\t\r\n1.5\t01ff\r\n'
     elif fmt == "json":
         assert json.loads(text) == [{"a": 'x,"y"\nz', "b": None}, {"a": 1.5, "b": "01ff"}]
     else:
@@ -156,3 +158,45 @@ def test_write_rows_values(fmt):
             {"a": 'x,"y"\nz', "b": None},
             {"a": 1.5, "b": "01ff"},
         ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "first_line"),
+    [
+        (["--csv"], "id,title"),
+        (["--format", "csv"], "id,title"),
+        (["--tsv"], "id\ttitle"),
+        (["--format", "tsv"], "id\ttitle"),
+        (["--json"], "["),
+        (["--format", "json"], "["),
+        (["--nl"], '{"id": "vid001", "title"'),
+        (["--json", "--nl"], '{"id": "vid001", "title"'),
+        (["--format", "jsonl"], '{"id": "vid001", "title"'),
+        (["--format", "nl"], '{"id": "vid001", "title"'),
+    ],
+)
+def test_output_formats_are_spelled_as_in_sqlite_utils_and_old_spellings_stay(
+    db_path, flags, first_line
+):
+    sql = "SELECT id, title FROM videos ORDER BY id LIMIT 2"
+    result = run("--db", db_path, "--sql", sql, *flags)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith(first_line)
+
+
+@pytest.mark.parametrize(
+    "flags", [["--csv", "--json"], ["--tsv", "--nl"], ["--format", "json", "--csv"]]
+)
+def test_two_output_formats_are_a_usage_error(db_path, flags):
+    result = run("--db", db_path, "--table", "videos", *flags)
+    assert result.exit_code == 2
+    assert "give one output format" in result.output
+
+
+def test_view_help_lists_the_views():
+    from archivesync.db.views import VIEWS
+
+    text = CliRunner().invoke(export_command, ["--help"]).output.replace("\n", " ")
+    text = " ".join(text.split())
+    for view in VIEWS:
+        assert view in text

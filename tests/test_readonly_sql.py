@@ -226,3 +226,18 @@ def test_format_table_cuts_long_and_multiline_cells():
 )
 def test_display_width(text, width):
     assert readonly_sql.display_width(text) == width
+
+
+def test_tsv_and_newline_delimited_json_as_in_sqlite_utils(live_db):
+    result = run("--db", live_db, "--tsv", TWO_VIDEOS)
+    assert result.stdout_bytes.decode().split("\r\n")[:2] == [
+        "id\ttitle\tduration_seconds",
+        "vid001\t自治体DX推進セミナー「はじめの一歩」\t5400",
+    ]
+    for flags in (["--nl"], ["--json", "--nl"]):
+        result = run("--db", live_db, *flags, TWO_VIDEOS)
+        assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+            "vid001",
+            "vid012",
+        ]
+    assert run("--db", live_db, "--tsv", "--csv", TWO_VIDEOS).exit_code == 2

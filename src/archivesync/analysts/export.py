@@ -1,4 +1,4 @@
-"""Export a table, a view or a query as CSV, JSON or JSON Lines, streaming row by row.
+"""Export a table, a view or a query as CSV, TSV, JSON or JSON Lines, streaming row by row.
 
 CSV follows RFC 4180 (CRLF line ends, quotes only where needed) and is UTF-8. Excel guesses
 the encoding of a CSV file it opens by double-click from the system code page (Shift_JIS on a
@@ -25,7 +25,9 @@ from archivesync.errors import ArchiveSyncError
 
 __all__ = ["FORMATS", "ExportError", "export", "exportable", "write_rows"]
 
-FORMATS = ("csv", "json", "jsonl")
+FORMATS = ("csv", "tsv", "json", "jsonl")
+# Spellings that name the same format (sqlite-utils calls JSON Lines "nl").
+FORMAT_ALIASES = {"nl": "jsonl"}
 BOM = "\ufeff"
 
 
@@ -38,8 +40,8 @@ def _value(value):
     return value.hex() if isinstance(value, bytes) else value
 
 
-def _csv_rows(text: io.TextIOBase, columns, rows) -> int:
-    writer = csv.writer(text, lineterminator="\r\n")
+def _csv_rows(text: io.TextIOBase, columns, rows, delimiter: str = ",") -> int:
+    writer = csv.writer(text, lineterminator="\r\n", delimiter=delimiter)
     writer.writerow(columns)
     count = 0
     for row in rows:
@@ -61,6 +63,7 @@ def write_rows(
     bom: bool = False,
 ) -> int:
     """Write `rows` to a binary stream as `fmt`, one row at a time; returns the row count."""
+    fmt = FORMAT_ALIASES.get(fmt, fmt)
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     # newline="" so that csv's CRLF and JSON's LF reach the stream as written, on any OS.
@@ -68,8 +71,8 @@ def write_rows(
     try:
         if bom:
             text.write(BOM)
-        if fmt == "csv":
-            count = _csv_rows(text, columns, rows)
+        if fmt in ("csv", "tsv"):
+            count = _csv_rows(text, columns, rows, "," if fmt == "csv" else "\t")
         elif fmt == "jsonl":
             count = 0
             for count, row in enumerate(rows, start=1):  # noqa: B007 (count is the result)
@@ -137,8 +140,9 @@ def export(
     """
     if sum(x is not None for x in (table, view, sql)) != 1:
         raise ValueError("give exactly one of table, view, sql")
+    fmt = FORMAT_ALIASES.get(fmt, fmt)
     if bom is None:
-        bom = fmt == "csv" and output is not None
+        bom = fmt in ("csv", "tsv") and output is not None
     db, guard = open_guarded(db_path)
     try:
         query = sql if sql is not None else _source_sql(db.conn, table, view)

@@ -70,10 +70,19 @@ def _register_optional_commands() -> None:
 
     cli.add_command(emulator_command, name="emulator")
 
-    from archivesync.cli.query import export_command, search_command, serve_command, sql_command
+    from archivesync.cli.query import (
+        export_command,
+        schema_command,
+        search_command,
+        serve_command,
+        sql_command,
+        tables_command,
+    )
 
     cli.add_command(search_command, name="search")
     cli.add_command(sql_command, name="sql")
+    cli.add_command(tables_command, name="tables")
+    cli.add_command(schema_command, name="schema")
     cli.add_command(export_command, name="export")
     cli.add_command(serve_command, name="serve")
 
@@ -86,6 +95,10 @@ def _register_optional_commands() -> None:
     from archivesync.cli.analytics import analytics_command
 
     cli.add_command(analytics_command, name="analytics")
+
+    from archivesync.cli.auth import auth_command
+
+    cli.add_command(auth_command, name="auth")
 
 
 _register_optional_commands()

@@ -65,6 +65,42 @@ def db_option(func):
     )(func)
 
 
+OUTPUT_FLAGS = {
+    "csv": "CSV with a header (RFC 4180, UTF-8).",
+    "tsv": "Tab-separated values with a header.",
+    "json": "A JSON array of objects.",
+    "nl": "Newline-delimited JSON: one object a line (with or without --json).",
+}
+
+
+def output_options(func):
+    """--csv, --tsv, --json, --nl: the output formats, spelled as sqlite-utils spells them."""
+    for flag, text in reversed(OUTPUT_FLAGS.items()):
+        func = click.option(f"--{flag}", f"out_{flag}", is_flag=True, help=text)(func)
+    return func
+
+
+def output_format(out_csv=False, out_tsv=False, out_json=False, out_nl=False, legacy=None):
+    """The one format the flags ask for (csv, tsv, json, jsonl) or None; two is a usage error.
+
+    `--json --nl` is JSON Lines, as in sqlite-utils; `legacy` is an older spelling such as
+    export's `--format jsonl`, which must agree with any flag given.
+    """
+    chosen = [f for f, on in (("csv", out_csv), ("tsv", out_tsv)) if on]
+    if out_nl:
+        chosen.append("jsonl")
+    elif out_json:
+        chosen.append("json")
+    if legacy is not None and legacy not in chosen:
+        chosen.append(legacy)
+    if len(chosen) > 1:
+        flags = {"jsonl": "nl"}
+        raise click.UsageError(
+            "give one output format, not " + " and ".join(f"--{flags.get(f, f)}" for f in chosen)
+        )
+    return chosen[0] if chosen else None
+
+
 def endpoint_option(func):
     return click.option(
         "--api-endpoint",

@@ -11,14 +11,23 @@ import sys
 import click
 
 from archivesync.analysts import export as export_mod
+from archivesync.analysts.catalog import schema_sql, table_rows
 from archivesync.analysts.readonly_sql import format_table, open_guarded, run_query
-from archivesync.cli.common import db_option, fail_cleanly
+from archivesync.cli.common import db_option, fail_cleanly, output_format, output_options
 from archivesync.db.schema import open_readonly
+from archivesync.db.views import VIEWS
 from archivesync.errors import ArchiveSyncError, ConfigError
 from archivesync.search.query import search
 from archivesync.search.text import EmptyQuery
 
-__all__ = ["export_command", "search_command", "serve_command", "sql_command"]
+__all__ = [
+    "export_command",
+    "schema_command",
+    "search_command",
+    "serve_command",
+    "sql_command",
+    "tables_command",
+]
 
 
 class MissingIndex(ArchiveSyncError):
@@ -118,52 +127,88 @@ def search_command(db_path, limit, as_json, include_removed, query):
         click.echo("No videos match.", err=True)
 
 
+def _print_rows(columns, rows, fmt: str | None) -> None:
+    """Rows in `fmt`, or as an aligned table when no format was asked for."""
+    if fmt is not None:
+        export_mod.write_rows(_stdout_bytes(), columns, rows, fmt)
+    elif columns:
+        click.echo(format_table(columns, list(rows)))
+
+
 @click.command("sql")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header (RFC 4180).")
+@output_options
 @click.argument("sql")
 @fail_cleanly
-def sql_command(db_path, as_json, as_csv, sql):
+def sql_command(db_path, out_csv, out_tsv, out_json, out_nl, sql):
     """Run one read-only SQL statement and print the rows (a table by default).
 
     Only SELECT, WITH, VALUES, EXPLAIN and PRAGMAs that report are run; anything that would
     change the file (writes, DDL, ATTACH, VACUUM, PRAGMA settings, load_extension) is refused.
-    Long values are cut in the table: use --json or --csv for all of them.
+    Long values are cut in the table: use --json, --nl, --csv or --tsv for all of them.
     """
-    if as_json and as_csv:
-        raise click.UsageError("give --json or --csv, not both")
+    fmt = output_format(out_csv, out_tsv, out_json, out_nl)
     db, guard = open_guarded(db_path)
     try:
         columns, rows = run_query(db.conn, guard, sql)
-        if as_json:
-            export_mod.write_rows(_stdout_bytes(), columns, rows, "json")
-        elif as_csv:
-            export_mod.write_rows(_stdout_bytes(), columns, rows, "csv")
-        elif columns:
-            click.echo(format_table(columns, list(rows)))
+        _print_rows(columns, rows, fmt)
     finally:
         db.close()
 
 
+@click.command("tables")
+@db_option
+@click.option("--views", "with_views", is_flag=True, help="List the views too.")
+@output_options
+@fail_cleanly
+def tables_command(db_path, with_views, out_csv, out_tsv, out_json, out_nl):
+    """List the tables (and views) of the index with their row counts and columns."""
+    fmt = output_format(out_csv, out_tsv, out_json, out_nl)
+    db = open_readonly(db_path)
+    try:
+        columns, rows = table_rows(db, views=with_views)
+    finally:
+        db.close()
+    _print_rows(columns, rows, fmt)
+
+
+@click.command("schema")
+@db_option
+@click.argument("names", nargs=-1, metavar="[TABLE_OR_VIEW]...")
+@fail_cleanly
+def schema_command(db_path, names):
+    """Print the SQL schema of the index, or of the tables and views named."""
+    db = open_readonly(db_path)
+    try:
+        text = schema_sql(db, names)
+    finally:
+        db.close()
+    if text:
+        click.echo(text)
+
+
 @click.command("export")
 @db_option
-@click.option("--table", help="Export this table.")
-@click.option("--view", help="Export this view (see `archivesync sql` for the list).")
+@click.option("--table", help="Export this table (`archivesync tables` lists them).")
+@click.option(
+    "--view",
+    help=f"Export this view: {', '.join(sorted(VIEWS))}.",
+)
 @click.option("--sql", "sql", help="Export the rows of this read-only query.")
+@output_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(export_mod.FORMATS),
-    default="csv",
-    show_default=True,
-    help="csv (RFC 4180, UTF-8), json (an array) or jsonl (one object a line).",
+    type=click.Choice([*export_mod.FORMATS, *export_mod.FORMAT_ALIASES]),
+    default=None,
+    help="The same as --csv, --tsv, --json or --nl (jsonl/nl); kept for older scripts. "
+    "Default: csv.",
 )
 @click.option(
     "--bom/--no-bom",
     default=None,
-    help="Start the CSV with a UTF-8 byte order mark, which Excel needs to read Japanese "
-    "text. Default: on when writing a CSV file (--output), off on stdout.",
+    help="Start the CSV/TSV with a UTF-8 byte order mark, which Excel needs to read Japanese "
+    "text. Default: on when writing a CSV or TSV file (--output), off on stdout.",
 )
 @click.option(
     "-o",
@@ -172,12 +217,18 @@ def sql_command(db_path, as_json, as_csv, sql):
     help="Write to this file (replaced at the end, only if the export succeeds); default stdout.",
 )
 @fail_cleanly
-def export_command(db_path, table, view, sql, fmt, bom, output):
-    """Export a table, a view or a query's rows, streaming (any size fits in memory)."""
+def export_command(db_path, table, view, sql, out_csv, out_tsv, out_json, out_nl, fmt, bom, output):
+    """Export a table, a view or a query's rows, streaming (any size fits in memory).
+
+    Formats: --csv (the default; RFC 4180, UTF-8), --tsv, --json (an array), --nl (one JSON
+    object a line).
+    """
     if sum(x is not None for x in (table, view, sql)) != 1:
         raise click.UsageError("give exactly one of --table, --view, --sql")
-    if bom and fmt != "csv":
-        raise click.UsageError("--bom only applies to --format csv")
+    legacy = export_mod.FORMAT_ALIASES.get(fmt, fmt)
+    fmt = output_format(out_csv, out_tsv, out_json, out_nl, legacy=legacy) or "csv"
+    if bom and fmt not in ("csv", "tsv"):
+        raise click.UsageError("--bom only applies to CSV and TSV")
     count = export_mod.export(
         db_path,
         table=table,
