@@ -86,10 +86,11 @@ def token(emu, tmp_path):
 
 def run(db_path, emu, token, today=TODAY, **kwargs):
     emu.clock = at(today)
+    kwargs.setdefault("retries", 1)
     try:
         return run_analytics(
             db_path, SAMPLE_CHANNEL, endpoint=emu.url, token_file=str(token), today=today,
-            retries=1, **kwargs,
+            **kwargs,
         )  # fmt: skip
     finally:
         emu.clock = at(TODAY)
@@ -303,6 +304,17 @@ def test_too_few_views_is_recorded_not_an_error(emu, db_path, token):
     assert withheld and "ok" in state.values()
     stored = {r["video_id"] for r in rows(db_path, "SELECT DISTINCT video_id FROM video_retention")}
     assert stored == {v for v, s in state.items() if s == "ok"}
+
+
+def test_broken_answers_are_retried(emu, db_path, token):
+    for kind in ("html_200", "short_200", "reset", "503"):
+        emu.inject_fault(kind, endpoint="reports")
+    outcome = run(db_path, emu, token, retries=4)
+    assert outcome.status == "ok", outcome.message
+    assert emu.pending_faults() == 0
+    assert stored_daily(db_path, ROUNDTABLE) == api_daily(
+        emu, ROUNDTABLE, "2021-01-01", "2026-11-28"
+    )
 
 
 def test_quota_and_outage_keep_what_is_stored(emu, done_path, token):

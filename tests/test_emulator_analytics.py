@@ -298,3 +298,14 @@ def test_synthetic_channel_has_figures():
                      metrics="audienceWatchRatio", dimensions="elapsedVideoTimeRatio",
                      filters=f"video=={chaptered}")  # fmt: skip
         assert len(body["rows"]) == 100
+
+
+def test_broken_bodies_and_connections(emu, yta):
+    # What the client sees; archivesync's client retries them (tests/test_analytics.py).
+    params = dict(startDate="2026-11-01", endDate="2026-11-26", metrics="views")
+    emu.inject_fault("html_200", endpoint="reports")
+    assert query(yta, **params).startswith("<!DOCTYPE html>")
+    emu.inject_fault("reset", endpoint="reports")
+    with pytest.raises(ConnectionResetError):
+        query(yta, **params)
+    assert query(yta, **params)["rows"]

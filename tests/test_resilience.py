@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
+from types import SimpleNamespace
 
 import pytest
 import sqlite_utils
 
-from archivesync.emulator import Emulator, load_dataset, synthetic_dataset
-from archivesync.errors import EXIT_QUOTA
+from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset, synthetic_dataset
+from archivesync.emulator.server import BODY_FAULTS
+from archivesync.errors import EXIT_ERROR, EXIT_QUOTA
+from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
-from archivesync.sync.run import Settings
+from archivesync.sync.run import Settings, Target
 
 from .conftest import FIXTURES, PYTHON, cli_env, run_cli, sync
 
@@ -54,6 +58,14 @@ def clean_quirks_snapshot(tmp_path_factory):
         [("reset", "playlistItems")],
         [("truncate", "videos")],
         [("truncate", "playlistItems")],
+        # 200 answers whose body is whole but not the JSON object the call returns.
+        [("short_200", "videos")],
+        [("short_200", "playlistItems")],
+        [("html_200", "channels")],
+        [("html_200", "playlists")],
+        [("empty_200", "videos")],
+        [("array_200", "playlistItems")],
+        [("string_200", "videos")],
     ],
     ids=lambda f: "+".join(k for k, _ in f),
 )
@@ -194,3 +206,72 @@ def test_sigkill_at_any_point_leaves_an_intact_index_that_the_next_run_completes
     ]
     assert snapshot(killed)["videos"] == snapshot(clean)["videos"]
     assert snapshot(killed)["playlist_items"] == snapshot(clean)["playlist_items"]
+
+
+@pytest.mark.parametrize("kind", BODY_FAULTS)
+def test_a_malformed_answer_that_persists_fails_the_run_cleanly(kind, db_path):
+    with Emulator(load_dataset(FIXTURES / "quirks_channel.json")) as emu:
+        emu.inject_fault(kind, endpoint="playlistItems", count=20)
+        outcome = sync(db_path, emu, CHANNEL, settings=Settings(retries=2))
+        assert emu.calls("playlistItems") == 3  # the first try and 2 retries, all refused
+    assert (outcome.status, outcome.exit_code) == ("failed", EXIT_ERROR)
+    assert "still failing after 2 retries (malformed answer" in outcome.message
+    assert "unexpected" not in outcome.message
+    db = sqlite_utils.Database(db_path)
+    assert list(db.query("SELECT status, error FROM sync_runs")) == [
+        {"status": "failed", "error": outcome.message}
+    ]
+
+
+def test_a_malformed_answer_from_the_cli_is_one_line_and_exit_1(db_path):
+    with Emulator(load_dataset(FIXTURES / "quirks_channel.json")) as emu:
+        emu.inject_fault("html_200", endpoint="videos", count=50)
+        result = run_cli(["sync", "--db", str(db_path), "--channel", CHANNEL], cli_env(emu))
+    assert result.returncode == EXIT_ERROR
+    assert "Traceback" not in result.stderr and "AttributeError" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (
+        "videos.list (4 ids): still failing after 6 retries (malformed answer: HTML, not JSON)"
+    )
+    db = sqlite_utils.Database(db_path)
+    assert [r["status"] for r in db.query("SELECT status FROM sync_runs")] == ["failed"]
+
+
+def _closed_port_url() -> str:
+    """A loopback URL where nothing listens: connections to it are refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_an_unreachable_endpoint_is_given_up_soon_charges_nothing_and_is_named(db_path):
+    url = _closed_port_url()
+    outcome = run_sync(
+        db_path,
+        Target("channel", [CHANNEL]),
+        api_key=DEMO_API_KEY,
+        endpoint=url,
+        settings=Settings(retries=6),
+    )
+    assert (outcome.status, outcome.exit_code) == ("failed", EXIT_ERROR)
+    assert url in outcome.message and "after 3 attempts" in outcome.message
+    # Three attempts (the first and CONNECT_RETRIES), not the 7 that `retries` allows...
+    assert outcome.figures["api_calls"] == 3
+    # ...and none of them charged: no request reached a server.
+    assert outcome.figures["quota_units"] == 0
+    db = sqlite_utils.Database(db_path)
+    assert list(db.query("SELECT coalesce(sum(units), 0) AS n FROM quota_usage")) == [{"n": 0}]
+    assert list(db.query("SELECT status, api_calls, quota_units FROM sync_runs")) == [
+        {"status": "failed", "api_calls": 3, "quota_units": 0}
+    ]
+
+
+def test_an_unreachable_endpoint_from_the_cli_names_the_url(db_path):
+    url = _closed_port_url()
+    env = cli_env(SimpleNamespace(url=url))  # the same environment, at a dead endpoint
+    result = run_cli(["sync", "--db", str(db_path), "--channel", CHANNEL], env)
+    assert result.returncode == EXIT_ERROR
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"cannot reach the API at {url}" in last

@@ -9,6 +9,7 @@ The `fetch_*` generators here only read; saving is `store`'s job.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
 import logging
@@ -53,6 +54,23 @@ NETWORK_ERRORS = (
     json.JSONDecodeError,
     UnicodeDecodeError,
 )
+
+# Errors that mean the request never reached a server: no HTTP answer, so no quota spent, and
+# retrying for a minute will not change a wrong or dead endpoint.
+UNREACHABLE_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ENETUNREACH,
+    errno.EHOSTUNREACH,
+    errno.EADDRNOTAVAIL,
+}
+CONNECT_RETRIES = 2  # about 3 s of back-off at the default base, then give up
+
+
+def _never_reached(e: BaseException) -> bool:
+    """True when the request cannot have reached a server (refused, unreachable, no DNS)."""
+    if isinstance(e, (httplib2.ServerNotFoundError, socket.gaierror)):
+        return True
+    return isinstance(e, OSError) and e.errno in UNREACHABLE_ERRNOS
 
 
 def resolve_endpoint(cli_value: str | None) -> str:
@@ -110,10 +128,6 @@ def _error_details(e: HttpError) -> tuple[str | None, str]:
     return reason, message
 
 
-class NotModified(Exception):
-    """304: the list has the etag we sent."""
-
-
 class QuotaGuard:
     """Counts units (thread-safe) and refuses a call that would pass the day's budget."""
 
@@ -131,6 +145,11 @@ class QuotaGuard:
                     f"{self.budget} units spent today, Pacific time); try again after the reset"
                 )
             self.units += 1
+
+    def refund(self) -> None:
+        """Give back a unit taken for a request that never got an HTTP answer."""
+        with self._lock:
+            self.units -= 1
 
 
 class _CachedResources:
@@ -181,10 +200,6 @@ class YouTubeClient:
         self.calls = 0
         self._calls_lock = threading.Lock()
 
-    @property
-    def is_google(self) -> bool:
-        return self.endpoint == GOOGLE_ENDPOINT
-
     def service(self):
         svc = getattr(self._local, "service", None)
         if svc is None:
@@ -210,9 +225,16 @@ class YouTubeClient:
         if self.stop.wait(random.uniform(delay / 2, delay)):
             raise Interrupted("stopped while waiting to retry")
 
-    def execute(self, make_request: Callable[[Any], Any], what: str) -> dict:
-        """Run one API request with retries; `what` names it in messages (never the key)."""
+    def execute(
+        self, make_request: Callable[[Any], Any], what: str, kind: str | None = None
+    ) -> dict:
+        """Run one API request with retries; `what` names it in messages (never the key).
+
+        `kind` is the answer's expected `kind`: a 200 whose body is anything else (cut short,
+        an HTML page, empty, a JSON array or string) is retried like a 503.
+        """
         last = ""
+        unreachable = 0
         for attempt in range(self.retries + 1):
             if self.stop.is_set():
                 raise Interrupted("stopped before the next request")
@@ -220,11 +242,9 @@ class YouTubeClient:
             with self._calls_lock:
                 self.calls += 1
             try:
-                return make_request(self.service()).execute(num_retries=0)
+                result = make_request(self.service()).execute(num_retries=0)
             except HttpError as e:
                 status = e.resp.status
-                if status == 304:
-                    raise NotModified() from None
                 reason, message = _error_details(e)
                 if reason in QUOTA_REASONS:
                     raise QuotaExhausted(
@@ -247,13 +267,44 @@ class YouTubeClient:
                         status=status,
                         reason=reason,
                     ) from None
-            except NETWORK_ERRORS as e:
+            except (*NETWORK_ERRORS, OSError) as e:
                 self._reset_http()
                 last = f"{type(e).__name__}"
+                if _never_reached(e):
+                    # The API charges nothing for a request it never received.
+                    self.guard.refund()
+                    unreachable += 1
+                    if unreachable > min(self.retries, CONNECT_RETRIES):
+                        raise TransientApiError(
+                            f"cannot reach the API at {self.endpoint} ({_describe(e)}) after "
+                            f"{unreachable} attempts: check the endpoint and the network"
+                        ) from None
+            else:
+                if isinstance(result, dict) and (kind is None or result.get("kind") == kind):
+                    return result
+                last = f"malformed answer: {_describe_body(result)}"
             if attempt < self.retries:
                 log.warning("%s failed (%s); retry %d of %d", what, last, attempt + 1, self.retries)
                 self._sleep_before_retry(attempt)
         raise TransientApiError(f"{what}: still failing after {self.retries} retries ({last})")
+
+
+def _describe(e: BaseException) -> str:
+    """A short name for a connection error: the OS's words when it has them."""
+    return getattr(e, "strerror", None) or type(e).__name__
+
+
+def _describe_body(body: Any) -> str:
+    """What a 200 answer held instead of the expected JSON object, for the log and message."""
+    if isinstance(body, dict):
+        return f"a JSON object of kind {body.get('kind')!r}"
+    if isinstance(body, list):
+        return "a JSON array"
+    if not body:
+        return "an empty body"
+    if isinstance(body, str) and body.lstrip().startswith("<"):
+        return "HTML, not JSON"
+    return "a body that is not a JSON object"
 
 
 # --- fetching: generators that read pages and never write ----------------------------------
@@ -265,6 +316,7 @@ def fetch_channel(client: YouTubeClient, channel_id: str) -> dict:
             part="snippet,contentDetails,statistics", id=channel_id, maxResults=1
         ),
         f"channels.list {channel_id}",
+        "youtube#channelListResponse",
     )
     items = response.get("items") or []  # an unknown id comes back with no `items` at all
     if not items:
@@ -278,10 +330,10 @@ class Page:
     total: int | None  # pageInfo.totalResults: an estimate, for progress only
 
 
-def _paged(client: YouTubeClient, make, what: str) -> Iterator[Page]:
+def _paged(client: YouTubeClient, make, what: str, kind: str) -> Iterator[Page]:
     token = None
     while True:
-        response = client.execute(lambda s, t=token: make(s, t), what)
+        response = client.execute(lambda s, t=token: make(s, t), what, kind)
         yield Page(
             response.get("items") or [], (response.get("pageInfo") or {}).get("totalResults")
         )
@@ -299,6 +351,7 @@ def fetch_playlist_item_pages(
             part=part, playlistId=playlist_id, maxResults=PAGE_SIZE, pageToken=t
         ),
         f"playlistItems.list {playlist_id}",
+        "youtube#playlistItemListResponse",
     )
 
 
@@ -312,6 +365,7 @@ def fetch_channel_playlist_pages(client: YouTubeClient, channel_id: str) -> Iter
             pageToken=t,
         ),
         f"playlists.list {channel_id}",
+        "youtube#playlistListResponse",
     )
 
 
@@ -323,6 +377,7 @@ def fetch_playlists_by_id(client: YouTubeClient, playlist_ids: list[str]) -> lis
             maxResults=PAGE_SIZE,
         ),
         "playlists.list",
+        "youtube#playlistListResponse",
     )
     return response.get("items") or []
 
@@ -336,5 +391,6 @@ def fetch_videos(client: YouTubeClient, video_ids: list[str]) -> list[dict]:
     response = client.execute(
         lambda s: s.videos().list(part=VIDEO_PARTS, id=",".join(video_ids)),
         f"videos.list ({len(video_ids)} ids)",
+        "youtube#videoListResponse",
     )
     return response.get("items") or []

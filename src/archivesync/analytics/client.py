@@ -21,6 +21,7 @@ SCOPE_MESSAGE = (
     "the OAuth token does not grant YouTube Analytics (scope yt-analytics.readonly): run "
     "`archivesync auth` again and allow both captions and analytics"
 )
+RESULT_KIND = "youtubeAnalytics#resultTable"
 # 401/403 answers that mean the token, not the request, is the problem.
 AUTH_REASONS = {"insufficientPermissions", "authError", "required", "forbidden"}
 
@@ -29,6 +30,9 @@ class _NoUnits(QuotaGuard):
     """Counts nothing: Analytics queries do not spend the Data API's units."""
 
     def take(self) -> None:
+        return None
+
+    def refund(self) -> None:
         return None
 
 
@@ -66,7 +70,7 @@ class AnalyticsClient(YouTubeClient):
     def query(self, what: str, **params) -> dict:
         """One reports.query; a token without the analytics scope becomes an AuthError."""
         try:
-            return self.execute(lambda s: s.reports().query(**params), what)
+            return self.execute(lambda s: s.reports().query(**params), what, kind=RESULT_KIND)
         except ApiError as e:
             if e.status in (401, 403) and e.reason in AUTH_REASONS:
                 if e.reason == "insufficientPermissions":

@@ -29,6 +29,13 @@ itself answers ``/o/oauth2/auth``, ``/token`` and ``/revoke``.
 query is charged to the token's OAuth client against ``analytics_quota`` (its own daily budget,
 separate from the Data API's), then faults (endpoint ``"reports"``), ``latency_ms`` and the query.
 
+Fault kinds: HTTP errors (``500``, ``503``, ``429``, ``rate_limit_403``,
+``user_rate_limit_403``, ``quota``); broken connections (``reset``: an RST instead of an
+answer; ``truncate``: the body cut off below its Content-Length); and 200 answers whose body is
+whole but wrong, as proxies and captive portals send them (``short_200``: the JSON cut in half
+with a matching Content-Length; ``html_200``: an HTML page; ``empty_200``: no body;
+``array_200``: a JSON array; ``string_200``: a JSON string).
+
 ``/feeds/videos.xml`` needs no key and costs nothing. ``/_emulator/...`` is the control API for
 a separate process: ``GET stats``, ``POST faults`` (``{"kind", "endpoint", "count"}``),
 ``POST reset``, ``POST config`` (``{"latency_ms", "quota", "api_keys"}``).
@@ -62,6 +69,8 @@ from .feed import channel_feed, playlist_feed
 
 DEMO_API_KEY = "archivesync-demo-key"
 PACIFIC = ZoneInfo("America/Los_Angeles")
+# 200 answers whose body is complete but not the JSON object the call returns.
+BODY_FAULTS = ("short_200", "html_200", "empty_200", "array_200", "string_200")
 FAULT_KINDS = (
     "500",
     "503",
@@ -71,6 +80,7 @@ FAULT_KINDS = (
     "reset",
     "truncate",
     "quota",
+    *BODY_FAULTS,
 )
 FEED = "feed"
 CAPTIONS = "captions"
@@ -78,6 +88,10 @@ REPORTS = "reports"
 ANALYTICS_SCOPES = (oauth.ANALYTICS_SCOPE, oauth.ANALYTICS_MONETARY_SCOPE)
 CAPTION_SCOPES = (oauth.FORCE_SSL_SCOPE, oauth.YOUTUBEPARTNER_SCOPE)
 _JSON = "application/json; charset=UTF-8"
+_PORTAL_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in to the network</title></head>"
+    b"<body><p>Please accept the terms to continue.</p></body></html>"
+)
 
 
 @dataclass
@@ -203,7 +217,8 @@ class Emulator:
         """Queue ``count`` faults; each later matching request consumes one, FIFO.
 
         ``endpoint`` None matches any of the four API endpoints; ``"feed"`` targets the Atom
-        feed (only ``"500"``/``"503"``/``"reset"``/``"truncate"`` make sense there).
+        feed (only ``"500"``/``"503"``/``"reset"``/``"truncate"`` and the ``*_200`` kinds make
+        sense there).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}: {kind!r}")
@@ -320,6 +335,10 @@ class Emulator:
         if fault in ("reset", "truncate"):
             answer = self._answer_list(endpoint, params, headers)
             answer.action = fault
+            self._record(endpoint, params, answer.status, 1, fault)
+            return answer
+        if fault in BODY_FAULTS:
+            answer = _bad_body(self._answer_list(endpoint, params, headers), fault)
             self._record(endpoint, params, answer.status, 1, fault)
             return answer
         if fault is not None:
@@ -460,14 +479,17 @@ class Emulator:
         self._sleep()
         if fault == "quota":
             return self._refuse(REPORTS, params, analytics_errors.quota_exceeded(), 1, fault)
-        if fault is not None and fault not in ("reset", "truncate"):
+        if fault is not None and fault not in ("reset", "truncate", *BODY_FAULTS):
             return self._refuse(REPORTS, params, errors.fault_error(fault), 1, fault)
         try:
             body = self.analytics.query(params, who.channel_id, day)
             answer = _Answer(200, _json_bytes(body))
         except errors.ApiError as err:
             answer = _Answer(err.code, _json_bytes(err.body))
-        answer.action = fault
+        if fault in BODY_FAULTS:
+            answer = _bad_body(answer, fault)
+        elif fault is not None:
+            answer.action = fault
         self._record(REPORTS, params, answer.status, 1, fault)
         return answer
 
@@ -490,6 +512,8 @@ class Emulator:
             answer = _Answer(200, xml.encode(), "text/xml; charset=UTF-8")
             answer.headers["ETag"] = f'"{etag(xml)}"'
         answer.action = fault if fault in ("reset", "truncate") else None
+        if fault in BODY_FAULTS:
+            answer = _bad_body(answer, fault)
         self._record(FEED, params, answer.status, 0, fault)
         return answer
 
@@ -519,6 +543,19 @@ class Emulator:
         except (ValueError, TypeError) as exc:
             return _Answer(400, _json_bytes({"error": str(exc)}))
         return _Answer(404, _json_bytes({"error": f"no control endpoint {method} {name}"}))
+
+
+def _bad_body(answer: _Answer, fault: str) -> _Answer:
+    """A 200 whose body, complete by its Content-Length, is not what the call returns."""
+    if fault == "short_200":
+        return _Answer(200, answer.body[: len(answer.body) // 2], answer.content_type)
+    if fault == "html_200":
+        return _Answer(200, _PORTAL_PAGE, "text/html; charset=UTF-8")
+    if fault == "empty_200":
+        return _Answer(200, b"", answer.content_type)
+    if fault == "array_200":
+        return _Answer(200, b"[]", _JSON)
+    return _Answer(200, b'"Service temporarily unavailable"', _JSON)
 
 
 class _Server(ThreadingHTTPServer):
