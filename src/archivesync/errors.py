@@ -57,3 +57,7 @@ class LeaseHeld(ArchiveSyncError):
 
 class DaemonGone(ConfigError):
     """The daemon stopped while running a request someone was following."""
+
+
+class ReplicationError(ArchiveSyncError):
+    """Litestream could not start, sync, read its replica or restore from it."""

@@ -100,6 +100,11 @@ def _register_optional_commands() -> None:
 
     cli.add_command(auth_command, name="auth")
 
+    from archivesync.cli.replication import follow_command, restore_command
+
+    cli.add_command(restore_command, name="restore")
+    cli.add_command(follow_command, name="follow")
+
 
 _register_optional_commands()
 
