@@ -100,6 +100,10 @@ def _register_optional_commands() -> None:
 
     cli.add_command(auth_command, name="auth")
 
+    from archivesync.cli.users import users_group
+
+    cli.add_command(users_group, name="users")
+
     from archivesync.cli.replication import follow_command, restore_command
 
     cli.add_command(restore_command, name="restore")

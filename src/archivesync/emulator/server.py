@@ -18,6 +18,13 @@ Order of checks for ``/youtube/v3/<endpoint>``, as the real frontend does them:
 4. Injected fault, if one matches; then ``latency_ms``; then the list call itself, with
    ``If-None-Match`` answered 304 when it equals the list etag.
 
+Fault kinds: HTTP errors (``500``, ``503``, ``429``, ``rate_limit_403``,
+``user_rate_limit_403``, ``quota``); broken connections (``reset``: an RST instead of an
+answer; ``truncate``: the body cut off below its Content-Length); and 200 answers whose body is
+whole but wrong, as proxies and captive portals send them (``short_200``: the JSON cut in half
+with a matching Content-Length; ``html_200``: an HTML page; ``empty_200``: no body;
+``array_200``: a JSON array; ``string_200``: a JSON string).
+
 ``/youtube/v3/captions`` and ``/youtube/v3/captions/<id>`` (captions.list, captions.download)
 need an OAuth Bearer token instead of a key (see ``oauth`` and ``captions``): the token is
 checked first (401/403, free), then the method's cost (50 / 200 units) is charged to the
@@ -28,13 +35,6 @@ itself answers ``/o/oauth2/auth``, ``/token`` and ``/revoke``.
 ``api_endpoint``; see ``analytics``): the Bearer token is checked first (401/403, free), then one
 query is charged to the token's OAuth client against ``analytics_quota`` (its own daily budget,
 separate from the Data API's), then faults (endpoint ``"reports"``), ``latency_ms`` and the query.
-
-Fault kinds: HTTP errors (``500``, ``503``, ``429``, ``rate_limit_403``,
-``user_rate_limit_403``, ``quota``); broken connections (``reset``: an RST instead of an
-answer; ``truncate``: the body cut off below its Content-Length); and 200 answers whose body is
-whole but wrong, as proxies and captive portals send them (``short_200``: the JSON cut in half
-with a matching Content-Length; ``html_200``: an HTML page; ``empty_200``: no body;
-``array_200``: a JSON array; ``string_200``: a JSON string).
 
 ``/feeds/videos.xml`` needs no key and costs nothing. ``/_emulator/...`` is the control API for
 a separate process: ``GET stats``, ``POST faults`` (``{"kind", "endpoint", "count"}``),
@@ -401,7 +401,7 @@ class Emulator:
             return self._refuse(CAPTIONS, record, errors.quota_exceeded(), 0)
         fault = self._take_fault(CAPTIONS)
         self._sleep()
-        if fault is not None and fault not in ("reset", "truncate"):
+        if fault is not None and fault not in ("reset", "truncate", *BODY_FAULTS):
             return self._refuse(CAPTIONS, record, errors.fault_error(fault), cost, fault)
         try:
             if caption_id is None:
@@ -416,7 +416,10 @@ class Emulator:
                 answer = _Answer(200, text.encode(), ctype)
         except errors.ApiError as err:
             answer = _Answer(err.code, _json_bytes(err.body))
-        answer.action = fault
+        if fault in BODY_FAULTS:
+            answer = _bad_body(answer, fault)
+        elif fault is not None:
+            answer.action = fault
         self._record(CAPTIONS, record, answer.status, cost, fault)
         return answer
 
