@@ -111,6 +111,22 @@ def test_bad_replica_urls_are_refused(url):
         litestream.check_url(url)
 
 
+def test_passwords_in_replica_urls_are_never_shown(tmp_path):
+    # Port 1 on loopback: Litestream's connection is refused at once, nothing leaves the machine.
+    url = "sftp://backup:s3cret-pw@127.0.0.1:1/archive"
+    assert litestream.redact_url(url) == "sftp://backup:***@127.0.0.1:1/archive"
+    assert litestream.redact_url("file:///x") == "file:///x"
+    db = tmp_path / "a.db"
+    litestream.write_state(db, role="primary", url=url, pid=None, owner_pid=None)
+    path = litestream.write_config(db, url, tmp_path / "s.sock")
+    for private in (path, litestream.state_path(db)):
+        assert private.stat().st_mode & 0o077 == 0, private
+    with pytest.raises(ReplicationError) as failed:
+        litestream.replica_position(url, timeout=5)
+    assert "s3cret" not in str(failed.value)
+    assert "s3cret" not in json.dumps(replication_status.collect(db))
+
+
 def test_bad_timestamp_is_refused():
     with pytest.raises(ConfigError, match="not a date"):
         litestream.parse_timestamp("yesterday")
@@ -142,6 +158,26 @@ def test_commits_reach_the_replica_and_restore_brings_every_row_back(primary, tm
     assert "after backup" in {
         r[0] for r in sqlite3.connect(target).execute("SELECT title FROM videos")
     }
+
+
+def test_a_litestream_that_dies_is_started_again_and_replicates_on(primary):
+    db, url, replicator = primary
+    first = replicator.proc.pid
+    replicator.proc.kill()
+    wait_until(
+        lambda: (
+            replicator.running()
+            and replicator.proc.pid != first
+            and replicator.socket_path.exists()
+        ),
+        timeout=10,
+        what="a new Litestream",
+    )
+    assert replicator.restarts == 1
+    assert litestream.read_state(db)["restarts"] == 1
+    commit(db, "UPDATE videos SET title = 'after the restart' WHERE rowid = 1")
+    synced = replicator.sync()
+    assert litestream.replica_position(url).txid == synced["txid"] == synced["replica_txid"]
 
 
 def test_restore_refuses_to_overwrite_without_force_and_leaves_the_file_alone(primary, tmp_path):
@@ -455,6 +491,15 @@ def test_follow_cli_keeps_a_reader_copy_that_datasette_serves_read_only(
         replicator.sync()
         wait_until(lambda: asyncio.run(title()) == "followed", what="Datasette to see it")
         assert asyncio.run(write_attempt()) != 200
+
+        async def overview():
+            await ds.invoke_startup()
+            return (await ds.client.get("/")).text
+
+        page = asyncio.run(overview())
+        card = page.split('id="replication"', 1)[1].split("</div>", 1)[0]
+        assert "読み取り用レプリカ (追従中)" in card and url in card
+        assert "遅れ: 0 トランザクション" in card
         status = json.loads(run_cli(["status", "--db", str(reader), "--json"], env).stdout)
         assert status["replication"]["role"] == "follower"
         assert status["replication"]["state"] == "on"

@@ -41,11 +41,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
+from archivesync.analytics.run import MODE as ANALYTICS_MODE
+from archivesync.analytics.run import run_analytics
 from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
 from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
-from archivesync.replication.litestream import Replicator
+from archivesync.replication.litestream import Replicator, redact_url
 from archivesync.reporting import progress_reporter
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
@@ -174,11 +176,12 @@ class Daemon:
         schema.leave_checkpoints_to_litestream()
         self.replicator = Replicator(self.db_path, self.replicate_to)
         self.replicator.start()
+        shown = redact_url(self.replicate_to)
         log.info(
             "replicating to %s (litestream pid %d)",
-            self.replicate_to,
+            shown,
             self.replicator.proc.pid,
-            extra={"fields": {"event": "replication_started", "url": self.replicate_to}},
+            extra={"fields": {"event": "replication_started", "url": shown}},
         )
 
     def _on_started(self, event) -> None:
@@ -427,18 +430,30 @@ class Daemon:
         target = Target("channel", [spec.channel], full=spec.full)
         origin = {"trigger": "schedule", "job": spec.id}
         try:
-            outcome = run_sync(
-                self.db_path,
-                target,
-                api_key=self.api_key,
-                endpoint=self.endpoint,
-                trigger="schedule",
-                settings=self.settings,
-                stop=self.stop,
-                wait=False,
-                progress=self._progress(spec.id),
-                on_start=lambda run_id: self._log_start(run_id, target, origin),
-            )
+            if spec.mode == ANALYTICS_MODE:
+                # The OAuth token comes from ARCHIVESYNC_OAUTH_TOKEN_FILE, as for the CLI.
+                outcome = run_analytics(
+                    self.db_path,
+                    spec.channel,
+                    endpoint=self.endpoint,
+                    trigger="schedule",
+                    stop=self.stop,
+                    progress=self._progress(spec.id),
+                    on_start=lambda run_id: self._log_start(run_id, target, origin),
+                )
+            else:
+                outcome = run_sync(
+                    self.db_path,
+                    target,
+                    api_key=self.api_key,
+                    endpoint=self.endpoint,
+                    trigger="schedule",
+                    settings=self.settings,
+                    stop=self.stop,
+                    wait=False,
+                    progress=self._progress(spec.id),
+                    on_start=lambda run_id: self._log_start(run_id, target, origin),
+                )
         except LeaseHeld as e:
             # A CLI sync has the database; this job's next turn will catch up.
             log.warning(
