@@ -41,6 +41,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
+from archivesync.analytics.run import MODE as ANALYTICS_MODE
+from archivesync.analytics.run import run_analytics
 from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
@@ -446,7 +448,18 @@ class Daemon:
         target = Target("channel", [spec.channel], full=spec.full)
         origin = {"trigger": "schedule", "job": spec.id}
         try:
-            if spec.mode == "transcripts":
+            if spec.mode == ANALYTICS_MODE:
+                # The OAuth token comes from ARCHIVESYNC_OAUTH_TOKEN_FILE, as for the CLI.
+                outcome = run_analytics(
+                    self.db_path,
+                    spec.channel,
+                    endpoint=self.endpoint,
+                    trigger="schedule",
+                    stop=self.stop,
+                    progress=self._progress(spec.id),
+                    on_start=lambda run_id: self._log_start(run_id, target, origin),
+                )
+            elif spec.mode == "transcripts":
                 outcome = self._transcripts_run(spec, target, origin)
             else:
                 outcome = run_sync(
