@@ -15,6 +15,8 @@ from functools import partial
 from itertools import pairwise
 from urllib.parse import quote
 
+from archivesync.timestamps import format_utc
+
 __all__ = [
     "Chapter",
     "chapter_url",
@@ -78,16 +80,19 @@ def parse_duration(value: str | None) -> int | None:
     return total or None
 
 
-def format_duration(seconds: int | None) -> str | None:
-    """``5001`` -> ``"1:23:21"``, ``836`` -> ``"13:56"``, ``45`` -> ``"0:45"``; None -> None."""
+def format_duration(seconds: int | None, *, hours: bool = False) -> str | None:
+    """``5001`` -> ``"1:23:21"``, ``836`` -> ``"13:56"``, ``45`` -> ``"0:45"``; None -> None.
+
+    ``hours=True`` always shows the hours, as the views' ``duration_hms`` does: ``"0:13:56"``.
+    """
     if seconds is None:
         return None
     if seconds < 0:
         raise ValueError(f"a duration cannot be negative: {seconds}")
-    hours, rest = divmod(int(seconds), 3600)
+    whole_hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
+    if whole_hours or hours:
+        return f"{whole_hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
 
 
@@ -383,4 +388,4 @@ def iso_utc(dt: datetime | str | None) -> str | None:
         dt = parsed
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(dt)

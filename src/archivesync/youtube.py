@@ -17,6 +17,7 @@ import os
 import random
 import socket
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -307,6 +308,12 @@ def _describe_body(body: Any) -> str:
     return "a body that is not a JSON object"
 
 
+def batches(ids: list[str], size: int = PAGE_SIZE) -> Iterator[list[str]]:
+    """`ids` in consecutive slices of at most `size`: 50, as many as one videos.list call takes."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 # --- fetching: generators that read pages and never write ----------------------------------
 
 
@@ -394,3 +401,19 @@ def fetch_videos(client: YouTubeClient, video_ids: list[str]) -> list[dict]:
         "youtube#videoListResponse",
     )
     return response.get("items") or []
+
+
+def fetch_feed_video_ids(base: str, channel_id: str, *, timeout: float) -> list[str] | None:
+    """The video ids in a channel's public Atom feed (no key, no quota); None if unreadable."""
+    url = f"{base.rstrip('/')}/feeds/videos.xml?channel_id={channel_id}"
+    try:
+        response, body = httplib2.Http(timeout=timeout).request(url)
+        if response.status != 200:
+            return None
+        return [
+            e.text
+            for e in ET.fromstring(body).iter("{http://www.youtube.com/xml/schemas/2015}videoId")
+        ]
+    except (OSError, httplib2.HttpLib2Error, ET.ParseError) as e:
+        log.info("feed probe failed (%s); asking the API", type(e).__name__)
+        return None

@@ -17,6 +17,7 @@ from archivesync.cli.common import db_option, fail_cleanly, output_format, outpu
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
 from archivesync.errors import ArchiveSyncError, ConfigError
+from archivesync.parsing import format_duration
 from archivesync.search.query import search
 from archivesync.search.text import EmptyQuery
 
@@ -34,13 +35,6 @@ class MissingIndex(ArchiveSyncError):
     """The database predates the search index (its migrations have not run yet)."""
 
 
-def _hms(seconds: int | None) -> str:
-    if seconds is None:
-        return ""
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
 def _stdout_bytes():
     # Bytes, so that CSV's CRLF and UTF-8 reach the output unchanged on every OS.
     sys.stdout.flush()
@@ -56,10 +50,8 @@ def format_hits(hits: list[dict]) -> str:
             lines[0] += f"  (removed {hit['removed_at']})"
         lines.append(f"  {hit['chapter_url'] or hit['url']}")
         if hit["chapter_position"] is not None:
-            lines.append(
-                f"  chapter {hit['chapter_position']} at {_hms(hit['start_seconds'])}: "
-                f"{hit['chapter_title']}"
-            )
+            at = format_duration(hit["start_seconds"], hours=True) or ""
+            lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['chapter_title']}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from archivesync.db.runs import FIGURES, get_run
 from archivesync.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -25,7 +26,8 @@ from archivesync.errors import (
     Interrupted,
 )
 from archivesync.sync.channel import run_sync
-from archivesync.sync.run import FIGURES, Outcome, Progress, Settings, Target, utcnow
+from archivesync.sync.run import Outcome, Progress, Settings, Target
+from archivesync.timestamps import utcnow
 from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, daemon_alive, read_heartbeat
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,7 @@ def recover_abandoned(db: Database) -> int:
     for request in list(db.query("SELECT * FROM sync_requests WHERE status = 'running'")):
         run = None
         if request["run_id"] is not None:
-            run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]), None)
+            run = get_run(db, request["run_id"])
         if run is not None and run["status"] in STATUS_OF_RUN:
             status, error = STATUS_OF_RUN[run["status"]], run["error"]
             code = {"ok": EXIT_OK, "interrupted": EXIT_OK, "quota_exhausted": EXIT_QUOTA}.get(
@@ -198,7 +200,7 @@ def run_figures(db: Database, run_id: int | None) -> dict | None:
     """The figures of a run as it stands (None if there is no such run)."""
     if run_id is None:
         return None
-    run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [run_id]), None)
+    run = get_run(db, run_id)
     return {k: run[k] for k in FIGURES} if run else None
 
 
@@ -207,7 +209,7 @@ def outcome_of(db: Database, request: dict) -> Outcome:
     figures = {}
     status = RUN_STATUS_OF_REQUEST.get(request["status"], "failed")
     if request["run_id"] is not None:
-        run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]), None)
+        run = get_run(db, request["run_id"])
         if run:
             figures = {k: run[k] for k in FIGURES}
             status = run["status"]

@@ -45,7 +45,8 @@ from archivesync.reporting import progress_reporter
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
-from archivesync.sync.run import Outcome, Settings, Target, utcnow
+from archivesync.sync.run import Outcome, Settings, Target
+from archivesync.timestamps import utcnow
 from archivesync.worker.heartbeat import _iso
 from archivesync.worker.schedules import JobSpec
 

@@ -10,16 +10,18 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from archivesync.timestamps import format_utc, parse_utc
+
 # A heartbeat older than this means the daemon is gone (killed, host asleep, wedged).
 STALE_AFTER_SECONDS = 15.0
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return format_utc(moment) if moment else None
 
 
 def _parse_iso(text: str | None) -> datetime | None:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if text else None
+    return parse_utc(text) if text else None
 
 
 def read_heartbeat(db: Database) -> dict | None:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from archivesync.db import quota
+from archivesync.db import quota, runs
+from archivesync.db.runs import FIGURES
 from archivesync.sync.requests import ACTIVE, describe
-from archivesync.sync.run import FIGURES
+from archivesync.timestamps import format_utc, parse_utc
 from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 
 RECENT_REQUESTS = 5
@@ -24,13 +25,13 @@ RECENT_RUNS = 5
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment)
 
 
 def _age(text: str | None, now: datetime) -> float | None:
     if not text:
         return None
-    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    moment = parse_utc(text)
     return round((now - moment).total_seconds(), 1)
 
 
@@ -100,7 +101,7 @@ def collect(
 ) -> dict:
     now = now or datetime.now(UTC)
     current = []
-    for row in _rows(db, "sync_runs", "SELECT * FROM sync_runs WHERE status = 'running'"):
+    for row in runs.running_runs(db):
         run = _run(row)
         run["progress_age_seconds"] = _age(row["heartbeat_at"], now)
         run["running_for_seconds"] = _age(row["started_at"], now)
@@ -112,14 +113,7 @@ def collect(
             db, "channels", "SELECT id, title, last_synced_at, last_full_sync_at FROM channels"
         )
     }
-    last_runs = _rows(
-        db,
-        "sync_runs",
-        # The last finished run of each channel (runs of unknown channel have none).
-        "SELECT * FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs "
-        "WHERE status != 'running' AND channel_id IS NOT NULL GROUP BY channel_id) "
-        "ORDER BY channel_id",
-    )
+    last_runs = runs.last_finished_per_channel(db)
     channels = []
     seen = set()
     for row in last_runs:
@@ -145,15 +139,7 @@ def collect(
                     "last_run": None,
                 }
             )
-    recent_runs = [
-        _run(r)
-        for r in _rows(
-            db,
-            "sync_runs",
-            "SELECT * FROM sync_runs WHERE status != 'running' ORDER BY id DESC LIMIT ?",
-            [RECENT_RUNS],
-        )
-    ]
+    recent_runs = [_run(r) for r in runs.recent_finished(db, RECENT_RUNS)]
     marks = ",".join("?" * len(ACTIVE))
     active = _rows(
         db,
@@ -201,12 +187,12 @@ def local_time(text: str | None, zone: tzinfo | None) -> str | None:
     if not text:
         return text
     try:
-        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        moment = parse_utc(text)
     except ValueError:
         return text  # not ours to reformat
     local = moment.astimezone(zone)
     if not local.utcoffset():
-        return local.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_utc(local)
     return local.isoformat(timespec="seconds")
 
 
