@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from archivesync.db.schema import open_readonly
-from archivesync.errors import ArchiveSyncError
+from archivesync.errors import SqlError, SqlRefused
 
 __all__ = [
     "SqlError",
@@ -81,14 +81,6 @@ _ACTION_NAMES = {
 }
 _SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master"})
 _PREPOSITIONS = {"INSERT": "into", "DELETE": "from", "UPDATE": "of"}
-
-
-class SqlRefused(ArchiveSyncError):
-    """The statement would change something: refused before it ran."""
-
-
-class SqlError(ArchiveSyncError):
-    """SQLite could not run the statement (syntax, unknown table...)."""
 
 
 _COMMENT_OR_SPACE = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z))", re.DOTALL)

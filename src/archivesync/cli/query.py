@@ -16,7 +16,7 @@ from archivesync.analysts.readonly_sql import format_table, open_guarded, run_qu
 from archivesync.cli.common import db_option, fail_cleanly, output_format, output_options
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
-from archivesync.errors import ArchiveSyncError, ConfigError
+from archivesync.errors import ConfigError, DatasetteMissing, MissingIndex
 from archivesync.parsing import format_duration
 from archivesync.search.query import search
 from archivesync.search.text import EmptyQuery
@@ -29,10 +29,6 @@ __all__ = [
     "sql_command",
     "tables_command",
 ]
-
-
-class MissingIndex(ArchiveSyncError):
-    """The database predates the search index (its migrations have not run yet)."""
 
 
 def _stdout_bytes():
@@ -233,10 +229,6 @@ def export_command(db_path, table, view, sql, out_csv, out_tsv, out_json, out_nl
     )
     if output:
         click.echo(f"{count} row{'s' if count != 1 else ''} written to {output}", err=True)
-
-
-class DatasetteMissing(ArchiveSyncError):
-    """The optional extra is not installed."""
 
 
 @click.command("serve")

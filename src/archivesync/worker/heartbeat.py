@@ -10,18 +10,10 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from archivesync.timestamps import format_utc, parse_utc
+from archivesync.timestamps import parse_utc
 
 # A heartbeat older than this means the daemon is gone (killed, host asleep, wedged).
 STALE_AFTER_SECONDS = 15.0
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return format_utc(moment) if moment else None
-
-
-def _parse_iso(text: str | None) -> datetime | None:
-    return parse_utc(text) if text else None
 
 
 def read_heartbeat(db: Database) -> dict | None:
@@ -31,7 +23,7 @@ def read_heartbeat(db: Database) -> dict | None:
 
 
 def heartbeat_age(row: dict | None, now: datetime | None = None) -> float | None:
-    beat = _parse_iso(row["heartbeat_at"]) if row else None
+    beat = parse_utc(row["heartbeat_at"]) if row and row["heartbeat_at"] else None
     if beat is None:
         return None
     return ((now or datetime.now(UTC)) - beat).total_seconds()

@@ -16,16 +16,13 @@ from sqlite_utils import Database
 
 from archivesync.db import quota, runs
 from archivesync.db.runs import FIGURES
+from archivesync.reporting import figures_sentence
 from archivesync.sync.requests import ACTIVE, describe
 from archivesync.timestamps import format_utc, parse_utc
 from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 
 RECENT_REQUESTS = 5
 RECENT_RUNS = 5
-
-
-def _iso(moment: datetime) -> str:
-    return format_utc(moment)
 
 
 def _age(text: str | None, now: datetime) -> float | None:
@@ -158,7 +155,7 @@ def collect(
     reset = quota.next_reset(now)
     return {
         "database": str(db_path),
-        "checked_at": _iso(now),
+        "checked_at": format_utc(now),
         "daemon": _daemon(db, now),
         "current_runs": current,
         "channels": channels,
@@ -169,7 +166,7 @@ def collect(
             "spent": spent,
             "budget": daily_budget,
             "left": max(0, daily_budget - spent),
-            "next_reset_at": _iso(reset),
+            "next_reset_at": format_utc(reset),
             "resets_in_seconds": round((reset - now).total_seconds()),
         },
         "schedule": _schedule(db),
@@ -220,14 +217,6 @@ def duration(seconds: float | None) -> str:
     return f"{days}d {hours}h"
 
 
-def _figures(run: dict) -> str:
-    return (
-        f"{run['videos_added']} added, {run['videos_updated']} updated, "
-        f"{run['videos_removed']} removed; {run['api_calls']} API calls, "
-        f"{run['quota_units']} quota units"
-    )
-
-
 def _daemon_line(d: dict, t: Clock) -> str:
     if d["state"] == "never started":
         return "Daemon: never started on this database"
@@ -276,7 +265,7 @@ def _channel_lines(channels: list[dict], t: Clock) -> list[str]:
         if run:
             lines.append(
                 f"    last run {run['id']}: {run['status']} ({run['mode']}, {run['trigger']}) "
-                f"ended {t(run['finished_at'])}; {_figures(run)}"
+                f"ended {t(run['finished_at'])}; {figures_sentence(run)}"
             )
             if run["error"]:
                 lines.append(f"    error: {run['error']}")
