@@ -23,6 +23,7 @@ SAMPLE_QUERIES = ("人材", "DX 組織文化", "オープンデータ")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`make demo`: sync the sample channel from the emulator and show a few searches."""
     parser = argparse.ArgumentParser(prog="archivesync-demo")
     parser.add_argument("--db", default=str(REPO / "data" / "archive.db"))
     parser.add_argument("--dataset", default=str(SAMPLE))

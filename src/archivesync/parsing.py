@@ -1,8 +1,8 @@
 """Pure parsing of what the YouTube Data API sends: durations, timestamps, chapters, text.
 
 No I/O and stdlib only, so everything here is cheap to test table by table. The YouTube facts
-these functions respect are in ``/work/shared/youtube-api.md`` (sections "Shapes and quirks" and
-"Chapters").
+these functions respect are in README.md (sections "The emulator" and "`chapters`") and in each
+function's docstring.
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ def _never_reached(e: BaseException) -> bool:
 
 
 def resolve_endpoint(cli_value: str | None) -> str:
+    """The API endpoint from the option, ARCHIVESYNC_API_ENDPOINT or Google's."""
     endpoint = cli_value or os.environ.get("ARCHIVESYNC_API_ENDPOINT") or GOOGLE_ENDPOINT
     if not endpoint.startswith(("http://", "https://")):
         raise ConfigError(f"API endpoint {endpoint!r} must start with http:// or https://")
@@ -106,6 +107,7 @@ class RedactKeyFilter(logging.Filter):
         self.secret = secret
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the key in the record's message; never drops a record."""
         if self.secret:
             message = record.getMessage()
             if self.secret in message:
@@ -139,6 +141,7 @@ class QuotaGuard:
         self._lock = threading.Lock()
 
     def take(self) -> None:
+        """Count one unit, or raise QuotaExhausted if it would pass the budget."""
         with self._lock:
             if self.budget is not None and self.already_spent + self.units + 1 > self.budget:
                 raise QuotaExhausted(
@@ -202,6 +205,7 @@ class YouTubeClient:
         self._calls_lock = threading.Lock()
 
     def service(self):
+        """This thread's service object, built on first use."""
         svc = getattr(self._local, "service", None)
         if svc is None:
             svc = build(
@@ -318,6 +322,7 @@ def batches(ids: list[str], size: int = PAGE_SIZE) -> Iterator[list[str]]:
 
 
 def fetch_channel(client: YouTubeClient, channel_id: str) -> dict:
+    """A channel's channels.list resource; NotFoundError if unknown."""
     response = client.execute(
         lambda s: s.channels().list(
             part="snippet,contentDetails,statistics", id=channel_id, maxResults=1
@@ -352,6 +357,7 @@ def _paged(client: YouTubeClient, make, what: str, kind: str) -> Iterator[Page]:
 def fetch_playlist_item_pages(
     client: YouTubeClient, playlist_id: str, part: str = "snippet,contentDetails,status"
 ) -> Iterator[Page]:
+    """The pages of a playlist's items."""
     return _paged(
         client,
         lambda s, t: s.playlistItems().list(
@@ -363,6 +369,7 @@ def fetch_playlist_item_pages(
 
 
 def fetch_channel_playlist_pages(client: YouTubeClient, channel_id: str) -> Iterator[Page]:
+    """The pages of a channel's playlists."""
     return _paged(
         client,
         lambda s, t: s.playlists().list(
@@ -377,6 +384,7 @@ def fetch_channel_playlist_pages(client: YouTubeClient, channel_id: str) -> Iter
 
 
 def fetch_playlists_by_id(client: YouTubeClient, playlist_ids: list[str]) -> list[dict]:
+    """The playlists.list resources of up to 50 playlist ids."""
     response = client.execute(
         lambda s: s.playlists().list(
             part="snippet,contentDetails,status",

@@ -148,6 +148,7 @@ def install_guard(conn: sqlite3.Connection) -> _Guard:
 
 
 def open_guarded(path: str | Path) -> tuple[Database, _Guard]:
+    """Open the index read-only with the statement guard installed."""
     db = open_readonly(path)
     return db, install_guard(db.conn)
 
@@ -217,6 +218,7 @@ def display_width(text: str) -> int:
 
 
 def cell_text(value) -> str:
+    """A value as text for a table cell: '' for NULL, hex for bytes."""
     if value is None:
         return ""
     if isinstance(value, bytes):

@@ -100,6 +100,7 @@ EXIT_SIGINT = 128 + 2
 
 
 def main() -> None:
+    """The console entry point: run the command group."""
     try:
         cli(standalone_mode=True)
     except ArchiveSyncError as e:  # pragma: no cover - commands catch their own

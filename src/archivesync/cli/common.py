@@ -55,6 +55,7 @@ def fail_cleanly(func):
 
 
 def db_option(func):
+    """The --db option every command takes."""
     return click.option(
         "--db",
         "db_path",
@@ -102,6 +103,7 @@ def output_format(out_csv=False, out_tsv=False, out_json=False, out_nl=False, le
 
 
 def endpoint_option(func):
+    """The --api-endpoint option (or ARCHIVESYNC_API_ENDPOINT)."""
     return click.option(
         "--api-endpoint",
         envvar="ARCHIVESYNC_API_ENDPOINT",
@@ -111,6 +113,7 @@ def endpoint_option(func):
 
 
 def log_options(func):
+    """The --log-format and -v options."""
     func = click.option(
         "--log-format",
         type=click.Choice(["plain", "json"]),
@@ -159,6 +162,7 @@ def settings_options(func):
 
 
 def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> Settings:
+    """Settings from the quota and sync options, checking that they fit together."""
     if safety_margin >= daily_budget:
         raise click.BadParameter(
             "must be smaller than --daily-budget", param_hint="--safety-margin"

@@ -280,6 +280,7 @@ def _feed_shows_nothing_new(ctx: RunContext, channel_id: str, settings: Settings
 
 
 def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
+    """Resync one playlist and its videos; returns the channel it belongs to."""
     found = fetch_playlists_by_id(ctx.client, [playlist_id])
     if not found:
         raise NotFoundError(f"playlist {playlist_id!r} not found")
@@ -296,6 +297,7 @@ def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
 
 
 def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
+    """Resync single videos; returns their channel. NotFoundError for unknown ids."""
     ids = list(dict.fromkeys(video_ids))
     ctx.total = len(ids)
     unknown: list[str] = []

@@ -45,6 +45,7 @@ ABANDONED = "the process running this request ended before it finished"
 
 
 def describe(target_kind: str, target_id: str, mode: str) -> str:
+    """A request's target in words: `full sync of channel UC...`."""
     if target_kind == "channel":
         return f"{mode} sync of channel {target_id}"
     if target_kind == "playlist":
@@ -64,11 +65,13 @@ def request_fields(target: Target) -> dict:
 
 
 def target_of(request: dict) -> Target:
+    """The sync target a request row asks for."""
     kind, ids = request["target_kind"], request["target_id"].split(",")
     return Target(kind, ids, full=kind == "channel" and request["mode"] == "full")
 
 
 def enqueue(db: Database, target: Target, requested_by: str | None) -> int:
+    """Queue a request for `target`; returns its id."""
     row = {
         "requested_at": utcnow(),
         "requested_by": requested_by,
@@ -79,10 +82,12 @@ def enqueue(db: Database, target: Target, requested_by: str | None) -> int:
 
 
 def get(db: Database, request_id: int) -> dict | None:
+    """A request's row, or None."""
     return next(db.query("SELECT * FROM sync_requests WHERE id = ?", [request_id]), None)
 
 
 def queued_ids(db: Database) -> list[int]:
+    """The ids of queued requests, in the order they will run."""
     return [
         r["id"]
         for r in db.query("SELECT id FROM sync_requests WHERE status = 'queued' ORDER BY id")
@@ -100,6 +105,7 @@ def claim(db: Database, request_id: int) -> bool:
 
 
 def requeue(db: Database, request_id: int) -> None:
+    """Put a request that was running back in the queue."""
     db.execute(
         "UPDATE sync_requests SET status = 'queued', started_at = NULL, run_id = NULL "
         "WHERE id = ? AND status = 'running'",

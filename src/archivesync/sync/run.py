@@ -61,6 +61,7 @@ class Target:
 
     @property
     def label(self) -> str:
+        """The target as `sync_runs.target` records it."""
         return f"{self.kind} {','.join(self.ids)}"
 
 
@@ -89,11 +90,13 @@ class RunContext:
         self._flushed_units = 0
 
     def count(self, result: store.SaveResult) -> None:
+        """Add a page's saved rows to the run's figures."""
         self.added += result.added
         self.updated += result.updated + result.returned
 
     @contextlib.contextmanager
     def page(self) -> Iterator[str]:
+        """One page's transaction; commits it with the run's figures and quota."""
         now = utcnow()
         with write_transaction(self.db):
             yield now
@@ -102,12 +105,14 @@ class RunContext:
         self.progress({**self.figures(), "total": self.total})
 
     def flush(self, now: str) -> None:
+        """Write the units spent since the last flush and the run's figures."""
         units = self.client.guard.units
         quota.record_units(self.db, quota.pacific_day(), units - self._flushed_units)
         self._flushed_units = units
         update_run(self.db, self.run_id, {**self.figures(), "heartbeat_at": now})
 
     def figures(self) -> dict:
+        """The run's figures so far."""
         return {
             "api_calls": self.client.calls,
             "quota_units": self.client.guard.units,

@@ -17,12 +17,14 @@ STALE_AFTER_SECONDS = 15.0
 
 
 def read_heartbeat(db: Database) -> dict | None:
+    """The daemon's heartbeat row, or None if no daemon ever ran here."""
     if not db["daemon_heartbeat"].exists():
         return None
     return next(db.query("SELECT * FROM daemon_heartbeat WHERE id = 1"), None)
 
 
 def heartbeat_age(row: dict | None, now: datetime | None = None) -> float | None:
+    """Seconds since the last heartbeat, or None."""
     beat = parse_utc(row["heartbeat_at"]) if row and row["heartbeat_at"] else None
     if beat is None:
         return None

@@ -61,14 +61,17 @@ class JobSpec:
 
     @property
     def full(self) -> bool:
+        """Whether the job runs full syncs."""
         return self.mode == "full"
 
     def trigger(self) -> BaseTrigger:
+        """The APScheduler trigger for the job's cron or interval."""
         if self.cron is not None:
             return crontab_trigger(self.cron, self.timezone)
         return IntervalTrigger(seconds=parse_every(self.every), timezone=ZoneInfo(self.timezone))
 
     def describe(self) -> str:
+        """When the job runs, in words."""
         when = f"cron '{self.cron}'" if self.cron is not None else f"every {self.every}"
         return f"{when} ({self.timezone})"
 

@@ -96,6 +96,7 @@ def collect(
     daily_budget: int = quota.DEFAULT_DAILY_BUDGET,
     now: datetime | None = None,
 ) -> dict:
+    """Everything `status` shows, as one dict (the --json output)."""
     now = now or datetime.now(UTC)
     current = []
     for row in runs.running_runs(db):
@@ -202,6 +203,7 @@ def zone_label(zone: tzinfo | None, now: datetime | None = None) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """Seconds in words for people: `45s`, `3m 05s`, `2h 10m`, `3d 4h`."""
     if seconds is None:
         return "?"
     seconds = max(0, int(seconds))
