@@ -10,7 +10,7 @@ import pytest
 from archivesync.cli import cli
 from archivesync.db.schema import open_db
 
-from .conftest import REPO
+from .helpers import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 INTERNAL_TABLES = {"_sqlite_migrations"}
