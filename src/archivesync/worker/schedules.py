@@ -224,12 +224,6 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
     return spec, []
 
 
-def load_file(path: Path) -> tuple[list[JobSpec], list[str]]:
-    """The jobs in one file, and the problems found in it."""
-    specs, problems, _ = _load_file(path)
-    return specs, problems
-
-
 def _job_id(raw: object) -> str | None:
     """A job's id when it is a well-formed one, whatever else is wrong with the job."""
     job_id = raw.get("id") if isinstance(raw, dict) else None
