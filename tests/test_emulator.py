@@ -32,7 +32,12 @@ from archivesync.emulator import (
 )
 from archivesync.emulator.cli import emulator_command
 from archivesync.emulator.server import PACIFIC
-from archivesync.emulator.synthetic import FORMS, chapter_form, expected_chapters
+from archivesync.emulator.synthetic import (
+    DEFAULT_CHANNEL_ID,
+    FORMS,
+    chapter_form,
+    expected_chapters,
+)
 
 CHANNEL = "UCX__Mlqfalo-NO1zAHhhuNw"
 UPLOADS = "UU" + CHANNEL[2:]
@@ -837,6 +842,34 @@ def test_sample_channel_durations_and_descriptions(yt):
 # ----------------------------------------------------------------------------- CLI
 
 
+def test_cli_first_line_names_the_sample_channel_and_given_keys(tmp_path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "archivesync.emulator.cli",
+            "--port",
+            "0",
+            "--api-key",
+            "k1",
+            "--api-key",
+            "k2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.endswith(
+            " for channel UCX__Mlqfalo-NO1zAHhhuNw; accepts the 2 given with --api-key\n"
+        ), line
+        assert "k1" not in line
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
 def test_cli_serves_until_sigterm():
     proc = subprocess.Popen(
         [sys.executable, "-m", "archivesync.emulator.cli", "--port", "0", "--synthetic", "30"],
@@ -846,8 +879,13 @@ def test_cli_serves_until_sigterm():
     )
     try:
         line = proc.stdout.readline()
-        m = re.fullmatch(r"emulator listening on (http://127\.0\.0\.1:\d+)\n", line)
+        m = re.fullmatch(
+            r"emulator listening on (http://127\.0\.0\.1:\d+) for channel (UC\S+); "
+            r"accepts key archivesync-demo-key\n",
+            line,
+        )
         assert m, line
+        assert m[2] == DEFAULT_CHANNEL_ID
         with urllib.request.urlopen(m[1] + "/_emulator/stats", timeout=5) as resp:
             assert json.loads(resp.read())["quota"] == 10_000
         proc.send_signal(signal.SIGTERM)

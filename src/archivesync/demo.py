@@ -20,6 +20,7 @@ from archivesync.sync.run import Target
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample_channel.json"
 SAMPLE_QUERIES = ("人材", "DX 組織文化", "オープンデータ")
+SHOWN_HITS = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,9 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{outcome.figures['quota_units']} quota units"
     )
     for query in SAMPLE_QUERIES:
-        hits = search(db, query, limit=3)
-        print(f"\nsearch {query!r}: {len(hits)} hit(s)")
-        for hit in hits:
+        # Count every hit, show the first few: the count must not be the display limit.
+        hits = search(db, query, limit=100_000)
+        shown = hits[:SHOWN_HITS]
+        more = f", the first {len(shown)} shown" if len(hits) > len(shown) else ""
+        print(f"\nsearch {query!r}: {len(hits)} hit(s){more}")
+        for hit in shown:
             where = (
                 f"  [{format_duration(hit['start_seconds'])} {hit['chapter_title']}]"
                 if hit.get("chapter_position")
@@ -76,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"  {hit['title']}{where}\n    {hit.get('chapter_url') or hit['url']}")
     db.close()
+    print('\nTry it yourself: see "Try it yourself" in README.md (activate .venv, then run')
+    print(
+        f"archivesync commands against the emulator: key {DEMO_API_KEY}, "
+        f"channel {dataset.channel_id})."
+    )
     return 0
 
 

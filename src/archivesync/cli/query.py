@@ -13,6 +13,7 @@ import click
 from archivesync.analysts import export as export_mod
 from archivesync.analysts.catalog import schema_sql, table_rows
 from archivesync.analysts.readonly_sql import format_table, open_guarded, run_query
+from archivesync.analysts.serve_checks import check_serve
 from archivesync.cli.common import db_option, fail_cleanly, output_format, output_options
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
@@ -246,8 +247,8 @@ def serve_command(db_path, host, port):
         raise DatasetteMissing(
             "Datasette is not installed: pip install 'archivesync[datasette]'"
         ) from None
-    # Refuse a missing file before starting: Datasette would start and fail on every page.
-    open_readonly(db_path).close()
+    # Before starting: Datasette would start, then fail on every page or on the busy port.
+    check_serve(db_path, host, port)
     from archivesync.analysts.datasette_plugin import serve
 
     try:

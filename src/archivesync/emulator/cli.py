@@ -101,7 +101,11 @@ def emulator_command(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        click.echo(f"emulator listening on {emu.url}")
+        # One line that says all a newcomer needs: where, which channel(s), which key.
+        ids = data.channel_ids()
+        channels = ("channel " if len(ids) == 1 else "channels ") + ", ".join(ids)
+        keys = f"the {len(api_keys)} given with --api-key" if api_keys else f"key {DEMO_API_KEY}"
+        click.echo(f"emulator listening on {emu.url} for {channels}; accepts {keys}")
         click.get_text_stream("stdout").flush()
         while not stop.wait(0.5):
             pass
