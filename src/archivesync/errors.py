@@ -55,6 +55,10 @@ class DaemonGone(ConfigError):
     """The daemon stopped while running a request someone was following."""
 
 
+class ReplicationError(ArchiveSyncError):
+    """Litestream could not start, sync, read its replica or restore from it."""
+
+
 # --- the index, the analysts' commands and search ---------------------------------------
 
 

@@ -92,6 +92,11 @@ def _register_optional_commands() -> None:
     cli.add_command(resync_command, name="resync")
     cli.add_command(status_command, name="status")
 
+    from archivesync.cli.replication import follow_command, restore_command
+
+    cli.add_command(restore_command, name="restore")
+    cli.add_command(follow_command, name="follow")
+
 
 _register_optional_commands()
 

@@ -26,16 +26,18 @@ from archivesync.cli.common import (
     stop_on_signals,
 )
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET
-from archivesync.db.schema import open_db, open_readonly
+from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
+from archivesync.replication import litestream
+from archivesync.replication import status as replication_status
 from archivesync.reporting import progress_reporter
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.run import Target
 from archivesync.worker import status as status_mod
 from archivesync.worker.daemon import Daemon
 from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
-from archivesync.worker.schedules import load_schedules
+from archivesync.worker.schedules import load_replication, load_schedules
 from archivesync.youtube import resolve_api_key, resolve_endpoint
 
 log = logging.getLogger("archivesync.resync")
@@ -65,13 +67,42 @@ class TimeZone(click.ParamType):
     type=click.Path(file_okay=False),
     help="Directory of *.toml schedule files.",
 )
+@click.option(
+    "--replicate-to",
+    "replicate_to",
+    envvar="ARCHIVESYNC_REPLICATE_TO",
+    help="Replicate the database continuously with Litestream to this URL (file:///dir, "
+    "s3://bucket/path, sftp://...; env ARCHIVESYNC_REPLICATE_TO).",
+)
+@click.option(
+    "--litestream-sidecar",
+    is_flag=True,
+    help="Litestream replicates this database from its own service: leave checkpoints to it.",
+)
 @endpoint_option
 @settings_options
 @log_options
 @fail_cleanly
-def daemon_command(db_path, schedules_dir, api_endpoint, log_format, verbose, **knobs):
+def daemon_command(
+    db_path,
+    schedules_dir,
+    replicate_to,
+    litestream_sidecar,
+    api_endpoint,
+    log_format,
+    verbose,
+    **knobs,
+):
     """Run scheduled syncs and staff resync requests until SIGTERM/SIGINT."""
     jobs = load_schedules(schedules_dir)
+    replicate_to = replicate_to or load_replication(schedules_dir)
+    if replicate_to and litestream_sidecar:
+        raise click.UsageError("--replicate-to and --litestream-sidecar exclude each other")
+    if replicate_to:
+        litestream.check_url(replicate_to)
+        litestream.find_binary()
+    if litestream_sidecar:
+        leave_checkpoints_to_litestream()
     settings = make_settings(**knobs)
     api_key = resolve_api_key()
     setup_logging(log_format, verbose, secret=api_key)
@@ -85,6 +116,7 @@ def daemon_command(db_path, schedules_dir, api_endpoint, log_format, verbose, **
         endpoint=api_endpoint,
         settings=settings,
         schedules_dir=schedules_dir,
+        replicate_to=replicate_to,
     ).run()
 
 
@@ -259,7 +291,9 @@ def status_command(db_path, as_json, daily_budget, zone):
         data = status_mod.collect(db, db_path=db_path, daily_budget=daily_budget)
     finally:
         db.close()
+    data["replication"] = replication_status.collect(db_path)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(status_mod.render(data, zone))
+        click.echo("\n".join(replication_status.render_lines(data["replication"])))

@@ -24,6 +24,18 @@ MIGRATIONS = Migrations("archivesync")
 # wait for a reader's short lock rather than fail.
 BUSY_TIMEOUT_MS = 10_000
 
+# While Litestream replicates the database it must own checkpointing (its docs: "disable
+# autocheckpoints"): a checkpoint of ours could race its switch of WAL and force a new snapshot.
+# The daemon turns this off in its own process when it starts Litestream; None keeps SQLite's
+# default (a passive checkpoint every 1000 pages).
+_wal_autocheckpoint: int | None = None
+
+
+def leave_checkpoints_to_litestream() -> None:
+    """Connections opened from now on in this process never checkpoint the WAL themselves."""
+    global _wal_autocheckpoint
+    _wal_autocheckpoint = 0
+
 
 @MIGRATIONS(name="0001_core_tables")
 def _core_tables(db: Database) -> None:
@@ -278,6 +290,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.enable_wal()
+        if _wal_autocheckpoint is not None:
+            db.execute(f"PRAGMA wal_autocheckpoint = {_wal_autocheckpoint}")
         if migrate:
             MIGRATIONS.apply(db)
     except sqlite3.DatabaseError as e:

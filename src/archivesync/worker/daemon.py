@@ -9,6 +9,9 @@
 * Jobs are rebuilt from the schedule files at every start: no persistent job store.
 * A second daemon on the same database is refused (an flock on `<db>.daemon.lock`), since two
   schedulers would run every job twice.
+* With a replica URL, Litestream runs as the daemon's child from before the first job until
+  after the last run is recorded; the daemon's connections leave checkpoints to it, and on
+  SIGTERM the daemon waits for the replica to hold its last committed transaction.
 * A database it cannot write stops it with exit 1, at start (db/access.py checks the file, its
   directory and the lock files) or at the first write refused later: looping on a heartbeat
   that cannot be written would look alive to systemd and do nothing.
@@ -38,10 +41,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
+from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
 from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
 from archivesync.parsing import iso_utc
+from archivesync.replication.litestream import Replicator
 from archivesync.reporting import figures_sentence, progress_reporter
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
@@ -74,6 +79,7 @@ class Daemon:
         schedules_dir: str | Path,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         poll_seconds: float = POLL_SECONDS,
+        replicate_to: str | None = None,
     ):
         self.db_path = str(db_path)
         self.jobs = jobs
@@ -83,6 +89,8 @@ class Daemon:
         self.schedules_dir = str(Path(schedules_dir).resolve())
         self.heartbeat_seconds = heartbeat_seconds
         self.poll_seconds = poll_seconds
+        self.replicate_to = replicate_to
+        self.replicator: Replicator | None = None
         self.stop = threading.Event()
         self._local = threading.local()
         self._connections: list[Database] = []
@@ -137,6 +145,8 @@ class Daemon:
         if not daemon_lock.try_acquire():
             raise ConfigError(f"another daemon is already running on {self.db_path}")
         try:
+            if self.replicate_to:
+                self._start_replication()
             self._recover_abandoned_requests()
             self._add_jobs()
             self.scheduler.add_listener(
@@ -149,10 +159,28 @@ class Daemon:
             if self.fatal:
                 raise self.fatal
             self._write_heartbeat(stopped=True)
+            self._close_connections()
+            if self.replicator:
+                # After the last write: the heartbeat's `stopped_at` is in the replica too.
+                self.replicator.stop(final_sync=True)
             log.info("daemon stopped", extra={"fields": {"event": "daemon_stopped"}})
         finally:
             self._close_connections()
+            if self.replicator and self.replicator.running():
+                self.replicator.stop(final_sync=True)  # what is committed is worth keeping
             daemon_lock.release()
+
+    def _start_replication(self) -> None:
+        # Before any connection of ours is opened, so none of them ever checkpoints.
+        schema.leave_checkpoints_to_litestream()
+        self.replicator = Replicator(self.db_path, self.replicate_to)
+        self.replicator.start()
+        log.info(
+            "replicating to %s (litestream pid %d)",
+            self.replicate_to,
+            self.replicator.proc.pid,
+            extra={"fields": {"event": "replication_started", "url": self.replicate_to}},
+        )
 
     def _on_started(self, event) -> None:
         # Called in the main thread by start() once the jobs have their first run times and the

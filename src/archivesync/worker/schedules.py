@@ -10,6 +10,11 @@ A file holds `[[jobs]]` tables::
     # every = "15m"             # or an interval; exactly one of cron / every
     timezone = "Asia/Tokyo"     # optional, default UTC
 
+One file may also say where the daemon replicates the database (`--replicate-to` wins)::
+
+    [replication]
+    url = "file:///mnt/backup/archive"   # or s3://bucket/path, sftp://host/path
+
 Everything is checked before the daemon starts, and every problem is reported at once, each
 naming its file and job: a schedule that only fails at 3 a.m. is found by nobody.
 """
@@ -240,9 +245,11 @@ def _load_file(path: Path) -> tuple[list[JobSpec], list[str], list[str]]:
     except OSError as e:
         return [], [f"{path}: cannot read: {e.strerror}"], []
     problems: list[str] = []
-    unknown = sorted(set(data) - {"jobs"})
+    unknown = sorted(set(data) - {"jobs", "replication"})
     if unknown:
-        problems.append(f"{path}: unknown top-level key(s) {', '.join(unknown)} (only [[jobs]])")
+        problems.append(
+            f"{path}: unknown top-level key(s) {', '.join(unknown)} (only [[jobs]], [replication])"
+        )
     raw_jobs = data.get("jobs", [])
     if not isinstance(raw_jobs, list):
         return [], [*problems, f"{path}: 'jobs' must be an array of tables ([[jobs]])"], []
@@ -286,3 +293,28 @@ def load_schedules(directory: str | Path) -> list[JobSpec]:
     if not specs:
         raise ConfigError(f"the schedule files in {str(directory)!r} define no jobs")
     return specs
+
+
+def load_replication(directory: str | Path) -> str | None:
+    """The replica URL of the `[replication]` table in `directory/*.toml`, if one file has one."""
+    found: list[tuple[Path, str]] = []
+    for path in sorted(Path(directory).glob("*.toml")):
+        if path.name.startswith("."):
+            continue
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get("replication")
+        if table is None:
+            continue
+        if (
+            not isinstance(table, dict)
+            or set(table) != {"url"}
+            or not isinstance(table["url"], str)
+        ):
+            raise ConfigError(f'{path}: [replication] takes one key: url = "file:///..."')
+        found.append((path, table["url"]))
+    if len(found) > 1:
+        raise ConfigError(
+            "[replication] is set in more than one file: "
+            + ", ".join(str(path) for path, _ in found)
+        )
+    return found[0][1] if found else None

@@ -1,0 +1,1 @@
+"""Continuous backup, restore and read replicas, built on the Litestream binary."""
