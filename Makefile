@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	@if [ -z "$$ARCHIVESYNC_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1 \
+	    && ! command -v chromium-browser >/dev/null 2>&1; then \
+	  echo "*** NO CHROMIUM: the browser tests (tests/test_browser.py) are SKIPPED, NOT RUN."; \
+	  echo "*** Install it to run them: apt-get install chromium fonts-noto-cjk"; \
+	fi
 	$(BIN)/python -m pytest -q
+
+# Browser tests only, saving a screenshot of every console page into docs/screenshots/.
+screenshots: $(STAMP)
+	ARCHIVESYNC_REQUIRE_BROWSER=1 ARCHIVESYNC_SCREENSHOTS=docs/screenshots \
+	  $(BIN)/python -m pytest -q tests/test_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -39,11 +39,12 @@ def cli_env(emu) -> dict:
     return env
 
 
-def run_cli(args, env, timeout=60) -> subprocess.CompletedProcess:
+def run_cli(args, env, timeout=60, input=None) -> subprocess.CompletedProcess:
     """`archivesync ARGS` as a user runs it: a separate process, output captured."""
     return subprocess.run(
         [PYTHON, "-m", "archivesync", *args],
         env=env,
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

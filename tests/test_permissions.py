@@ -317,3 +317,35 @@ def test_the_old_layout_names_the_owner_who_may_write(emulator, synced_index, pl
         "or give a group access as the README's deployment section shows "
         f"(owner {owner}:{group_name(SERVICE_UID)}, mode 0644)"
     )
+
+
+def test_a_member_whose_login_predates_the_group_is_told_to_log_in_again(synced_index, place):
+    # `daemon`'s primary group is `daemon` in /etc/passwd; this process runs without it, as a
+    # session started before `usermod -aG` would.
+    entry = pwd.getpwuid(SERVICE_UID)
+    db = place / "archive.db"
+    make_index(synced_index, db)
+    for path in (db, Path(f"{db}.lock")):
+        os.chown(path, 0, entry.pw_gid)
+        path.chmod(0o660)
+    place.chmod(0o777)
+    stale_session = as_user(SERVICE_UID, NOBODY.pw_gid)
+
+    args = ["sync", "--db", str(db), "--channel", SAMPLE_CHANNEL]
+    result = run_as(stale_session, args, {"YOUTUBE_API_KEY": "key"})
+
+    group = group_name(entry.pw_gid)
+    assert one_error_line(result) == (
+        f"Error: no read or write permission on {db}: you were added to group {group} after "
+        f"this login; log in again (or run `newgrp {group}`) (owner root:{group}, mode 0660)"
+    )
+
+
+def test_a_reader_outside_the_group_is_told_to_ask_for_it(emulator, deployment):
+    result = run_as(NOBODY_ALONE, ["status", "--db", str(deployment)], cli_env(emulator))
+
+    assert one_error_line(result) == (
+        f"Error: no search permission on directory {deployment.parent}: ask to be added to "
+        f"group {group_name(STAFF_GID)} (owner {user_name(SERVICE_UID)}:"
+        f"{group_name(STAFF_GID)}, mode 2770)"
+    )

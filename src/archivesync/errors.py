@@ -94,3 +94,7 @@ class ExportError(ArchiveSyncError):
 
 class CatalogError(ArchiveSyncError):
     """A table or view asked for that the index does not hold."""
+
+
+class UsersFileError(ConfigError):
+    """The users file is missing, unreadable or malformed, or a name or password is refused."""

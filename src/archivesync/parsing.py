@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from itertools import pairwise
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from archivesync.timestamps import format_utc
 
@@ -27,6 +27,7 @@ __all__ = [
     "parse_duration",
     "parse_iso",
     "parse_timestamp",
+    "video_ids_from_text",
     "video_url",
 ]
 
@@ -351,6 +352,51 @@ def chapter_url(video_id: str, start_seconds: int) -> str:
     if start_seconds < 0:
         raise ValueError(f"a start time cannot be negative: {start_seconds}")
     return f"{video_url(video_id)}&t={int(start_seconds)}s"
+
+
+_VIDEO_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
+_YOUTUBE_HOSTS = re.compile(r"^(?:(?:www|m|music)\.)?youtube(?:-nocookie)?\.com$")
+# Path forms that carry the id as the segment after them: /shorts/ID, /live/ID, /embed/ID ...
+_ID_PATH_PREFIXES = ("shorts", "live", "embed", "v", "e")
+
+
+_BARE_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _video_id_from_ref(ref: str) -> str | None:
+    # A bare word is taken as an id as given: the API is the judge of whether it exists.
+    if _BARE_ID_RE.fullmatch(ref):
+        return ref
+    url = ref if "://" in ref else f"https://{ref}"
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    segments = [s for s in parts.path.split("/") if s]
+    candidate = None
+    if host == "youtu.be" and segments:
+        candidate = segments[0]
+    elif _YOUTUBE_HOSTS.match(host):
+        if segments[:1] == ["watch"] or not segments:
+            candidate = (parse_qs(parts.query).get("v") or [None])[0]
+        elif len(segments) >= 2 and segments[0] in _ID_PATH_PREFIXES:
+            candidate = segments[1]
+    return candidate if candidate and _VIDEO_ID_RE.fullmatch(candidate) else None
+
+
+def video_ids_from_text(text: str) -> list[str]:
+    """Video ids from ids and YouTube URLs separated by spaces, commas or lines, in order,
+    without repeats. A bare word of id characters is an id; a URL may be ``watch?v=``,
+    ``youtu.be/``, ``shorts/``, ``live/`` or ``embed/``, with or without scheme and with any
+    ``&t=`` or ``?si=`` tail. ValueError names the first item that is neither.
+    """
+    ids = []
+    for ref in re.split(r"[\s,、]+", text.strip()):
+        if not ref:
+            continue
+        video_id = _video_id_from_ref(ref)
+        if video_id is None:
+            raise ValueError(f"not a YouTube video id or URL: {ref!r}")
+        ids.append(video_id)
+    return list(dict.fromkeys(ids))
 
 
 # --------------------------------------------------------------------------------------------

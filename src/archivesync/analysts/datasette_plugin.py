@@ -20,6 +20,7 @@ SQL functions (registered on every connection by `prepare_connection`):
 from __future__ import annotations
 
 import functools
+import socket
 from pathlib import Path
 
 from datasette import hookimpl
@@ -508,53 +509,114 @@ def metadata(database_name: str = "archive") -> dict:
         tables[name] = {"description": description, "columns": dict(columns)}
         if name in HIDDEN:
             tables[name]["hidden"] = True
+    # The SQL of a canned query is a screen long: analysts come for the form and the rows.
+    queries = {name: {**query, "hide_sql": True} for name, query in CANNED_QUERIES.items()}
+    search_form = (
+        f'<form class="archivesync-search" action="/{database_name}/search" method="get">'
+        '<label>Search videos / 動画を検索 <input type="search" name="q" size="40"></label> '
+        '<button type="submit">Search</button></form>'
+        '<p>The Japanese console: <a href="/-/search">検索</a> · <a href="/">概要</a></p>'
+    )
     return {
         "title": "archivesync: the channel's video index",
         "description": "Seminars and lectures of the channel, synced from the YouTube Data "
         "API. Start with the views (video_overview, chapter_index, channel_summary, "
-        "playlist_overview, stats_latest, removed_videos) or the search query below. "
+        "playlist_overview, stats_latest, removed_videos) or the Search videos query. "
         "Times are UTC unless a column says otherwise. Read-only.",
         "databases": {
             database_name: {
-                "description": "The index written by archivesync sync.",
+                "title": "Video index (archivesync)",
+                "description_html": (
+                    "<p>The index written by archivesync sync: start with a view below, or "
+                    "search every title, description, tag and chapter:</p>" + search_form
+                ),
                 "tables": tables,
-                "queries": CANNED_QUERIES,
+                "queries": queries,
             }
         },
     }
 
 
 def register_plugin() -> None:
-    """Make the SQL functions available, once (an installed entry point may have done it)."""
+    """Register the SQL functions and the web console with Datasette, once."""
     import sys
 
     from datasette.plugins import pm
 
+    from archivesync.web import plugin as console
+
     module = sys.modules[__name__]
     if not pm.is_registered(module) and pm.get_plugin("archivesync") is None:
         pm.register(module, name="archivesync")
+    if not pm.is_registered(console):
+        pm.register(console, name="archivesync-console")
 
 
-def make_datasette(db_path: str | Path, **settings):
-    """A Datasette over the index, read-only, with our metadata and SQL functions."""
+def make_datasette(
+    db_path: str | Path,
+    *,
+    users_file: str | Path | None = None,
+    read_login: bool = False,
+    daily_budget: int | None = None,
+    **settings,
+):
+    """A Datasette over the index, read-only, with our metadata, SQL functions and console.
+
+    `users_file` enables logins and the staff's write actions (without it they are absent);
+    `read_login` makes every page, Datasette's included, need a login.
+    """
+    from importlib.resources import files
+
     from datasette.app import Datasette
+
+    from archivesync.db.quota import DEFAULT_DAILY_BUDGET
 
     register_plugin()
     path = Path(db_path)
+    meta = metadata(path.stem)
+    meta["plugins"] = {
+        "archivesync-console": {
+            "db_path": str(path.resolve()),
+            "users_file": str(Path(users_file).resolve()) if users_file else None,
+            "read_login": bool(read_login),
+            "daily_budget": daily_budget or DEFAULT_DAILY_BUDGET,
+        }
+    }
     return Datasette(
         [str(path)],
-        metadata=metadata(path.stem),
+        metadata=meta,
+        # The console's pages live in templates/console/, beside Datasette's own templates.
+        template_dir=str(files("archivesync.web") / "templates"),
         settings={"sql_time_limit_ms": 3000, **settings},
     )
 
 
-def serve(db_path: str | Path, host: str, port: int) -> None:
-    """Run Datasette until interrupted (what `archivesync serve` does)."""
+def serve(
+    db_path: str | Path,
+    host: str,
+    port: int,
+    *,
+    users_file: str | Path | None = None,
+    read_login: bool = False,
+    daily_budget: int | None = None,
+) -> None:
+    """Run the console and Datasette until interrupted (what `archivesync serve` does)."""
     import asyncio
 
     import uvicorn
 
-    ds = make_datasette(db_path)
+    ds = make_datasette(
+        db_path, users_file=users_file, read_login=read_login, daily_budget=daily_budget
+    )
     asyncio.run(ds.invoke_startup())
-    print(f"Serving {db_path} read-only on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    # Bound here rather than by uvicorn, so that with port 0 the line below names the port
+    # the system chose (tests and scripts read it).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"Serving {db_path} read-only on http://{shown}:{bound}/ (Ctrl-C to stop)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning"))
+    server.run(sockets=[sock])

@@ -29,6 +29,7 @@ from archivesync.db.quota import DEFAULT_DAILY_BUDGET
 from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
+from archivesync.parsing import video_ids_from_text
 from archivesync.replication import litestream
 from archivesync.replication import status as replication_status
 from archivesync.reporting import progress_reporter
@@ -129,7 +130,10 @@ def _target(channel_id, full, playlist_id, video_ids) -> Target:
         return Target("channel", [channel_id], full=full)
     if playlist_id:
         return Target("playlist", [playlist_id])
-    ids = [v.strip() for value in video_ids for v in value.split(",") if v.strip()]
+    try:
+        ids = video_ids_from_text(" ".join(video_ids))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--video") from None
     if not ids:
         raise click.UsageError("--video needs a video id")
     return Target("videos", list(dict.fromkeys(ids)))
@@ -207,7 +211,10 @@ def _wait_for(db, db_path, request_id, api_key, api_endpoint, settings) -> None:
 @click.option("--full", is_flag=True, help="With --channel: a full sync.")
 @click.option("--playlist", "playlist_id", help="Resync one playlist and its videos.")
 @click.option(
-    "--video", "video_ids", multiple=True, help="Resync a video (repeat, or comma-separate)."
+    "--video",
+    "video_ids",
+    multiple=True,
+    help="Resync a video: an id or any YouTube URL of it (repeat, or comma-separate).",
 )
 @endpoint_option
 @settings_options

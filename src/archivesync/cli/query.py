@@ -15,6 +15,7 @@ from archivesync.analysts.catalog import schema_sql, table_rows
 from archivesync.analysts.readonly_sql import format_table, open_guarded, run_query
 from archivesync.analysts.serve_checks import check_serve
 from archivesync.cli.common import db_option, fail_cleanly, output_format, output_options
+from archivesync.db.quota import DEFAULT_DAILY_BUDGET
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
 from archivesync.errors import ConfigError, DatasetteMissing, MissingIndex
@@ -236,11 +237,40 @@ def export_command(db_path, table, view, sql, out_csv, out_tsv, out_json, out_nl
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    help="Port (0: any free port, named in the first line printed).",
+)
+@click.option(
+    "--users",
+    "users_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Users file (`archivesync users add`): enables logins and the staff's resync form.",
+)
+@click.option(
+    "--read-login",
+    is_flag=True,
+    help="Every page, Datasette's included, needs a login (needs --users).",
+)
+@click.option(
+    "--daily-budget",
+    type=click.IntRange(min=1),
+    default=DEFAULT_DAILY_BUDGET,
+    show_default=True,
+    envvar="ARCHIVESYNC_DAILY_BUDGET",
+    help="Quota units a Pacific-time day, shown on the overview.",
 )
 @fail_cleanly
-def serve_command(db_path, host, port):
-    """Browse the index in Datasette, read-only, with descriptions and ready-made queries."""
+def serve_command(db_path, host, port, users_file, read_login, daily_budget):
+    """Serve the Japanese web console and Datasette, read-only, on one port.
+
+    Staff queue resyncs (with --users); analysts search, read videos and channels, and browse
+    the tables in Datasette.
+    """
+    if read_login and not users_file:
+        raise click.UsageError("--read-login needs --users")
     try:
         import datasette  # noqa: F401
     except ImportError:
@@ -249,10 +279,21 @@ def serve_command(db_path, host, port):
         ) from None
     # Before starting: Datasette would start, then fail on every page or on the busy port.
     check_serve(db_path, host, port)
+    if users_file:
+        from archivesync.web.users import load
+
+        load(users_file)  # a malformed file is an error now, not at the first login
     from archivesync.analysts.datasette_plugin import serve
 
     try:
-        serve(db_path, host, port)
+        serve(
+            db_path,
+            host,
+            port,
+            users_file=users_file,
+            read_login=read_login,
+            daily_budget=daily_budget,
+        )
     except OSError as e:  # port in use, address not available
         raise ConfigError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
     except KeyboardInterrupt:

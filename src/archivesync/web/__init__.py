@@ -1,0 +1,7 @@
+"""The web console: Japanese pages for staff (overview, resync queue) and analysts (search,
+video and channel pages), served as a Datasette plugin next to Datasette's own pages.
+
+plugin.py holds the Datasette hooks, pages.py the request handlers, data.py the queries they
+run, charts.py the server-side SVG charts, users.py the users file, text.py the Japanese
+formatting. Templates are in templates/console/, the stylesheet and script in static/.
+"""

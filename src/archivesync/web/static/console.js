@@ -1,0 +1,41 @@
+// Follows a resync request to its outcome without a reload: polls /-/requests/ID.json.
+(function () {
+  var box = document.getElementById("request");
+  if (!box || box.dataset.finished === "true") return;
+  var id = box.dataset.id;
+  function show(state) {
+    var status = document.getElementById("status");
+    status.textContent = state.status_label;
+    status.className = "status-" + state.status;
+    status.dataset.status = state.status;
+    document.getElementById("position").textContent =
+      state.position ? "待ち行列の " + state.position + " 番目" : "";
+    var f = state.figures;
+    document.getElementById("figures").textContent = f
+      ? "追加 " + f.videos_added + "、更新 " + f.videos_updated + "、削除 " + f.videos_removed +
+        "、クォータ " + f.quota_units + " ユニット"
+      : "";
+    var error = document.getElementById("error");
+    error.textContent = state.error || "";
+    error.hidden = !state.error;
+    document.getElementById("daemon").hidden = state.daemon_alive || state.finished;
+    if (state.finished) {
+      var outcome = document.getElementById("outcome");
+      outcome.textContent = state.outcome_label;
+      outcome.className = "status-" + state.outcome;
+      outcome.dataset.outcome = state.outcome;
+      document.getElementById("outcome-line").hidden = false;
+    }
+    box.dataset.finished = state.finished ? "true" : "false";
+  }
+  function poll() {
+    fetch("/-/requests/" + id + ".json", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (state) {
+        show(state);
+        if (!state.finished) setTimeout(poll, 1000);
+      })
+      .catch(function () { setTimeout(poll, 3000); });
+  }
+  setTimeout(poll, 500);
+})();

@@ -1,0 +1,116 @@
+"""The console's users file: names, roles and Argon2 password hashes, nothing else.
+
+A JSON file, written whole (temporary file, then rename) with mode 0600. Passwords are hashed
+with argon2-cffi's `PasswordHasher` (Argon2id, a random salt per hash, its cost parameters kept
+in the hash string), so a stolen file still costs an attacker a slow hash per guess.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from archivesync.errors import UsersFileError
+
+ROLES = ("staff", "analyst")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+MIN_PASSWORD_LENGTH = 8
+
+_hasher = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verifying an unknown name still costs one hash, so timing does not tell which names exist.
+    return _hasher.hash("archivesync-no-such-user")
+
+
+def load(path: str | Path) -> dict[str, dict]:
+    """The users in `path`: {name: {"role", "hash", "added_at"}}; an error if unreadable."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsersFileError(f"users file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise UsersFileError(f"cannot read users file {str(path)!r}: {e}") from None
+    users = data.get("users") if isinstance(data, dict) else None
+    if not isinstance(users, dict) or not all(
+        isinstance(u, dict) and isinstance(u.get("hash"), str) and u.get("role") in ROLES
+        for u in users.values()
+    ):
+        raise UsersFileError(f"users file {str(path)!r} is not an archivesync users file")
+    return users
+
+
+def _save(path: Path, users: dict[str, dict]) -> None:
+    if not path.parent.is_dir():
+        raise UsersFileError(f"directory {str(path.parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".users-", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"users": users}, f, ensure_ascii=False, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_name(name: str) -> str:
+    """`name` if it is a valid user name (letters, digits, . _ @ -), else UsersFileError."""
+    if not NAME_PATTERN.match(name or ""):
+        raise UsersFileError(
+            f"invalid user name {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-'"
+        )
+    return name
+
+
+def add_user(path: str | Path, name: str, password: str, role: str = "staff") -> bool:
+    """Add `name` or replace its password and role; True when the name is new."""
+    path = Path(path)
+    check_name(name)
+    if role not in ROLES:
+        raise UsersFileError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UsersFileError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+    users = load(path) if path.exists() else {}
+    new = name not in users
+    users[name] = {
+        "role": role,
+        "hash": _hasher.hash(password),
+        "added_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    _save(path, users)
+    return new
+
+
+def remove_user(path: str | Path, name: str) -> None:
+    """Remove `name`; UsersFileError if it is not there."""
+    path = Path(path)
+    users = load(path)
+    if name not in users:
+        raise UsersFileError(f"no user {name!r} in {str(path)!r}")
+    del users[name]
+    _save(path, users)
+
+
+def authenticate(users: dict[str, dict], name: str, password: str) -> dict | None:
+    """The actor {"id", "role"} when `password` is `name`'s, else None."""
+    user = users.get(name or "")
+    try:
+        _hasher.verify(user["hash"] if user else _dummy_hash(), password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    return {"id": name, "role": user["role"]}

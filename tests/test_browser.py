@@ -1,0 +1,295 @@
+"""The web console in a real Chromium (Debian's, through Playwright) against `archivesync
+serve` on an index synced from the emulator, with the daemon running.
+
+One browser, one server and one daemon for the whole module. Without a Chromium the module is
+skipped with that reason (shown by `-ra`); with ARCHIVESYNC_REQUIRE_BROWSER=1 (CI) it fails.
+Screenshots of every page go to $ARCHIVESYNC_SCREENSHOTS (`make screenshots` sets it to
+docs/screenshots), else to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from archivesync.emulator import Emulator, load_dataset
+from archivesync.web.users import add_user
+
+from .browser import (
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    browser_required,
+    find_chromium,
+    start_daemon,
+    start_server,
+)
+from .helpers import SAMPLE, SAMPLE_CHANNEL, sync
+
+CHROMIUM = find_chromium()
+if CHROMIUM is None and not browser_required():
+    pytest.skip(
+        "NO CHROMIUM: browser tests NOT RUN (apt-get install chromium, or set "
+        "ARCHIVESYNC_CHROMIUM)",
+        allow_module_level=True,
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+STAFF, STAFF_PASSWORD = "tanaka", "correct-horse-42"
+ANALYST, ANALYST_PASSWORD = "suzuki", "battery-staple-7"
+# A lecture of the sample channel and a chapter of it: オープンデータ starts at 38:30.
+LECTURE = "Ns9wE3hTq6b"
+OPEN_DATA_SECOND = 2310
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Emulator, a synced index, a users file, the daemon and the server: (base URL, paths)."""
+    root = tmp_path_factory.mktemp("web")
+    db = root / "archive.db"
+    users = root / "users.json"
+    with Emulator(load_dataset(SAMPLE)) as emu:
+        outcome = sync(db, emu, full=True)
+        assert outcome.status == "ok"
+        add_user(users, STAFF, STAFF_PASSWORD)
+        add_user(users, ANALYST, ANALYST_PASSWORD, role="analyst")
+        # The daemon and the server start side by side: each takes a second or two.
+        daemon = start_daemon(db, root / "schedules", emu)
+        server, url = start_server(db, emu, "--users", str(users))
+        try:
+            yield {"url": url, "db": db, "users": users, "daemon": daemon, "server": server}
+        finally:
+            server.close()
+            daemon.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("ARCHIVESYNC_REQUIRE_BROWSER=1 but no Chromium was found")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+SHOTS = (
+    Path(os.environ.get("ARCHIVESYNC_SCREENSHOTS", ""))
+    if os.environ.get("ARCHIVESYNC_SCREENSHOTS")
+    else None
+)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    directory = SHOTS or tmp_path_factory.mktemp("screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport=VIEWPORT, locale="ja-JP", timezone_id="Asia/Tokyo")
+    # Hermetic: nothing leaves loopback. YouTube links are answered here, so a click on a
+    # search hit shows where it would have gone.
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), _outside)
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    context.close()
+
+
+def _outside(route):
+    if "youtube.com" in route.request.url:
+        route.fulfill(status=200, content_type="text/html", body="<title>youtube</title>")
+    else:
+        route.abort()
+
+
+def shot(pg, shots, name: str) -> None:
+    path = shots / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 5_000, f"screenshot {name} looks empty"
+
+
+def login(pg, site, name=STAFF, password=STAFF_PASSWORD):
+    pg.goto(site["url"] + "/-/login")
+    pg.fill("input[name=username]", name)
+    pg.fill("input[name=password]", password)
+    pg.click("form.card button[type=submit]")
+
+
+def requests_rows(db: Path) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            "SELECT id, requested_by, target_kind, target_id FROM sync_requests"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+def test_no_write_action_without_login(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + "/")
+    assert pg.get_attribute("html", "lang") == "ja"
+    assert pg.locator("a[href='/-/resync']").count() == 0, "resync link shown to a visitor"
+    assert pg.locator("form[action='/-/resync']").count() == 0
+    shot(pg, shots, "overview-visitor")
+    # Typing the address leads to the login page, not to the form.
+    pg.goto(site["url"] + "/-/resync")
+    assert "/-/login" in pg.url
+    assert pg.locator("form[action='/-/resync']").count() == 0
+    shot(pg, shots, "login")
+    # A POST without a session is refused, and nothing is queued.
+    before = requests_rows(site["db"])
+    response = pg.request.post(
+        site["url"] + "/-/resync", form={"kind": "videos", "videos": "kD7mQx2LrVw"}
+    )
+    assert response.status == 403
+    assert requests_rows(site["db"]) == before
+
+
+def test_wrong_password_is_refused(page, site):
+    login(page, site, STAFF, "not-the-password")
+    assert "/-/login" in page.url
+    assert "パスワードが違います" in page.inner_text("[role=alert]")
+    assert "ds_actor" not in {c["name"] for c in page.context.cookies()}
+    page.goto(site["url"] + "/-/resync")
+    assert "/-/login" in page.url
+
+
+def test_post_without_csrf_token_is_refused(page, site):
+    login(page, site)
+    assert page.locator("a[href='/-/resync']").count() == 1
+    before = requests_rows(site["db"])
+    # Logged in (the session cookie is sent) but without the form's csrftoken field.
+    response = page.request.post(
+        site["url"] + "/-/resync", form={"kind": "videos", "videos": "kD7mQx2LrVw"}
+    )
+    assert response.status == 403
+    assert requests_rows(site["db"]) == before
+
+
+def test_staff_resync_of_a_pasted_youtu_be_url_is_followed_to_ok(page, site, shots):
+    pg = page
+    login(pg, site)
+    assert pg.url.rstrip("/") == site["url"]
+    assert STAFF in pg.inner_text("header")
+    shot(pg, shots, "overview")
+    pg.click("a[href='/-/resync']")
+    pg.fill("textarea[name=videos]", "https://youtu.be/kD7mQx2LrVw?si=Xy12_abCDefGh&t=41")
+    shot(pg, shots, "resync-form")
+    pg.click("form[action='/-/resync'] button[type=submit]")
+    pg.wait_for_url(re.compile(r"/-/requests/\d+$"))
+    request_id = int(pg.url.rsplit("/", 1)[1])
+    # Marked page: if the outcome arrived by a reload, the mark would be gone.
+    pg.evaluate("window.__stillHere = true")
+    pg.wait_for_selector("#outcome[data-outcome=ok]", timeout=30_000)
+    assert pg.evaluate("window.__stillHere") is True
+    assert pg.inner_text("#status") == "完了"
+    shot(pg, shots, "request-done")
+    assert (request_id, STAFF, "videos", "kD7mQx2LrVw") in requests_rows(site["db"])
+    conn = sqlite3.connect(f"file:{site['db']}?mode=ro", uri=True)
+    try:
+        status, run_id = conn.execute(
+            "SELECT status, run_id FROM sync_requests WHERE id = ?", [request_id]
+        ).fetchone()
+        run = conn.execute(
+            "SELECT status, trigger FROM sync_runs WHERE id = ?", [run_id]
+        ).fetchone()
+    finally:
+        conn.close()
+    assert (status, run) == ("done", ("ok", "manual"))
+    pg.goto(site["url"] + "/-/requests")
+    row = pg.locator(f"tr:has(a[href='/-/requests/{request_id}'])")
+    assert STAFF in row.inner_text() and "完了" in row.inner_text()
+    shot(pg, shots, "requests")
+
+
+def test_analyst_cannot_queue_a_resync(page, site):
+    login(page, site, ANALYST, ANALYST_PASSWORD)
+    assert page.locator("a[href='/-/resync']").count() == 0
+    response = page.goto(site["url"] + "/-/resync")
+    assert response.status == 403
+
+
+# --- analysts ------------------------------------------------------------------------------
+
+
+def test_japanese_search_opens_the_right_second(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + "/-/search")
+    pg.fill("input[name=q]", "オープンデータ")
+    pg.press("input[name=q]", "Enter")
+    pg.wait_for_selector("ol.results li.result")
+    result = pg.locator(f"li.result[data-video={LECTURE}]")
+    hit = result.locator("li.hit-chapter a.time").first
+    assert hit.inner_text() == "38:30"
+    shot(pg, shots, "search")
+    hit.click()
+    pg.wait_for_url(re.compile("youtube"))
+    assert f"v={LECTURE}" in pg.url and pg.url.endswith(f"t={OPEN_DATA_SECOND}s")
+
+
+def test_video_page_has_chapters_and_charts(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + f"/-/video/{LECTURE}")
+    assert pg.get_attribute("html", "lang") == "ja"
+    chapters = pg.locator("ol.chapters li")
+    assert chapters.count() >= 5
+    link = pg.locator(f"ol.chapters a[href$='t={OPEN_DATA_SECOND}s']")
+    assert link.inner_text() == "38:30"
+    svg = pg.locator("#views-chart svg.chart")
+    assert svg.count() == 1 and svg.locator("polyline.line").count() == 1
+    box = svg.bounding_box()
+    assert box["width"] > 300 and box["height"] > 100
+    assert pg.locator(f"a[href='/archive/chapters?video_id={LECTURE}']").count() == 1
+    shot(pg, shots, "video")
+    csv = pg.request.get(site["url"] + f"/-/video/{LECTURE}?format=csv")
+    assert csv.body().startswith("\ufeff".encode()) and "データ利活用" in csv.text()
+
+
+def test_channel_page_and_switcher(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + "/-/channel")
+    assert pg.url.endswith(f"/-/channel/{SAMPLE_CHANNEL}")
+    assert pg.locator("select[name=channel] option").count() >= 1
+    assert pg.locator("#uploads-chart svg rect.bar").count() >= 1
+    shot(pg, shots, "channel")
+
+
+# --- Datasette's own pages -----------------------------------------------------------------
+
+
+def test_datasette_pages_are_readable(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + "/archive")
+    assert pg.inner_text("h1").strip() != "archive"
+    assert pg.locator("form.archivesync-search input[name=q]").is_visible()
+    shot(pg, shots, "datasette-home")
+    pg.fill("form.archivesync-search input[name=q]", "人材")
+    pg.press("form.archivesync-search input[name=q]", "Enter")
+    pg.wait_for_url(re.compile(r"/archive/search\?"))
+    # No SQL above the form: the search box and the rows are in the first screen.
+    assert pg.locator("textarea#sql-editor").count() == 0
+    first_row = pg.locator("table.rows-and-columns tbody tr").first
+    assert first_row.bounding_box()["y"] < VIEWPORT["height"]
+    shot(pg, shots, "datasette-search")
+    pg.goto(site["url"] + "/archive/video_overview")
+    details = pg.locator("details.column-descriptions-box")
+    assert details.count() == 1 and details.get_attribute("open") is None
+    assert pg.locator("table.rows-and-columns").bounding_box()["y"] < VIEWPORT["height"] / 2
+    title_cell = pg.locator("table.rows-and-columns td.col-title").first
+    assert title_cell.bounding_box()["width"] > 250, "titles are crushed"
+    shot(pg, shots, "datasette-video-overview")
+    csv = pg.request.get(site["url"] + "/archive/video_overview.csvbom")
+    assert csv.status == 200 and csv.body().startswith("\ufeff".encode())
+    assert "経験者が語る" in csv.body().decode("utf-8-sig")

@@ -1,0 +1,307 @@
+"""The web console without a browser: users file, URL forms, access rules, pages and CSV.
+
+Pages are fetched through Datasette's own test client (`datasette.client`), in process; the
+browser tests (test_browser.py) drive the same pages in Chromium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+
+import pytest
+
+from archivesync.analysts.datasette_plugin import make_datasette
+from archivesync.db.schema import open_db
+from archivesync.parsing import video_ids_from_text
+from archivesync.web import users as users_mod
+
+from .helpers import SAMPLE, SAMPLE_CHANNEL, run_cli, sync
+
+# --- video ids from what staff paste -------------------------------------------------------
+
+VID = "kD7mQx2LrVw"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        VID,
+        f"https://www.youtube.com/watch?v={VID}",
+        f"https://www.youtube.com/watch?v={VID}&t=41s",
+        f"https://m.youtube.com/watch?feature=share&v={VID}",
+        f"www.youtube.com/watch?v={VID}",
+        f"https://youtu.be/{VID}",
+        f"https://youtu.be/{VID}?si=Xy12_abCDefGh",
+        f"https://youtu.be/{VID}?si=Xy12_abCDefGh&t=41",
+        f"youtu.be/{VID}?t=41",
+        f"https://www.youtube.com/shorts/{VID}",
+        f"https://youtube.com/shorts/{VID}?feature=share",
+        f"https://www.youtube.com/live/{VID}?si=abc",
+        f"https://www.youtube.com/embed/{VID}?start=30",
+        f"https://www.youtube-nocookie.com/embed/{VID}",
+    ],
+)
+def test_every_url_form_gives_the_video_id(text):
+    assert video_ids_from_text(text) == [VID]
+
+
+def test_several_ids_and_urls_in_order_without_repeats():
+    text = f"https://youtu.be/{VID}?t=1\nXa3vN8pQe1s, https://www.youtube.com/watch?v={VID}"
+    assert video_ids_from_text(text) == [VID, "Xa3vN8pQe1s"]
+    assert video_ids_from_text("  \n ") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://example.com/watch?v=kD7mQx2LrVw",
+        "https://www.youtube.com/watch?v=short",
+        "https://www.youtube.com/playlist?list=PL123",
+        "kD7mQx2LrVw?",
+        "https://youtu.be/",
+    ],
+)
+def test_what_is_not_a_video_is_named(text):
+    with pytest.raises(ValueError, match="not a YouTube video id or URL"):
+        video_ids_from_text(f"{VID} {text}")
+
+
+# --- the users file ------------------------------------------------------------------------
+
+
+def test_users_add_keeps_only_a_slow_salted_hash(tmp_path):
+    path = tmp_path / "users.json"
+    assert users_mod.add_user(path, "tanaka", "correct-horse-42") is True
+    assert users_mod.add_user(path, "sato", "correct-horse-42", role="analyst") is True
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text(encoding="utf-8")
+    assert "correct-horse-42" not in text
+    users = json.loads(text)["users"]
+    # Argon2id with its own salt: the same password hashes differently for each user.
+    assert users["tanaka"]["hash"].startswith("$argon2id$")
+    assert users["tanaka"]["hash"] != users["sato"]["hash"]
+    loaded = users_mod.load(path)
+    assert users_mod.authenticate(loaded, "tanaka", "correct-horse-42") == {
+        "id": "tanaka",
+        "role": "staff",
+    }
+    assert users_mod.authenticate(loaded, "sato", "correct-horse-42")["role"] == "analyst"
+    assert users_mod.authenticate(loaded, "tanaka", "wrong-password") is None
+    assert users_mod.authenticate(loaded, "nobody", "correct-horse-42") is None
+    assert users_mod.add_user(path, "tanaka", "a-new-password") is False
+    assert users_mod.authenticate(users_mod.load(path), "tanaka", "correct-horse-42") is None
+    users_mod.remove_user(path, "tanaka")
+    assert set(users_mod.load(path)) == {"sato"}
+
+
+@pytest.mark.parametrize(
+    "name, password, message",
+    [
+        ("tanaka", "short", "too short"),
+        ("has space", "long-enough-1", "invalid user name"),
+        ("", "long-enough-1", "invalid user name"),
+    ],
+)
+def test_bad_names_and_passwords_are_refused(tmp_path, name, password, message):
+    path = tmp_path / "users.json"
+    with pytest.raises(users_mod.UsersFileError, match=message):
+        users_mod.add_user(path, name, password)
+    assert not path.exists()
+
+
+def test_users_commands_read_the_password_from_stdin(tmp_path):
+    path = tmp_path / "users.json"
+    env = {**os.environ, "PYTHONPATH": str(SAMPLE.parents[1] / "src")}
+    done = run_cli(["users", "add", "--file", str(path), "yamada"], env, input="pass-word-99\n")
+    assert done.returncode == 0, done.stderr
+    assert "pass-word-99" not in done.stdout + done.stderr
+    assert users_mod.authenticate(users_mod.load(path), "yamada", "pass-word-99")
+    done = run_cli(["users", "add", "--file", str(path), "yamada"], env, input="short\n")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "Error: password too short: at least 8 characters"
+    done = run_cli(["users", "remove", "--file", str(path), "nobody"], env)
+    assert done.returncode == 1 and "no user 'nobody'" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = run_cli(["users", "remove", "--file", str(path), "yamada"], env)
+    assert done.returncode == 0 and users_mod.load(path) == {}
+    path.write_text("not json", encoding="utf-8")
+    done = run_cli(["users", "remove", "--file", str(path), "yamada"], env)
+    assert done.returncode == 1 and "cannot read users file" in done.stderr
+
+
+# --- pages through Datasette's client ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    from archivesync.emulator import Emulator, load_dataset
+
+    root = tmp_path_factory.mktemp("webpages")
+    db = root / "archive.db"
+    with Emulator(load_dataset(SAMPLE)) as emu:
+        assert sync(db, emu, full=True).status == "ok"
+    users = root / "users.json"
+    users_mod.add_user(users, "tanaka", "correct-horse-42")
+    users_mod.add_user(users, "sato", "battery-staple-7", role="analyst")
+    return {"db": db, "users": users}
+
+
+def fetch(ds, *calls):
+    """Run (method, path, kwargs) calls against one Datasette; the responses in order."""
+
+    async def go():
+        await ds.invoke_startup()
+        out = []
+        for method, path, kwargs in calls:
+            out.append(await getattr(ds.client, method)(path, **kwargs))
+        return out
+
+    return asyncio.run(go())
+
+
+def cookie_for(ds, name: str) -> dict:
+    return {"ds_actor": ds.sign({"a": {"id": name}}, "actor")}
+
+
+PAGES = [
+    "/",
+    "/-/search?q=人材",
+    "/-/search?q=オープンデータ&in=chapters",
+    f"/-/video/{VID}",
+    f"/-/channel/{SAMPLE_CHANNEL}",
+    "/-/requests",
+]
+
+
+def test_reading_pages_are_japanese_and_open_by_default(index):
+    ds = make_datasette(index["db"], users_file=index["users"])
+    for path, response in zip(PAGES, fetch(ds, *[("get", p, {}) for p in PAGES]), strict=True):
+        assert response.status_code == 200, path
+        assert '<html lang="ja">' in response.text, path
+        assert "cdn" not in response.text.lower() and '<script src="http' not in response.text
+
+
+def test_without_a_users_file_the_write_actions_are_absent(index):
+    ds = make_datasette(index["db"])
+    home, form, post, login = fetch(
+        ds,
+        ("get", "/", {}),
+        ("get", "/-/resync", {}),
+        ("post", "/-/resync", {"data": {"kind": "videos", "videos": VID}}),
+        ("get", "/-/login", {}),
+    )
+    assert "/-/resync" not in home.text and "ログイン" not in home.text
+    assert form.status_code == 404 and post.status_code == 404
+    assert login.status_code == 404
+
+
+def test_read_login_closes_every_page_datasettes_too(index):
+    ds = make_datasette(index["db"], users_file=index["users"], read_login=True)
+    paths = ["/", "/-/search?q=DX", f"/-/video/{VID}", "/archive", "/archive/videos.json"]
+    for path, response in zip(paths, fetch(ds, *[("get", p, {}) for p in paths]), strict=True):
+        assert response.status_code in (302, 403), path
+        if response.status_code == 302:
+            assert response.headers["location"].startswith("/-/login"), path
+    answers = fetch(ds, *[("get", p, {"cookies": cookie_for(ds, "sato")}) for p in paths])
+    assert [r.status_code for r in answers] == [200] * len(paths)
+    # A removed user's cookie stops working at once.
+    answers = fetch(ds, ("get", "/", {"cookies": cookie_for(ds, "someone-removed")}))
+    assert answers[0].status_code == 302
+
+
+def test_staff_queue_a_resync_through_the_same_queue_as_the_cli(index, tmp_path):
+    ds = make_datasette(index["db"], users_file=index["users"])
+    staff = cookie_for(ds, "tanaka")
+    analyst = cookie_for(ds, "sato")
+    form = {"kind": "videos", "videos": f"https://youtu.be/{VID}?si=abc&t=41"}
+    # asgi-csrf: a POST carrying cookies needs the token from the ds_csrftoken cookie.
+    token_page, *_ = fetch(ds, ("get", "/-/resync", {"cookies": staff}))
+    assert token_page.status_code == 200
+    csrf = token_page.cookies["ds_csrftoken"]
+    token = token_page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+    no_token, as_analyst, bad, ok = fetch(
+        ds,
+        ("post", "/-/resync", {"data": form, "cookies": {**staff, "ds_csrftoken": csrf}}),
+        (
+            "post",
+            "/-/resync",
+            {"data": {**form, "csrftoken": token}, "cookies": {**analyst, "ds_csrftoken": csrf}},
+        ),
+        (
+            "post",
+            "/-/resync",
+            {
+                "data": {"kind": "videos", "videos": "https://example.com/x", "csrftoken": token},
+                "cookies": {**staff, "ds_csrftoken": csrf},
+            },
+        ),
+        (
+            "post",
+            "/-/resync",
+            {"data": {**form, "csrftoken": token}, "cookies": {**staff, "ds_csrftoken": csrf}},
+        ),
+    )
+    assert no_token.status_code == 403
+    assert as_analyst.status_code == 403
+    assert bad.status_code == 400 and "YouTube の URL でもありません" in bad.text
+    assert ok.status_code == 302
+    request_id = int(ok.headers["location"].rsplit("/", 1)[1])
+    db = open_db(index["db"], migrate=False)
+    try:
+        row = db["sync_requests"].get(request_id)
+    finally:
+        db.close()
+    assert (row["requested_by"], row["target_kind"], row["target_id"], row["mode"]) == (
+        "tanaka",
+        "videos",
+        VID,
+        "videos",
+    )
+    assert row["status"] == "queued"
+    [state] = fetch(ds, ("get", f"/-/requests/{request_id}.json", {}))
+    assert state.json()["position"] >= 1 and state.json()["finished"] is False
+
+
+def test_wrong_password_sets_no_session(index):
+    ds = make_datasette(index["db"], users_file=index["users"])
+    wrong, right = fetch(
+        ds,
+        ("post", "/-/login", {"data": {"username": "tanaka", "password": "nope-nope-nope"}}),
+        ("post", "/-/login", {"data": {"username": "tanaka", "password": "correct-horse-42"}}),
+    )
+    assert wrong.status_code == 401 and "ds_actor" not in wrong.cookies
+    assert right.status_code == 302 and "ds_actor" in right.cookies
+
+
+def test_csv_downloads_carry_a_bom(index):
+    ds = make_datasette(index["db"], users_file=index["users"])
+    answers = fetch(
+        ds,
+        *[
+            ("get", p, {})
+            for p in (
+                "/-/search?q=オープンデータ&format=csv",
+                f"/-/video/{VID}?format=csv",
+                f"/-/channel/{SAMPLE_CHANNEL}?format=csv",
+                "/-/requests?format=csv",
+                "/archive/chapter_index.csvbom?_size=max",
+            )
+        ],
+    )
+    for response in answers:
+        assert response.status_code == 200
+        assert response.content.startswith("\ufeff".encode())
+    assert "データ利活用とオープンデータ" in answers[0].content.decode("utf-8-sig")
+    assert "38:30" in answers[4].content.decode("utf-8-sig") or "2310" in answers[4].text
+
+
+def test_canned_queries_hide_their_sql(index):
+    ds = make_datasette(index["db"])
+    [page] = fetch(ds, ("get", "/archive/search?q=人材", {}))
+    assert page.status_code == 200
+    # The SQL is not shown (Datasette keeps it only in a "show SQL" link).
+    assert '<textarea id="sql-editor"' not in page.text and "<pre" not in page.text
+    assert "経験者が語る" in page.text
