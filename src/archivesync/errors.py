@@ -20,6 +20,10 @@ class ConfigError(ArchiveSyncError):
     """Missing key, bad endpoint, missing database directory, bad schedule file."""
 
 
+class AuthError(ConfigError):
+    """No OAuth token, an unreadable token file, or a token the server refused."""
+
+
 class ApiError(ArchiveSyncError):
     """The API refused a request for a reason that retrying will not fix."""
 

@@ -92,6 +92,10 @@ def _register_optional_commands() -> None:
     cli.add_command(resync_command, name="resync")
     cli.add_command(status_command, name="status")
 
+    from archivesync.cli.auth import auth_command
+
+    cli.add_command(auth_command, name="auth")
+
     from archivesync.cli.users import users_group
 
     cli.add_command(users_group, name="users")

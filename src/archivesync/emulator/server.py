@@ -25,6 +25,12 @@ whole but wrong, as proxies and captive portals send them (``short_200``: the JS
 with a matching Content-Length; ``html_200``: an HTML page; ``empty_200``: no body;
 ``array_200``: a JSON array; ``string_200``: a JSON string).
 
+``/youtube/v3/captions`` and ``/youtube/v3/captions/<id>`` (captions.list, captions.download)
+need an OAuth Bearer token instead of a key (see ``oauth`` and ``captions``): the token is
+checked first (401/403, free), then the method's cost (50 / 200 units) is charged to the
+token's OAuth client, then faults (endpoint ``"captions"``) and the answer. The OAuth server
+itself answers ``/o/oauth2/auth``, ``/token`` and ``/revoke``.
+
 ``/feeds/videos.xml`` needs no key and costs nothing. ``/_emulator/...`` is the control API for
 a separate process: ``GET stats``, ``POST faults`` (``{"kind", "endpoint", "count"}``),
 ``POST reset``, ``POST config`` (``{"latency_ms", "quota", "api_keys"}``).
@@ -47,8 +53,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from . import errors, fields
+from . import captions as captions_api
+from . import errors, fields, oauth
 from .api import ENDPOINTS, etag, list_response
+from .captions import Captions
 from .dataset import Dataset
 from .feed import channel_feed, playlist_feed
 
@@ -68,6 +76,8 @@ FAULT_KINDS = (
     *BODY_FAULTS,
 )
 FEED = "feed"
+CAPTIONS = "captions"
+CAPTION_SCOPES = (oauth.FORCE_SSL_SCOPE, oauth.YOUTUBEPARTNER_SCOPE)
 _JSON = "application/json; charset=UTF-8"
 _PORTAL_PAGE = (
     b"<!DOCTYPE html><html><head><title>Sign in to the network</title></head>"
@@ -112,7 +122,9 @@ class Emulator:
     without the key, status, units, fault), ``units_spent(key)``, ``calls(endpoint)``,
     ``reset_stats()``. Mutable knobs: ``quota``, ``api_keys``, ``latency_ms``, ``dataset``,
     ``uploads_cap`` (truncate uploads listings, as the real API does near 20,000 items),
-    ``clock`` (returns an aware datetime; decides the Pacific-time quota day).
+    ``clock`` (returns an aware datetime; decides the Pacific-time quota day), ``captions``
+    (caption tracks; ``captions.refuse_asr``), ``oauth`` (the OAuth server; its
+    ``consent_channel`` defaults to the dataset's first channel).
     """
 
     def __init__(
@@ -124,8 +136,12 @@ class Emulator:
         quota: int = 10_000,
         api_keys: Iterable[str] | None = None,
         uploads_cap: int | None = None,
+        captions: Captions | None = None,
+        oauth_provider: oauth.OAuthProvider | None = None,
     ):
         self.dataset = dataset
+        self.captions = captions if captions is not None else Captions()
+        self.oauth = oauth_provider or oauth.OAuthProvider(consent_channel=dataset.channel_id)
         self.host = host
         self.port = port
         self.latency_ms = latency_ms
@@ -193,8 +209,10 @@ class Emulator:
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}: {kind!r}")
-        if endpoint is not None and endpoint not in (*ENDPOINTS, FEED):
-            raise ValueError(f"endpoint must be one of {(*ENDPOINTS, FEED)}: {endpoint!r}")
+        if endpoint is not None and endpoint not in (*ENDPOINTS, FEED, CAPTIONS):
+            raise ValueError(
+                f"endpoint must be one of {(*ENDPOINTS, FEED, CAPTIONS)}: {endpoint!r}"
+            )
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
@@ -251,7 +269,7 @@ class Emulator:
             calls = Counter(r["endpoint"] for r in self.requests)
             units = {k: n for (k, day), n in self._ledger.items() if day == today}
             return {
-                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED)},
+                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED, CAPTIONS)},
                 "units": units,
                 "units_total": sum(units.values()),
                 "quota": self.quota,
@@ -274,13 +292,13 @@ class Emulator:
         with self._lock:
             self.requests.append(entry)
 
-    def _charge(self, key: str) -> bool:
-        """Spend one unit; False (and nothing spent) when the day's budget is gone."""
+    def _charge(self, key: str, units: int = 1) -> bool:
+        """Spend ``units``; False (and nothing spent) when the day's budget cannot pay them."""
         day = self.quota_day()
         with self._lock:
-            if self._ledger[(key, day)] >= self.quota:
+            if self._ledger[(key, day)] + units > self.quota:
                 return False
-            self._ledger[(key, day)] += 1
+            self._ledger[(key, day)] += units
             return True
 
     def _sleep(self) -> None:
@@ -351,6 +369,68 @@ class Emulator:
         if selection is not None:
             body = fields.apply(body, selection)
         return _Answer(200, _json_bytes(body), headers={"ETag": f'"{tag}"'})
+
+    def _owner(self, video_id: str) -> str | None:
+        """The channel owning a video the owner can see (private too), or None."""
+        with self.dataset.lock:
+            res = self.dataset.video(video_id)
+            if res is None or self.dataset.video_state(video_id) == "deleted":
+                return None
+            return res["snippet"]["channelId"]
+
+    def serve_captions(
+        self, caption_id: str | None, query: Iterable[tuple[str, str]], headers: Mapping[str, str]
+    ) -> _Answer:
+        """captions.list (``caption_id`` None) or captions.download, behind OAuth."""
+        params = dict(query)
+        record = dict(params, **({"id": caption_id} if caption_id else {}))
+        try:
+            who = self.oauth.principal(headers, CAPTION_SCOPES)
+        except errors.ApiError as err:
+            return self._refuse(CAPTIONS, record, err, 0)
+        cost = captions_api.DOWNLOAD_COST if caption_id else captions_api.LIST_COST
+        if not self._charge(who.client_id, cost):
+            return self._refuse(CAPTIONS, record, errors.quota_exceeded(), 0)
+        fault = self._take_fault(CAPTIONS)
+        self._sleep()
+        if fault is not None and fault not in ("reset", "truncate", *BODY_FAULTS):
+            return self._refuse(CAPTIONS, record, errors.fault_error(fault), cost, fault)
+        try:
+            if caption_id is None:
+                body = captions_api.list_captions(
+                    self.captions, params, self._owner, who.channel_id
+                )
+                answer = _Answer(200, _json_bytes(body), headers={"ETag": f'"{body["etag"]}"'})
+            else:
+                ctype, text = captions_api.download_caption(
+                    self.captions, caption_id, params, self._owner, who.channel_id
+                )
+                answer = _Answer(200, text.encode(), ctype)
+        except errors.ApiError as err:
+            answer = _Answer(err.code, _json_bytes(err.body))
+        if fault in BODY_FAULTS:
+            answer = _bad_body(answer, fault)
+        elif fault is not None:
+            answer.action = fault
+        self._record(CAPTIONS, record, answer.status, cost, fault)
+        return answer
+
+    def serve_oauth(
+        self, path: str, query: Iterable[tuple[str, str]], body: bytes, headers: Mapping[str, str]
+    ) -> _Answer:
+        """The consent page (redirects at once), the token and the revocation endpoints."""
+        if path == oauth.AUTH_PATH:
+            result = self.oauth.authorize(dict(query))
+        elif path == oauth.TOKEN_PATH:
+            basic = oauth.parse_basic_auth(headers.get("Authorization"))
+            result = self.oauth.token(oauth.parse_form(body), basic)
+        else:
+            result = self.oauth.revoke_endpoint({**dict(query), **oauth.parse_form(body)})
+        if result.location is not None:
+            return _Answer(302, b"", "text/html", headers={"Location": result.location})
+        return _Answer(
+            result.status, _json_bytes(result.body), headers={"Cache-Control": "no-store"}
+        )
 
     def serve_feed(self, query: Iterable[tuple[str, str]]) -> _Answer:
         """Answer a request for a channel's or playlist's Atom feed."""
@@ -479,7 +559,16 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = "/" + "/".join(p for p in url.path.split("/") if p)
         query = parse_qsl(url.query, keep_blank_values=True)
-        if path.startswith("/youtube/v3/") and path[12:] in ENDPOINTS:
+        if path == "/youtube/v3/captions" and method == "GET":
+            answer = emu.serve_captions(None, query, self.headers)  # type: ignore[arg-type]
+        elif path.startswith("/youtube/v3/captions/") and method == "GET":
+            caption_id = path[len("/youtube/v3/captions/") :]
+            answer = emu.serve_captions(caption_id, query, self.headers)  # type: ignore[arg-type]
+        elif (path == oauth.AUTH_PATH and method == "GET") or (
+            path in (oauth.TOKEN_PATH, oauth.REVOKE_PATH) and method == "POST"
+        ):
+            answer = emu.serve_oauth(path, query, body, self.headers)  # type: ignore[arg-type]
+        elif path.startswith("/youtube/v3/") and path[12:] in ENDPOINTS:
             if method == "GET":
                 answer = emu.serve_api(path[12:], query, self.headers)  # type: ignore[arg-type]
             else:
