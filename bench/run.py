@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import ingest, memory, quota, report, search_latency, size, walltime
+from . import cli_search, ingest, memory, quota, report, search_latency, size, walltime
 from .common import REPO, Session, fmt_size, log, machine, read_json, write_json
 
-PARTS = ("quota", "wall", "ingest", "memory", "search", "size")
+PARTS = ("quota", "wall", "ingest", "memory", "search", "size", "cli")
 
 
 def _sizes(text: str) -> list[int]:
@@ -123,6 +123,8 @@ def _run_part(part: str, session: Session, args: argparse.Namespace) -> dict:
         return search_latency.run(session, max(sizes), reuse=args.search_db)
     if part == "size":
         return size.run(session, sizes)
+    if part == "cli":
+        return cli_search.run(session)
     raise ValueError(part)
 
 

@@ -66,6 +66,10 @@ def test_every_view_and_column_is_documented(tmp_path):
             assert f"`{column}`" in match.group(1), f"{view}.{column} is not documented"
 
 
+def _is_setter(decorator) -> bool:
+    return isinstance(decorator, ast.Attribute) and decorator.attr in ("setter", "deleter")
+
+
 def public_functions():
     """(place, function node) for every public function and method of a public class."""
     for path in sorted((REPO / "src" / "archivesync").rglob("*.py")):
@@ -79,6 +83,8 @@ def public_functions():
                 if isinstance(node, ast.ClassDef):
                     todo.append((node.body, f"{prefix}{node.name}."))
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if any(_is_setter(d) for d in node.decorator_list):
+                        continue  # a property's setter shares the getter's docstring
                     where = f"{path.relative_to(REPO)}:{node.lineno} {prefix}{node.name}"
                     yield where, node
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from archivesync.cli.query import search_command
+from archivesync.cli.search import search_command
 from archivesync.db import schema, store
 from archivesync.db.schema import MIGRATIONS, open_db, open_readonly
 from archivesync.search.index import FTS_TABLES, index_videos, rebuild_index

@@ -305,3 +305,56 @@ def test_canned_queries_hide_their_sql(index):
     # The SQL is not shown (Datasette keeps it only in a "show SQL" link).
     assert '<textarea id="sql-editor"' not in page.text and "<pre" not in page.text
     assert "経験者が語る" in page.text
+
+
+# --- charts and Japanese formatting (pure) -------------------------------------------------
+
+
+def test_retention_chart_draws_the_curve_and_a_line_per_chapter():
+    from archivesync.web import charts
+
+    points = [(i / 100, 1.0 - i / 200) for i in range(101)]
+    chapters = [(0, "開会"), (600, "基調講演"), (1800, "質疑応答")]
+    svg = str(charts.retention_chart("視聴維持率", points, 3600, chapters))
+    assert svg.count('class="chapter"') == 3
+    assert svg.count("<polyline") == 1
+    # A chapter line sits where its start falls on the time axis: 1800 s of 3600 s is halfway.
+    x_mid = charts.LEFT + (charts.WIDTH - charts.LEFT - charts.RIGHT) * 0.5
+    assert f'x1="{x_mid:.1f}"' in svg
+    assert "<title>質疑応答</title>" in svg
+    assert "データがありません" in str(charts.retention_chart("x", [], 3600, chapters))
+
+
+def test_chart_text_is_escaped():
+    from datetime import date
+
+    from archivesync.web import charts
+
+    svg = str(charts.bar_chart("<script>", ["<b>"], [3]))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    line = str(charts.line_chart("views", [(date(2024, 1, 1), 10), (date(2024, 2, 1), 30)]))
+    assert line.count("<circle") == 2 and "2024-02-01" in line
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("2024-03-31T15:00:00Z", "2024-04-01 00:00"),  # midnight in Tokyo, the new fiscal year
+        ("2024-01-01T00:00:00Z", "2024-01-01 09:00"),
+        (None, "—"),
+    ],
+)
+def test_times_are_shown_in_tokyo(value, shown):
+    from archivesync.web.text import jst
+
+    assert jst(value) == shown
+
+
+@pytest.mark.parametrize(
+    "seconds, hms, clock",
+    [(0, "0:00:00", "0:00"), (2472, "0:41:12", "41:12"), (5001, "1:23:21", "1:23:21")],
+)
+def test_durations(seconds, hms, clock):
+    from archivesync.web import text
+
+    assert text.hms(seconds) == hms and text.clock(seconds) == clock

@@ -20,6 +20,7 @@ SQL functions (registered on every connection by `prepare_connection`):
 from __future__ import annotations
 
 import functools
+import os
 import socket
 from pathlib import Path
 
@@ -585,6 +586,8 @@ def make_datasette(
     return Datasette(
         [str(path)],
         metadata=meta,
+        # Signs the session cookies: random per start unless set, as Datasette's own CLI does.
+        secret=os.environ.get("DATASETTE_SECRET") or None,
         # The console's pages live in templates/console/, beside Datasette's own templates.
         template_dir=str(files("archivesync.web") / "templates"),
         settings={"sql_time_limit_ms": 3000, **settings},
@@ -615,6 +618,9 @@ def serve(
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening before the line below: a client that reads it may connect at once, and waits
+    # in the backlog until uvicorn accepts.
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"Serving {db_path} read-only on http://{shown}:{bound}/ (Ctrl-C to stop)", flush=True)

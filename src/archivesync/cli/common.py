@@ -1,6 +1,7 @@
 """Options, decorators and helpers shared by the CLI modules.
 
-They live here rather than in cli.py because cli.py imports every command module.
+Kept light: `archivesync search` imports this module, so the sync's modules (and the API
+client they import) are imported only inside the helpers that need them.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ import signal
 import sqlite3
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from archivesync.db.access import write_failure
+from archivesync.db.quota import DEFAULT_DAILY_BUDGET, DEFAULT_SAFETY_MARGIN
 from archivesync.errors import EXIT_ERROR, ArchiveSyncError, Interrupted
 from archivesync.reporting import run_summary
-from archivesync.sync.run import Outcome, Settings
+
+if TYPE_CHECKING:
+    from archivesync.sync.run import Outcome, Settings
+
+DEFAULT_RECENT_DAYS = 30  # Settings.recent_days (tests/test_cli_imports.py checks they agree)
 
 
 def fail_cleanly(func):
@@ -130,7 +137,7 @@ def settings_options(func):
         click.option(
             "--daily-budget",
             type=click.IntRange(min=1),
-            default=Settings.daily_budget,
+            default=DEFAULT_DAILY_BUDGET,
             show_default=True,
             envvar="ARCHIVESYNC_DAILY_BUDGET",
             help="Quota units a Pacific-time day (env ARCHIVESYNC_DAILY_BUDGET).",
@@ -138,7 +145,7 @@ def settings_options(func):
         click.option(
             "--safety-margin",
             type=click.IntRange(min=0),
-            default=Settings.safety_margin,
+            default=DEFAULT_SAFETY_MARGIN,
             show_default=True,
             envvar="ARCHIVESYNC_SAFETY_MARGIN",
             help="Units of the budget kept back (env ARCHIVESYNC_SAFETY_MARGIN).",
@@ -146,7 +153,7 @@ def settings_options(func):
         click.option(
             "--recent-days",
             type=click.IntRange(min=0),
-            default=Settings.recent_days,
+            default=DEFAULT_RECENT_DAYS,
             show_default=True,
             help="Incremental syncs refresh videos published within this many days.",
         ),
@@ -163,6 +170,8 @@ def settings_options(func):
 
 def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> Settings:
     """Settings from the quota and sync options, checking that they fit together."""
+    from archivesync.sync.run import Settings
+
     if safety_margin >= daily_budget:
         raise click.BadParameter(
             "must be smaller than --daily-budget", param_hint="--safety-margin"

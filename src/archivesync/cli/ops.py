@@ -1,6 +1,6 @@
-"""Operations commands: `daemon`, `resync`, `status`. Thin shells, like `sync` in cli.py.
+"""Operations commands: `daemon`, `resync`, `status`. Thin shells, like `sync` in cli/sync.py.
 
-Registered by `cli._register_optional_commands()`; import `archivesync.cli` first.
+Registered by name in `archivesync.cli.COMMANDS`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
-"""The analysts' commands: search, sql, export, serve. Each opens the index read-only.
-
-cli.py registers them (`cli.add_command(search_command, name="search")` and so on).
+"""The analysts' commands: sql, tables, schema, export, serve (search is in cli/search.py).
+Each opens the index read-only; `archivesync.cli.COMMANDS` names them.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -18,15 +16,11 @@ from archivesync.cli.common import db_option, fail_cleanly, output_format, outpu
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
-from archivesync.errors import ConfigError, DatasetteMissing, MissingIndex
-from archivesync.parsing import format_duration
-from archivesync.search.query import search
-from archivesync.search.text import EmptyQuery
+from archivesync.errors import ConfigError, DatasetteMissing
 
 __all__ = [
     "export_command",
     "schema_command",
-    "search_command",
     "serve_command",
     "sql_command",
     "tables_command",
@@ -37,84 +31,6 @@ def _stdout_bytes():
     # Bytes, so that CSV's CRLF and UTF-8 reach the output unchanged on every OS.
     sys.stdout.flush()
     return sys.stdout.buffer
-
-
-def format_hits(hits: list[dict]) -> str:
-    """Plain-text search results: one block per video, the link at the matching chapter."""
-    blocks = []
-    for hit in hits:
-        lines = [hit["title"] or hit["video_id"]]
-        if hit.get("removed_at"):
-            lines[0] += f"  (removed {hit['removed_at']})"
-        lines.append(f"  {hit['chapter_url'] or hit['url']}")
-        if hit["chapter_position"] is not None:
-            at = format_duration(hit["start_seconds"], hours=True) or ""
-            lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['chapter_title']}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
-
-
-class _SearchCommand(click.Command):
-    """Unknown options are usage errors; a dash before a non-ASCII word is part of the query.
-
-    `--limt 3` must not become search words, but "-防災" cannot be an option of ours: such
-    words go after a `--` before click parses, as a user could have typed them.
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--" in args:
-            cut = args.index("--")
-            head, tail = args[:cut], args[cut:]
-        else:
-            head, tail = args, []
-        words = [a for a in head if _is_dash_word(a)]
-        if words:
-            head = [a for a in head if not _is_dash_word(a)]
-            tail = ["--", *words, *tail[1:]]
-        return super().parse_args(ctx, head + tail)
-
-
-def _is_dash_word(arg: str) -> bool:
-    return len(arg) > 1 and arg[0] == "-" and not arg[1].isascii()
-
-
-@click.command("search", cls=_SearchCommand)
-@db_option
-@click.option(
-    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most hits shown."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON array.")
-@click.option("--include-removed", is_flag=True, help="Also search videos no longer online.")
-@click.argument("query", nargs=-1, required=True)
-@fail_cleanly
-def search_command(db_path, limit, as_json, include_removed, query):
-    """Find videos whose title, description, tags or chapter titles contain every word.
-
-    Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
-    found inside longer text (人材 in 人材育成). Everything in QUERY is taken literally; put
-    `--` before a query that starts with an ASCII dash (`-- -DX`).
-    Videos with every word in the title come first, then those with every word in the title
-    or a chapter title (linked at that chapter), then the rest; newest first within each.
-    """
-    db = open_readonly(db_path)
-    try:
-        if not db["search_fts"].exists():
-            raise MissingIndex(
-                "this index has no search tables yet: open it once with this version of "
-                "archivesync for writing (e.g. run `archivesync sync`) to add them"
-            )
-        try:
-            hits = search(db, " ".join(query), limit=limit, include_removed=include_removed)
-        except EmptyQuery as e:
-            raise click.UsageError(str(e)) from None
-    finally:
-        db.close()
-    if as_json:
-        click.echo(json.dumps(hits, ensure_ascii=False, indent=2))
-    elif hits:
-        click.echo(format_hits(hits))
-    else:
-        click.echo("No videos match.", err=True)
 
 
 def _print_rows(columns, rows, fmt: str | None) -> None:

@@ -1,6 +1,6 @@
 """Replication commands: `restore` and `follow`. Thin shells over archivesync.replication.
 
-Registered by `cli._register_optional_commands()`; import `archivesync.cli` first.
+Registered by name in `archivesync.cli.COMMANDS`.
 """
 
 from __future__ import annotations

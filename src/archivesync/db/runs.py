@@ -80,6 +80,25 @@ def last_finished_per_channel(db: Database) -> list[dict]:
     )
 
 
+def last_finished_per_channel_and_mode(db: Database) -> list[dict]:
+    """The last finished run of each channel in each mode, by channel then mode."""
+    return _rows(
+        db,
+        "SELECT * FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs "
+        "WHERE status != 'running' GROUP BY channel_id, mode) ORDER BY channel_id, mode",
+    )
+
+
+def failed_since(db: Database, since: str, limit: int = 100) -> list[dict]:
+    """Runs started at or after `since` that ended other than ok, newest first."""
+    return _rows(
+        db,
+        "SELECT * FROM sync_runs WHERE status NOT IN ('ok', 'running') AND started_at >= ? "
+        "ORDER BY id DESC LIMIT ?",
+        [since, limit],
+    )
+
+
 def recent_finished(db: Database, limit: int) -> list[dict]:
     """The last `limit` finished runs, newest first."""
     return _rows(

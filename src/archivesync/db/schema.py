@@ -16,13 +16,10 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from archivesync.db import access
+from archivesync.db.readonly import BUSY_TIMEOUT_MS, connect_readonly
 from archivesync.errors import ConfigError
 
 MIGRATIONS = Migrations("archivesync")
-
-# Readers (analysts, Datasette, `status`) must never wait behind a sync, and a writer should
-# wait for a reader's short lock rather than fail.
-BUSY_TIMEOUT_MS = 10_000
 
 # While Litestream replicates the database it must own checkpointing (its docs: "disable
 # autocheckpoints"): a checkpoint of ours could race its switch of WAL and force a new snapshot.
@@ -251,6 +248,32 @@ def _views(db: Database) -> None:
 
 
 @contextlib.contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[None]:
+    """All of the block or none of it: its own transaction, or part of the caller's.
+
+    The sync's hot path uses this, not `Database.atomic()`. Inside an open transaction
+    (every page of a sync is one) it adds no savepoint: an error leaves the caller's
+    transaction to roll back, as every `with` block around it does. A savepoint there was
+    pure cost: each SAVEPOINT and RELEASE makes FTS5 flush its pending terms into a new
+    segment, and `atomic()` names each one with `secrets.token_hex`, a system call that hands
+    the GIL to the fetching threads.
+    """
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("SAVEPOINT archivesync")
+    try:
+        yield
+    except BaseException:
+        # An error that destroyed the transaction (RAISE(ROLLBACK)) took the savepoint with it.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO SAVEPOINT archivesync")
+            conn.execute("RELEASE SAVEPOINT archivesync")
+        raise
+    conn.execute("RELEASE SAVEPOINT archivesync")
+
+
+@contextlib.contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """A transaction that takes the write lock up front (BEGIN IMMEDIATE).
 
@@ -303,17 +326,4 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
 
 def open_readonly(path: str | Path) -> Database:
     """Open an existing index for reading only: analysts' commands can never change it."""
-    path = Path(path)
-    access.check_readable(path)
-    if not path.is_file():
-        raise ConfigError(f"database {str(path)!r} does not exist")
-    try:
-        conn = sqlite3.connect(
-            f"file:{path.resolve()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
-        )
-        conn.execute("PRAGMA query_only = 1")
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as e:
-        raise ConfigError(f"cannot open database {str(path)!r}: {e}") from None
-    return Database(conn)
+    return Database(connect_readonly(path))

@@ -7,12 +7,15 @@ disappears is marked removed, and history (`video_stats`, `video_changes`) only 
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from sqlite_utils import Database
 
+from archivesync.db.schema import atomic
 from archivesync.parsing import chapter_url, iso_utc, parse_chapters, parse_duration, video_url
 from archivesync.search.index import index_videos
 
@@ -48,6 +51,45 @@ CONTENT_FIELDS = (
     "made_for_kids",
     "license",
 )
+
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...], upsert_pk: str | None, replace: bool) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" * len(columns))
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    sql = f'{verb} INTO "{table}" ({names}) VALUES ({marks})'
+    if upsert_pk:
+        assignments = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != upsert_pk)
+        action = f"DO UPDATE SET {assignments}" if assignments else "DO NOTHING"
+        sql += f' ON CONFLICT("{upsert_pk}") {action}'
+    return sql
+
+
+def write_rows(
+    db: Database,
+    table: str,
+    rows: Sequence[dict],
+    *,
+    upsert_pk: str | None = None,
+    replace: bool = False,
+) -> None:
+    """Insert (or upsert on `upsert_pk`, or replace) rows of the same keys with one statement.
+
+    The same SQL as sqlite-utils' `insert_all` / `upsert_all` (`INSERT ... ON CONFLICT DO
+    UPDATE` of the given columns, so a row keeps its rowid and any column it does not name),
+    run as one prepared `executemany`. The ingest path's values are plain str, int or None
+    (nothing here converts lists or dicts to JSON), so sqlite-utils' per-value JSON check, its
+    table introspection and its savepoint per call are pure cost there
+    (tests/test_store_rows.py proves the rows identical).
+    """
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    values = (
+        map(itemgetter(*columns), rows) if len(columns) > 1 else ((r[columns[0]],) for r in rows)
+    )
+    db.conn.executemany(_insert_sql(table, columns, upsert_pk, replace), values)
 
 
 def _int(value) -> int | None:
@@ -186,17 +228,14 @@ def save_videos(db: Database, resources: Iterable[dict], now: str) -> SaveResult
             chapters.extend(chapter_rows(row["id"], row["description"], row["duration_seconds"]))
         if any(old[f] != row[f] for f in SEARCHED_FIELDS) or row["id"] in chapter_videos:
             reindex.append(row["id"])
-    with db.atomic():
-        db["videos"].upsert_all(rows, pk="id")
+    with atomic(db.conn):
+        write_rows(db, "videos", rows, upsert_pk="id")
         if chapter_videos:
             marks = ",".join("?" * len(chapter_videos))
-            db.execute(f"DELETE FROM chapters WHERE video_id IN ({marks})", chapter_videos)
-        if chapters:
-            db["chapters"].insert_all(chapters)
-        if stats:
-            db["video_stats"].insert_all(stats)
-        if changes:
-            db["video_changes"].insert_all(changes)
+            db.conn.execute(f"DELETE FROM chapters WHERE video_id IN ({marks})", chapter_videos)
+        write_rows(db, "chapters", chapters)
+        write_rows(db, "video_stats", stats)
+        write_rows(db, "video_changes", changes)
         if reindex:
             index_videos(db, reindex)
     return result
@@ -220,7 +259,7 @@ def mark_videos_removed(db: Database, video_ids: Iterable[str], reason: str, now
     """Mark visible videos removed; returns how many were newly marked."""
     ids = list(video_ids)
     marked = 0
-    with db.atomic():
+    with atomic(db.conn):
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -237,8 +276,8 @@ def mark_videos_removed(db: Database, video_ids: Iterable[str], reason: str, now
                 f"UPDATE videos SET removed_at = ?, removed_reason = ? WHERE id IN ({marks})",
                 [now, reason, *visible],
             )
-            db["video_changes"].insert_all(
-                _change(v, now, "removed", None, reason) for v in visible
+            write_rows(
+                db, "video_changes", [_change(v, now, "removed", None, reason) for v in visible]
             )
             marked += len(visible)
     return marked
@@ -305,8 +344,7 @@ def save_playlists(db: Database, resources: Iterable[dict], now: str) -> None:
                 "removed_reason": None,
             }
         )
-    if rows:
-        db["playlists"].upsert_all(rows, pk="id")
+    write_rows(db, "playlists", rows, upsert_pk="id")
 
 
 def playlist_item_row(playlist_id: str, item: dict) -> dict:
@@ -335,10 +373,9 @@ def playlist_item_row(playlist_id: str, item: dict) -> dict:
 
 def replace_playlist_items(db: Database, playlist_id: str, rows: list[dict]) -> None:
     """Swap in a playlist's complete, freshly listed items (positions are the listing's)."""
-    with db.atomic():
-        db.execute("DELETE FROM playlist_items WHERE playlist_id = ?", [playlist_id])
-        if rows:
-            db["playlist_items"].insert_all(rows, pk=("playlist_id", "position"), replace=True)
+    with atomic(db.conn):
+        db.conn.execute("DELETE FROM playlist_items WHERE playlist_id = ?", [playlist_id])
+        write_rows(db, "playlist_items", rows, replace=True)
 
 
 def mark_playlists_removed(

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from archivesync.errors import ConfigError, ReplicationError
+from archivesync.timestamps import format_utc
 
 log = logging.getLogger("archivesync.replication")
 
@@ -421,7 +422,7 @@ def parse_timestamp(text: str) -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment)
 
 
 def restore_to(url: str, output: str | Path, *, timestamp: str | None = None) -> int:

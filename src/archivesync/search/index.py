@@ -55,6 +55,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from archivesync.db.schema import atomic
 from archivesync.search.text import _PUNCT, FIELDS, bigram_text, document
 
 # Rows touched per statement: well under SQLite's 32766 host parameters.
@@ -298,7 +299,7 @@ def index_videos(db: Database, video_ids: Iterable[str]) -> None:
     ids = list(dict.fromkeys(video_ids))
     if not ids:
         return
-    with db.atomic():
+    with atomic(db.conn):
         for chunk in _chunks(ids):
             _index_chunk(db, chunk)
 

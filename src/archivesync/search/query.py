@@ -1,15 +1,17 @@
 """Querying the search index: hits in three groups (title, chapter titles, anywhere), newest
 first within each, each with the chapter whose title holds the most words.
 
-Reads only: works on a connection from `db.schema.open_readonly`.
+Reads only: works on a connection from `db.schema.open_readonly`, or on the plain sqlite3
+connection of `db.readonly.connect_readonly` (the search command, which spares itself
+importing sqlite-utils).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.text import (
@@ -21,6 +23,9 @@ from archivesync.search.text import (
     parse_query,
     term_hits,
 )
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 # --------------------------------------------------------------------------------------------
 # Querying
@@ -35,7 +40,7 @@ GROUP_TABLES = {
 
 
 def _group_hits(
-    db: Database,
+    conn: sqlite3.Connection,
     query: SearchQuery,
     group: int,
     wanted: int,
@@ -49,7 +54,7 @@ def _group_hits(
     `seen` then holds every video of the better groups.
     """
     table = GROUP_TABLES[group]
-    cursor = db.conn.execute(
+    cursor = conn.execute(
         f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC",
         [query.match_expression()],
     )
@@ -68,7 +73,7 @@ def _group_hits(
             marks = ",".join("?" * len(batch))
             docs = {
                 r[0]: r
-                for r in db.conn.execute(
+                for r in conn.execute(
                     f"SELECT {columns} FROM search_docs d LEFT JOIN videos v "
                     f"ON v.id = d.video_id WHERE d.id IN ({marks})",
                     batch,
@@ -99,7 +104,11 @@ def _best_chapter(terms: Sequence[str], chapters: list[tuple]) -> tuple | None:
 
 
 def search(
-    db: Database, query: str, *, limit: int = 20, include_removed: bool = False
+    db: Database | sqlite3.Connection,
+    query: str,
+    *,
+    limit: int = 20,
+    include_removed: bool = False,
 ) -> list[dict]:
     """Videos whose title, description, tags or chapter titles contain every word of `query`.
 
@@ -108,15 +117,16 @@ def search(
     then every word in the title or chapter titles, then the rest; newest first within each.
     `score` says which (3, 2, 1). A hit carries the chapter whose title holds the most words,
     with a link to its start. Raises EmptyQuery when the query has no words. Reads only:
-    works on a connection from `schema.open_readonly`.
+    works on a connection from `schema.open_readonly` (or a plain sqlite3 connection).
     """
+    conn = db if isinstance(db, sqlite3.Connection) else db.conn
     parsed = parse_query(query)
     hits: list[tuple[str, int]] = []
     seen: set[int] = set()
     for group in (GROUP_TITLE, GROUP_CHAPTER, GROUP_ANY):
         if len(hits) >= limit:
             break
-        found = _group_hits(db, parsed, group, limit - len(hits), seen, include_removed)
+        found = _group_hits(conn, parsed, group, limit - len(hits), seen, include_removed)
         hits.extend((video_id, group) for _, video_id in found)
         seen.update(doc_id for doc_id, _ in found)
     if not hits:
@@ -126,14 +136,14 @@ def search(
     marks = ",".join("?" * len(ids))
     videos = {
         r[0]: r
-        for r in db.conn.execute(
+        for r in conn.execute(
             f"SELECT id, title, url, published_at, duration_seconds, removed_at FROM videos "
             f"WHERE id IN ({marks})",
             ids,
         )
     }
     chapters: dict[str, list[tuple]] = defaultdict(list)
-    for row in db.conn.execute(
+    for row in conn.execute(
         f"SELECT video_id, position, title, start_seconds FROM chapters "
         f"WHERE video_id IN ({marks}) ORDER BY video_id, position",
         ids,

@@ -95,12 +95,12 @@ class RunContext:
         self.updated += result.updated + result.returned
 
     @contextlib.contextmanager
-    def page(self) -> Iterator[str]:
-        """One page's transaction; commits it with the run's figures and quota."""
+    def page(self, pages: int = 1) -> Iterator[str]:
+        """One transaction holding `pages` pages and the run's figures; yields the time."""
         now = utcnow()
         with write_transaction(self.db):
             yield now
-            self.pages += 1
+            self.pages += pages
             self.flush(now)
         self.progress({**self.figures(), "total": self.total})
 
