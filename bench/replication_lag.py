@@ -6,9 +6,10 @@
 Run by hand, not by `make bench`. In one run, against one emulator process (synthetic channel,
 0 ms latency, so the sync writes as fast as it can):
 
+a warm-up sync (not counted), then alternating pairs of
 1. a full sync without replication: the baseline wall time;
 2. a full sync of a fresh database while a `Replicator` (what `daemon --replicate-to` starts)
-   streams it to a `file://` replica, with the daemon's checkpoint setting.
+   streams it to a fresh `file://` replica, with the daemon's checkpoint setting.
 
 Lag of a commit = the time its transaction first appears in the replica's level-0 directory
 minus the time the sync committed it (the sync's progress callback runs after every committed
@@ -111,61 +112,90 @@ def commit_lags(commits: list[float], local: LtxWatcher, replica: LtxWatcher) ->
     return lags
 
 
+def replicated_run(session: Session, emu, rep: int) -> dict:
+    """One full sync while a Replicator streams the database to a fresh file:// replica."""
+    schema.leave_checkpoints_to_litestream()  # as the daemon does
+    db = session.new_db("replicated")
+    schema.open_db(db).close()
+    replica_dir = session.workdir / f"replica-{rep}"
+    url = f"file://{replica_dir}"
+    replicator = litestream.Replicator(db, url)
+    replicator.start()
+    local = LtxWatcher(litestream.meta_dir(db.resolve()) / "ltx" / "0")
+    replica = LtxWatcher(replica_dir / "ltx" / "0")
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=([local, replica], stop), daemon=True)
+    watcher.start()
+    commits: list[float] = []
+    try:
+        seconds = sync(db, emu.url, commits)
+        started = time.perf_counter()
+        replicator.sync()
+        catch_up = time.perf_counter() - started
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        watcher.join()
+        replicator.stop(final_sync=False)
+    return {
+        "db": db,
+        "url": url,
+        "seconds": seconds,
+        "commits": len(commits),
+        "lags": commit_lags(commits, local, replica),
+        "catch_up": catch_up,
+        "ltx_files": len(local.first_seen),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.replication_lag")
     p.add_argument("--videos", type=int, default=10_000)
+    p.add_argument("--reps", type=int, default=2, help="alternating pairs of runs (median)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     args = p.parse_args(argv)
     n = args.videos
+    baselines: list[float] = []
+    replicated: list[float] = []
+    lags: list[float] = []
+    catch_ups: list[float] = []
+    commits_total = ltx_total = 0
     with Session(keep=args.keep) as session:
         emu = session.emulator(n)
-        log(f"baseline: full sync of {n:,} videos without replication")
-        baseline_db = session.new_db("baseline")
-        baseline_seconds = sync(baseline_db, emu.url)
-
-        log(f"full sync of {n:,} videos with Litestream replicating to file://")
-        schema.leave_checkpoints_to_litestream()  # as the daemon does
-        db = session.new_db("replicated")
-        schema.open_db(db).close()
-        replica_dir = session.workdir / "replica"
-        url = f"file://{replica_dir}"
-        replicator = litestream.Replicator(db, url)
-        replicator.start()
-        local = LtxWatcher(litestream.meta_dir(db.resolve()) / "ltx" / "0")
-        replica = LtxWatcher(replica_dir / "ltx" / "0")
-        stop = threading.Event()
-        watcher = threading.Thread(target=watch, args=([local, replica], stop), daemon=True)
-        watcher.start()
-        commits: list[float] = []
-        try:
-            seconds = sync(db, emu.url, commits)
-            started = time.perf_counter()
-            final = replicator.sync()
-            catch_up = time.perf_counter() - started
-            time.sleep(0.2)
-        finally:
-            stop.set()
-            watcher.join()
-            replicator.stop(final_sync=False)
-        lags = commit_lags(commits, local, replica)
-
+        log(f"warm-up: full sync of {n:,} videos (not counted)")
+        sync(session.new_db("warmup"), emu.url)
+        for rep in range(args.reps):
+            # Alternating, so load from elsewhere on the machine hits both alike.
+            log(f"[{rep + 1}/{args.reps}] full sync of {n:,} videos without replication")
+            baselines.append(sync(session.new_db("baseline"), emu.url))
+            log(f"[{rep + 1}/{args.reps}] the same with Litestream replicating to file://")
+            run = replicated_run(session, emu, rep)
+            replicated.append(run["seconds"])
+            lags += run["lags"]
+            catch_ups.append(run["catch_up"])
+            commits_total += run["commits"]
+            ltx_total += run["ltx_files"]
+            db, url = run["db"], run["url"]
         restored = session.workdir / "restored.db"
-        log("restoring the replica to check it")
+        log("restoring the last replica to check it")
         txid = litestream.restore_to(url, restored)
         result = {
             "machine": machine(),
+            "load_average": os.getloadavg()[0],
             "videos": n,
-            "baseline_seconds": round(baseline_seconds, 2),
-            "replicated_seconds": round(seconds, 2),
-            "ratio": round(seconds / baseline_seconds, 3),
-            "commits": len(commits),
+            "reps": args.reps,
+            "baseline_seconds": round(median(baselines), 2),
+            "replicated_seconds": round(median(replicated), 2),
+            "ratio": round(median(replicated) / median(baselines), 3),
+            "baseline_samples": [round(x, 2) for x in baselines],
+            "replicated_samples": [round(x, 2) for x in replicated],
+            "commits": commits_total,
             "commits_measured": len(lags),
             "lag_median_s": round(median(lags), 3) if lags else None,
             "lag_p95_s": round(percentile(lags, 95), 3) if lags else None,
             "lag_max_s": round(max(lags), 3) if lags else None,
-            "final_catch_up_s": round(catch_up, 3),
-            "final_txid": final["txid"],
-            "ltx_files_local": len(local.first_seen),
+            "final_catch_up_s": round(max(catch_ups), 3),
+            "ltx_files_local": ltx_total,
             "restored_txid": txid,
             "restored_integrity": integrity_check(restored),
             "restored_videos": row_counts(restored).get("videos"),
@@ -180,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(r: dict) -> str:
     m = r["machine"]
+    base, repl = r["baseline_samples"], r["replicated_samples"]
     restored = (
         f"txid {r['restored_txid']}, integrity_check {r['restored_integrity']}, "
         f"{r['restored_videos']:,} of {r['source_videos']:,} videos"
@@ -192,14 +223,15 @@ Run {m["date"]} on {m["cpu_model"]} ({m["nproc"]} CPUs), Python {m["python"]}, S
 | figure | value |
 | --- | --- |
 | channel | {r["videos"]:,} synthetic videos, emulator at 0 ms latency |
-| full sync without replication (baseline) | {r["baseline_seconds"]} s |
-| full sync with Litestream replicating (`file://`) | {r["replicated_seconds"]} s |
+| runs | a warm-up, then {r["reps"]} alternating pairs; load average {r["load_average"]:.1f} |
+| full sync without replication (baseline), median | {r["baseline_seconds"]} s {base} |
+| full sync with Litestream replicating (`file://`), median | {r["replicated_seconds"]} s {repl} |
 | ratio to the baseline | {r["ratio"]} × |
-| page commits during the sync | {r["commits"]} ({r["commits_measured"]} measured) |
+| page commits during the replicated syncs | {r["commits"]} ({r["commits_measured"]} measured) |
 | replication lag of a commit: median | {r["lag_median_s"]} s |
 | replication lag of a commit: 95th percentile | {r["lag_p95_s"]} s |
 | replication lag of a commit: max | {r["lag_max_s"]} s |
-| catch-up after the sync ended (`litestream sync -wait`) | {r["final_catch_up_s"]} s |
+| catch-up after the sync ended (`litestream sync -wait`), worst | {r["final_catch_up_s"]} s |
 | Litestream transactions (local LTX files) | {r["ltx_files_local"]} |
 | restored replica | {restored} |
 """

@@ -111,6 +111,22 @@ def test_bad_replica_urls_are_refused(url):
         litestream.check_url(url)
 
 
+def test_passwords_in_replica_urls_are_never_shown(tmp_path):
+    # Port 1 on loopback: Litestream's connection is refused at once, nothing leaves the machine.
+    url = "sftp://backup:s3cret-pw@127.0.0.1:1/archive"
+    assert litestream.redact_url(url) == "sftp://backup:***@127.0.0.1:1/archive"
+    assert litestream.redact_url("file:///x") == "file:///x"
+    db = tmp_path / "a.db"
+    litestream.write_state(db, role="primary", url=url, pid=None, owner_pid=None)
+    path = litestream.write_config(db, url, tmp_path / "s.sock")
+    for private in (path, litestream.state_path(db)):
+        assert private.stat().st_mode & 0o077 == 0, private
+    with pytest.raises(ReplicationError) as failed:
+        litestream.replica_position(url, timeout=5)
+    assert "s3cret" not in str(failed.value)
+    assert "s3cret" not in json.dumps(replication_status.collect(db))
+
+
 def test_bad_timestamp_is_refused():
     with pytest.raises(ConfigError, match="not a date"):
         litestream.parse_timestamp("yesterday")
@@ -455,6 +471,15 @@ def test_follow_cli_keeps_a_reader_copy_that_datasette_serves_read_only(
         replicator.sync()
         wait_until(lambda: asyncio.run(title()) == "followed", what="Datasette to see it")
         assert asyncio.run(write_attempt()) != 200
+
+        async def overview():
+            await ds.invoke_startup()
+            return (await ds.client.get("/")).text
+
+        page = asyncio.run(overview())
+        card = page.split('id="replication"', 1)[1].split("</div>", 1)[0]
+        assert "読み取り用レプリカ (追従中)" in card and url in card
+        assert "遅れ: 0 トランザクション" in card
         status = json.loads(run_cli(["status", "--db", str(reader), "--json"], env).stdout)
         assert status["replication"]["role"] == "follower"
         assert status["replication"]["state"] == "on"

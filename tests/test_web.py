@@ -358,3 +358,48 @@ def test_durations(seconds, hms, clock):
     from archivesync.web import text
 
     assert text.hms(seconds) == hms and text.clock(seconds) == clock
+
+
+@pytest.mark.parametrize(
+    "form, fields",
+    [
+        (
+            {"kind": "channel", "channel_id": SAMPLE_CHANNEL, "mode": "full"},
+            ("channel", SAMPLE_CHANNEL, "full"),
+        ),
+        (
+            {"kind": "channel", "channel_id": SAMPLE_CHANNEL, "mode": "incremental"},
+            ("channel", SAMPLE_CHANNEL, "incremental"),
+        ),
+        (
+            {"kind": "playlist", "playlist_id": "PLabcdefghij0123456789"},
+            ("playlist", "PLabcdefghij0123456789", "playlist"),
+        ),
+        (
+            {"kind": "videos", "videos": f"https://www.youtube.com/shorts/{VID}\nXa3vN8pQe1s"},
+            ("videos", f"{VID},Xa3vN8pQe1s", "videos"),
+        ),
+    ],
+)
+def test_every_kind_of_resync_form_queues_its_target(index, form, fields):
+    ds = make_datasette(index["db"], users_file=index["users"])
+    staff = cookie_for(ds, "tanaka")
+    [page] = fetch(ds, ("get", "/-/resync", {"cookies": staff}))
+    csrf = page.cookies["ds_csrftoken"]
+    token = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+    [done] = fetch(
+        ds,
+        (
+            "post",
+            "/-/resync",
+            {"data": {**form, "csrftoken": token}, "cookies": {**staff, "ds_csrftoken": csrf}},
+        ),
+    )
+    assert done.status_code == 302, done.text
+    request_id = int(done.headers["location"].rsplit("/", 1)[1])
+    db = open_db(index["db"], migrate=False)
+    try:
+        row = db["sync_requests"].get(request_id)
+    finally:
+        db.close()
+    assert (row["target_kind"], row["target_id"], row["mode"]) == fields

@@ -62,7 +62,7 @@ def follow_command(url, db_path, interval, force):
             raise ReplicationError(f"{db_path!r} already exists: use --force to replace it")
         litestream.remove_database_files(path)
     if litestream.replica_position(url) is None:
-        raise ReplicationError(f"no backup found at {url}")
+        raise ReplicationError(f"no backup found at {litestream.redact_url(url)}")
     proc = litestream.start_follower(url, path, interval)
 
     def stop(signum, frame):
@@ -70,7 +70,8 @@ def follow_command(url, db_path, interval, force):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    click.echo(f"following {url} into {db_path} (read it with `archivesync serve`)", err=True)
+    shown = litestream.redact_url(url)
+    click.echo(f"following {shown} into {db_path} (read it with `archivesync serve`)", err=True)
     while proc.poll() is None:
         time.sleep(0.2)
     state = litestream.read_state(path) or {}

@@ -85,6 +85,25 @@ def check_url(url: str) -> str:
     return url
 
 
+def redact_url(url: str | None) -> str | None:
+    """The URL with any password in it replaced, for logs, `status` and pages."""
+    if not url:
+        return url
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def _private_write(path: Path, text: str) -> None:
+    """Write a file only its owner can read: it may hold a replica URL with a password."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
 def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -133,7 +152,7 @@ def replica_position(url: str, timeout: float = 30) -> Position | None:
     """The newest transaction in the replica at `url`, or None when it holds no backup."""
     result = _run(["ltx", "-level", "all", "-json", check_url(url)], timeout=timeout)
     if result.returncode != 0:
-        raise ReplicationError(f"cannot read replica {url}: {_error_line(result)}")
+        raise ReplicationError(f"cannot read replica {redact_url(url)}: {_error_line(result)}")
     files = json.loads(result.stdout or "[]") or []
     if not files:
         return None
@@ -189,7 +208,7 @@ def write_config(db_path: str | Path, url: str, socket_path: str | Path) -> Path
         ],
     }
     path = config_path(db_path)
-    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    _private_write(path, json.dumps(config, indent=2) + "\n")
     return path
 
 
@@ -205,7 +224,7 @@ def write_state(db_path: str | Path, **fields) -> None:
     """Record the replicating or following process in `<db>.replication.json` (atomically)."""
     path = state_path(db_path)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(fields, indent=2) + "\n", encoding="utf-8")
+    _private_write(tmp, json.dumps(fields, indent=2) + "\n")
     os.replace(tmp, path)
 
 
@@ -435,7 +454,7 @@ def restore_to(url: str, output: str | Path, *, timestamp: str | None = None) ->
         message = _error_line(result)
         if "timestamp does not exist" in message:
             message = f"the replica has nothing as old as {timestamp}"
-        raise ReplicationError(f"cannot restore from {url}: {message}")
+        raise ReplicationError(f"cannot restore from {redact_url(url)}: {message}")
     return int(json.loads(result.stdout)["txid"], 16)
 
 

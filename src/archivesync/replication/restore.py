@@ -103,7 +103,7 @@ def restore(
     if db_path.exists() and not force:
         raise ConfigError(f"{str(db_path)!r} already exists: use --force to replace it")
     if litestream.replica_position(url) is None:
-        raise ReplicationError(f"no backup found at {url}")
+        raise ReplicationError(f"no backup found at {litestream.redact_url(url)}")
     tmp = db_path.with_name(f".{db_path.name}.restoring-{os.getpid()}")
     litestream.remove_database_files(tmp)
     try:
@@ -123,7 +123,7 @@ def restore(
             Path(f"{tmp}.tmp").unlink()
     return RestoreReport(
         db_path=str(db_path),
-        url=url,
+        url=litestream.redact_url(url),
         txid=txid,
         integrity=integrity,
         migrations_applied=applied,

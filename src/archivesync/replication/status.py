@@ -42,7 +42,7 @@ def collect(
     data = {
         "state": "on" if alive else "off",
         "role": role,
-        "url": state.get("url"),
+        "url": litestream.redact_url(state.get("url")),
         "pid": state.get("pid") if alive else None,
         "started_at": state.get("started_at"),
         "stopped_at": state.get("stopped_at"),

@@ -32,7 +32,9 @@ def _nice_max(value: float) -> float:
 def _tick_label(value: float) -> str:
     if value >= 10_000 and value % 1000 == 0:
         return f"{value / 10_000:g}万"
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.2f}"
+    if value >= 10 or value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _frame(title: str, y_max: float, y_format=_tick_label) -> list[str]:

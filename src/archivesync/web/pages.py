@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from archivesync.db.schema import open_db
 from archivesync.parsing import video_ids_from_text
+from archivesync.replication import status as replication_status
 from archivesync.search.text import EmptyQuery
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
@@ -200,6 +201,10 @@ async def overview(request, datasette):
         }
 
     page = await _read(datasette, collect)
+    # Asks Litestream (a subprocess or two) only when this database is replicated or followed.
+    page["replication"] = await asyncio.to_thread(
+        replication_status.collect, cfg.get("db_path", "")
+    )
     return await _render(datasette, request, "overview.html", page)
 
 
@@ -444,12 +449,13 @@ async def channel(request, datasette):
         return _csv_response(
             f"{channel_id}-monthly.csv", columns, [[m[c] for c in columns] for m in page["monthly"]]
         )
-    labels = [f"{m['year']}-{m['month']:02d}" for m in page["monthly"]]
+    months = _every_month(page["monthly"])
+    labels = [f"{year}-{month:02d}" for year, month, _ in months]
     page["uploads_chart"] = charts.bar_chart(
-        "月別の公開本数", labels, [m["videos"] for m in page["monthly"]]
+        "月別の公開本数", labels, [m["videos"] if m else 0 for _, _, m in months]
     )
     page["hours_chart"] = charts.bar_chart(
-        "月別の公開時間 (時間)", labels, [m["hours"] for m in page["monthly"]]
+        "月別の公開時間 (時間)", labels, [m["hours"] if m else 0 for _, _, m in months]
     )
     if page["views_monthly"]:
         page["views_chart"] = charts.bar_chart(
@@ -458,6 +464,21 @@ async def channel(request, datasette):
             [m["views"] for m in page["views_monthly"]],
         )
     return await _render(datasette, request, "channel.html", page)
+
+
+def _every_month(monthly: list[dict], most: int = 120) -> list[tuple[int, int, dict | None]]:
+    """(year, month, row or None) for every month from the first row to the last: a month
+    with no upload is a zero bar, not a missing one. The last `most` months at most."""
+    if not monthly:
+        return []
+    rows = {(m["year"], m["month"]): m for m in monthly}
+    year, month = monthly[0]["year"], monthly[0]["month"]
+    last = (monthly[-1]["year"], monthly[-1]["month"])
+    out = []
+    while (year, month) <= last:
+        out.append((year, month, rows.get((year, month))))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out[-most:]
 
 
 async def static_file(request, datasette):

@@ -46,7 +46,7 @@ from archivesync.db.access import NotWritable, check_writable, is_write_failure,
 from archivesync.db.schema import open_db
 from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
 from archivesync.parsing import iso_utc
-from archivesync.replication.litestream import Replicator
+from archivesync.replication.litestream import Replicator, redact_url
 from archivesync.reporting import figures_sentence, progress_reporter
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
@@ -175,11 +175,12 @@ class Daemon:
         schema.leave_checkpoints_to_litestream()
         self.replicator = Replicator(self.db_path, self.replicate_to)
         self.replicator.start()
+        shown = redact_url(self.replicate_to)
         log.info(
             "replicating to %s (litestream pid %d)",
-            self.replicate_to,
+            shown,
             self.replicator.proc.pid,
-            extra={"fields": {"event": "replication_started", "url": self.replicate_to}},
+            extra={"fields": {"event": "replication_started", "url": shown}},
         )
 
     def _on_started(self, event) -> None:
