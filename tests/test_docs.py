@@ -102,3 +102,26 @@ def test_the_docstring_check_sees_functions():
     # A scan that found nothing would pass the test above without checking anything.
     names = {where.rsplit(" ", 1)[1] for where, _ in public_functions()}
     assert {"run_sync", "YouTubeClient.execute", "Emulator.inject_fault"} <= names
+
+
+DEV_PATH = re.compile(r"/(work|root|home)/[A-Za-z]")
+
+
+def test_no_path_of_a_development_machine_in_code_or_docs():
+    places = [REPO / "README.md"]
+    for folder in ("src", "docs", "schedules", "deploy"):
+        places += [
+            p for p in (REPO / folder).rglob("*") if p.is_file() and "egg-info" not in str(p)
+        ]
+    found = []
+    for path in places:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # images and other binary files
+        found += [
+            f"{path.relative_to(REPO)}:{n}"
+            for n, line in enumerate(text.splitlines(), 1)
+            if DEV_PATH.search(line)
+        ]
+    assert found == []
