@@ -46,11 +46,11 @@ def test_bad_api_key_is_a_clear_error_that_never_shows_the_key(emu, tmp_path):
 
 def test_unknown_channel_exits_1(emu, tmp_path):
     result = run_cli(
-        ["sync", "--db", str(tmp_path / "a.db"), "--channel", "UCdoesnotexist000000000"],
+        ["sync", "--db", str(tmp_path / "a.db"), "--channel", "UCdoesnotexist0000000000"],
         cli_env(emu),
     )
     assert result.returncode == 1
-    assert "channel 'UCdoesnotexist000000000' not found" in result.stderr
+    assert "channel 'UCdoesnotexist0000000000' not found" in result.stderr
     assert "Traceback" not in result.stderr
 
 

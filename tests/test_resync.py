@@ -85,7 +85,7 @@ def test_without_daemon_videos_are_resynced_at_once(emulator, db_path, synced):
     result = resync(db_path, emulator, "--video", videos[0], "--video", videos[1])
     assert result.returncode == 0, result.stderr
     assert ": ok;" in result.stdout
-    assert "resync progress:" in result.stderr  # the progress reporter, as log lines off a TTY
+    assert "resync progress (videos):" in result.stderr  # the progress reporter, off a TTY
     (request,) = requests(db_path)
     assert (request["target_kind"], request["target_id"], request["mode"]) == (
         "videos",

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from itertools import pairwise
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from archivesync.timestamps import format_utc
 
 __all__ = [
+    "CHANNEL_FORMS",
+    "ChannelRef",
     "Chapter",
     "chapter_url",
     "format_duration",
     "iso_utc",
     "normalize_text",
+    "parse_channel",
     "parse_chapters",
     "parse_duration",
     "parse_iso",
@@ -435,3 +438,49 @@ def iso_utc(dt: datetime | str | None) -> str | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return format_utc(dt)
+
+
+# --------------------------------------------------------------------------------------------
+# Channels as people paste them
+# --------------------------------------------------------------------------------------------
+
+_CHANNEL_ID_RE = re.compile(r"UC[0-9A-Za-z_-]{22}")
+# YouTube handles: 3-30 letters (any script), digits, "_", "-" and ".".
+_HANDLE_RE = re.compile(r"@([\w.-]{3,30})")
+_YOUTUBE_URL_RE = re.compile(
+    r"(?:https?://)?(?:www\.|m\.)?youtube\.com(/[^?#]*)(?:[?#].*)?", re.IGNORECASE
+)
+CHANNEL_FORMS = (
+    "a channel id (UC and 22 more characters), a channel URL "
+    "(https://www.youtube.com/channel/UC...), or a handle (@name or https://www.youtube.com/@name)"
+)
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A channel as given: its id, or a handle still to be resolved through the API."""
+
+    channel_id: str | None = None
+    handle: str | None = None
+
+    def __str__(self) -> str:
+        return self.channel_id or self.handle or ""
+
+
+def parse_channel(text: str | None) -> ChannelRef:
+    """A channel id, channel URL, @handle or handle URL; ValueError for anything else."""
+    value = unquote((text or "").strip())
+    if not value:
+        raise ValueError(f"a channel is needed: give {CHANNEL_FORMS}")
+    if _CHANNEL_ID_RE.fullmatch(value):
+        return ChannelRef(channel_id=value)
+    if _HANDLE_RE.fullmatch(value):
+        return ChannelRef(handle=value)
+    url = _YOUTUBE_URL_RE.fullmatch(value)
+    if url:
+        parts = [p for p in url[1].split("/") if p]
+        if len(parts) >= 2 and parts[0] == "channel" and _CHANNEL_ID_RE.fullmatch(parts[1]):
+            return ChannelRef(channel_id=parts[1])
+        if parts and _HANDLE_RE.fullmatch(parts[0]):
+            return ChannelRef(handle=parts[0])
+    raise ValueError(f"{text!r} is not a channel: give {CHANNEL_FORMS}")

@@ -336,6 +336,19 @@ def fetch_channel(client: YouTubeClient, channel_id: str) -> dict:
     return items[0]
 
 
+def fetch_channel_id_for_handle(client: YouTubeClient, handle: str) -> str:
+    """The id of the channel with this @handle (channels.list forHandle, 1 unit)."""
+    response = client.execute(
+        lambda s: s.channels().list(part="id", forHandle=handle, maxResults=1),
+        f"channels.list forHandle={handle}",
+        "youtube#channelListResponse",
+    )
+    items = response.get("items") or []
+    if not items:
+        raise NotFoundError(f"no channel has the handle {handle}")
+    return items[0]["id"]
+
+
 @dataclass
 class Page:
     items: list[dict]

@@ -21,6 +21,7 @@ import click
 from archivesync.db.access import write_failure
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET, DEFAULT_SAFETY_MARGIN
 from archivesync.errors import EXIT_ERROR, ArchiveSyncError, Interrupted
+from archivesync.parsing import ChannelRef, parse_channel
 from archivesync.reporting import run_summary
 
 if TYPE_CHECKING:
@@ -107,6 +108,36 @@ def output_format(out_csv=False, out_tsv=False, out_json=False, out_nl=False, le
             "give one output format, not " + " and ".join(f"--{flags.get(f, f)}" for f in chosen)
         )
     return chosen[0] if chosen else None
+
+
+class ChannelParam(click.ParamType):
+    """A channel as people paste it: UC id, channel URL, @handle or handle URL."""
+
+    name = "channel"
+
+    def convert(self, value, param, ctx):
+        """The option's text as a ChannelRef; a usage error for anything else."""
+        if isinstance(value, ChannelRef):
+            return value
+        try:
+            return parse_channel(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+CHANNEL_HELP = "Channel id (UC...), channel URL, @handle or handle URL."
+
+
+def resolved_channel(db_path, ref: ChannelRef, *, api_key, endpoint, settings) -> str:
+    """The channel id for `ref`; a handle is looked up (1 unit) and the id shown."""
+    from archivesync.sync.channel import resolve_channel  # the API client: only when syncing
+
+    channel_id = resolve_channel(
+        db_path, ref, api_key=api_key, endpoint=endpoint, settings=settings
+    )
+    if ref.handle:
+        click.echo(f"{ref.handle} is channel {channel_id}", err=True)
+    return channel_id
 
 
 def endpoint_option(func):

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from archivesync.cli.common import (
+    ChannelParam,
     db_option,
     endpoint_option,
     fail_cleanly,
     finish,
     log_options,
     make_settings,
+    resolved_channel,
     settings_options,
     signal_exit_code,
     stop_on_signals,
@@ -207,7 +209,12 @@ def _wait_for(db, db_path, request_id, api_key, api_endpoint, settings) -> None:
 
 @click.command("resync")
 @db_option
-@click.option("--channel", "channel_id", help="Resync a channel (incremental unless --full).")
+@click.option(
+    "--channel",
+    "channel",
+    type=ChannelParam(),
+    help="Resync a channel (incremental unless --full): id, channel URL or @handle.",
+)
 @click.option("--full", is_flag=True, help="With --channel: a full sync.")
 @click.option("--playlist", "playlist_id", help="Resync one playlist and its videos.")
 @click.option(
@@ -226,7 +233,7 @@ def _wait_for(db, db_path, request_id, api_key, api_endpoint, settings) -> None:
 @fail_cleanly
 def resync_command(
     db_path,
-    channel_id,
+    channel,
     full,
     playlist_id,
     video_ids,
@@ -238,14 +245,27 @@ def resync_command(
     **knobs,
 ):
     """Resync a channel, playlist or videos now: through the daemon if one is running."""
-    target = _target(channel_id, full, playlist_id, video_ids)
+    _target(channel, full, playlist_id, video_ids)  # usage errors before anything else
     settings = make_settings(**knobs)
     requested_by = requested_by or _user_name()
     try:
         api_key = resolve_api_key()
     except ConfigError:
+        if channel is not None and channel.handle:
+            raise ConfigError(
+                f"looking up {channel.handle} needs an API key (YOUTUBE_API_KEY); "
+                "or give the channel id (UC...)"
+            ) from None
         api_key = None  # queueing for the daemon needs no key; running here will say so
     setup_logging(log_format, verbose, secret=api_key or "")
+    channel_id = (
+        resolved_channel(
+            db_path, channel, api_key=api_key, endpoint=api_endpoint, settings=settings
+        )
+        if channel is not None
+        else None
+    )
+    target = _target(channel_id, full, playlist_id, video_ids)
     db = open_db(db_path)
     try:
         heartbeat = read_heartbeat(db)

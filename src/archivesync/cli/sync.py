@@ -5,12 +5,15 @@ from __future__ import annotations
 import click
 
 from archivesync.cli.common import (
+    CHANNEL_HELP,
+    ChannelParam,
     db_option,
     endpoint_option,
     fail_cleanly,
     finish,
     log_options,
     make_settings,
+    resolved_channel,
     settings_options,
     stop_on_signals,
 )
@@ -23,7 +26,7 @@ from archivesync.youtube import resolve_api_key
 
 @click.command("sync")
 @db_option
-@click.option("--channel", "channel_id", required=True, help="Channel id (UC...).")
+@click.option("--channel", "channel", required=True, type=ChannelParam(), help=CHANNEL_HELP)
 @click.option("--full", is_flag=True, help="Re-read everything and detect removals.")
 @endpoint_option
 @settings_options
@@ -31,13 +34,14 @@ from archivesync.youtube import resolve_api_key
 @click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
 @log_options
 @fail_cleanly
-def sync_command(
-    db_path, channel_id, full, api_endpoint, wait, as_json, log_format, verbose, **knobs
-):
+def sync_command(db_path, channel, full, api_endpoint, wait, as_json, log_format, verbose, **knobs):
     """Sync a channel into the index (incremental once it has had a full sync)."""
     api_key = resolve_api_key()
     setup_logging(log_format, verbose, secret=api_key)
     settings = make_settings(**knobs)
+    channel_id = resolved_channel(
+        db_path, channel, api_key=api_key, endpoint=api_endpoint, settings=settings
+    )
     progress = progress_reporter("sync")
     outcome = run_sync(
         db_path,

@@ -21,9 +21,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from archivesync.db import quota, store
+from archivesync.db.schema import open_db
 from archivesync.errors import (
     NotFoundError,
 )
+from archivesync.parsing import ChannelRef
 from archivesync.sync.run import (
     Outcome,
     Progress,
@@ -39,6 +41,7 @@ from archivesync.youtube import (
     YouTubeClient,
     batches,
     fetch_channel,
+    fetch_channel_id_for_handle,
     fetch_channel_playlist_pages,
     fetch_feed_video_ids,
     fetch_playlist_item_pages,
@@ -112,6 +115,7 @@ def _settled(batch: list[tuple[Any, Future]], skip=()) -> tuple[list[tuple[Any, 
 
 
 def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
+    ctx.set_phase("channel")
     channel = fetch_channel(ctx.client, channel_id)
     with ctx.page() as now:
         store.save_channel(ctx.db, channel, now)
@@ -121,6 +125,7 @@ def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
     conn = ctx.db.conn
     conn.execute("DROP TABLE IF EXISTS temp.listed_ids")
     conn.execute("CREATE TEMP TABLE listed_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    ctx.set_phase("uploads and videos")
     try:
         with ThreadPoolExecutor(settings.workers, thread_name_prefix="videos") as pool:
             for batch in _pipelined_upload_pages(ctx, uploads, pool, depth=2 * settings.workers):
@@ -140,11 +145,14 @@ def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
                     [channel_id],
                 )
             ]
+            ctx.set_phase("removals")
             _confirm_removals(ctx, unlisted)
+            ctx.set_phase("playlists")
             _sync_channel_playlists(ctx, channel_id, pool)
     finally:
         if not conn.in_transaction:
             conn.execute("DROP TABLE IF EXISTS temp.listed_ids")
+    ctx.set_phase("finishing")
     with ctx.page() as now:
         store.touch_channel(ctx.db, channel_id, now, full=True)
 
@@ -286,6 +294,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
     channel_id = channel["id"]
     new_ids: list[str] = []
     to_refresh: list[str] = []
+    ctx.set_phase("new uploads")
     if not _feed_shows_nothing_new(ctx, channel_id, settings):
         for page in fetch_playlist_item_pages(
             ctx.client, channel["uploads_playlist_id"], part="contentDetails"
@@ -309,6 +318,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
     ]
     targets = list(dict.fromkeys([*new_ids, *to_refresh, *recent]))
     ctx.total = len(targets)
+    ctx.set_phase("videos")
     for batch in batches(targets):
         _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
     with ctx.page() as now:
@@ -355,11 +365,13 @@ def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
         raise NotFoundError(f"playlist {playlist_id!r} not found")
     with ctx.page() as now:
         store.save_playlists(ctx.db, found, now)
+    ctx.set_phase("playlist items")
     rows = _list_playlist_items(ctx, playlist_id)
     with ctx.page():
         store.replace_playlist_items(ctx.db, playlist_id, rows)
     ids = list(dict.fromkeys(r["video_id"] for r in rows if r["item_status"] == "ok"))
     ctx.total = len(ids)
+    ctx.set_phase("videos")
     for batch in batches(ids):
         _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
     return (found[0].get("snippet") or {}).get("channelId")
@@ -369,6 +381,7 @@ def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
     """Resync single videos; returns their channel. NotFoundError for unknown ids."""
     ids = list(dict.fromkeys(video_ids))
     ctx.total = len(ids)
+    ctx.set_phase("videos")
     unknown: list[str] = []
     channel_id = None
     for batch in batches(ids):
@@ -385,6 +398,36 @@ def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
 
 
 # --- the one entry point for the CLI, the daemon and staff resyncs ---------------------------
+
+
+def resolve_channel(
+    db_path: str | Path,
+    ref: ChannelRef,
+    *,
+    api_key: str,
+    endpoint: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """The channel id `ref` names: as given, or looked up by @handle (1 unit, on the ledger).
+
+    The index file is only created once the handle is found: a typo makes no new file.
+    """
+    if ref.channel_id:
+        return ref.channel_id
+    settings = settings or Settings()
+    client = YouTubeClient(api_key, endpoint, timeout=settings.timeout, retries=settings.retries)
+    found = False
+    try:
+        channel_id = fetch_channel_id_for_handle(client, ref.handle)
+        found = True
+        return channel_id
+    finally:
+        if client.guard.units and (found or Path(db_path).is_file()):
+            db = open_db(db_path)
+            try:
+                quota.record_units(db, quota.pacific_day(), client.guard.units)
+            finally:
+                db.close()
 
 
 def run_sync(

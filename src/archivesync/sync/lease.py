@@ -8,12 +8,15 @@ can never leave a stale lease behind: whoever gets the lock knows that every run
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from pathlib import Path
 
 from archivesync.db.access import NotWritable, companion_mode, explain
 from archivesync.errors import Interrupted, LeaseHeld
+
+log = logging.getLogger(__name__)
 
 
 class Lease:
@@ -61,12 +64,16 @@ class Lease:
     ) -> None:
         """Take the lease, waiting for it with `wait`; LeaseHeld otherwise."""
         stop = stop or threading.Event()
+        announced = False
         while not self.try_acquire():
             if not wait:
                 raise LeaseHeld(
                     f"{describe_holder()} is writing to this database; "
                     "wait for it to finish or use --wait"
                 )
+            if not announced:  # say once what the wait is for: silence looks like a hang
+                log.info("waiting for %s to end", describe_holder())
+                announced = True
             if stop.wait(poll_seconds):
                 raise Interrupted("stopped while waiting for the database")
 

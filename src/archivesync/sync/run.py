@@ -87,7 +87,15 @@ class RunContext:
         self.progress = progress
         self.added = self.updated = self.removed = self.pages = self.seen = 0
         self.total: int | None = None
+        self.phase = "starting"
         self._flushed_units = 0
+
+    def set_phase(self, phase: str) -> None:
+        """Name the part of the run now going (uploads and videos, playlists, removals...)."""
+        if phase != self.phase:
+            self.phase = phase
+            log.debug("run %d: %s", self.run_id, phase)
+            self.progress({**self.figures(), "total": self.total, "phase": phase})
 
     def count(self, result: store.SaveResult) -> None:
         """Add a page's saved rows to the run's figures."""
@@ -102,7 +110,17 @@ class RunContext:
             yield now
             self.pages += pages
             self.flush(now)
-        self.progress({**self.figures(), "total": self.total})
+        log.debug(
+            "run %d: page %d committed (%s): %d videos seen, %d added, %d updated, %d units",
+            self.run_id,
+            self.pages,
+            self.phase,
+            self.seen,
+            self.added,
+            self.updated,
+            self.client.guard.units,
+        )
+        self.progress({**self.figures(), "total": self.total, "phase": self.phase})
 
     def flush(self, now: str) -> None:
         """Write the units spent since the last flush and the run's figures."""

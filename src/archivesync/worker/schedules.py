@@ -33,6 +33,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archivesync.errors import ConfigError
+from archivesync.parsing import parse_channel
 
 MODES = ("incremental", "full")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone")
@@ -41,7 +42,6 @@ DEFAULT_TIMEZONE = "UTC"
 # Job ids become APScheduler job ids and log fields; the daemon's own jobs use ':' so they can
 # never clash with these.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_CHANNEL = re.compile(r"^[A-Za-z0-9_-]+$")
 _EVERY_PART = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -177,8 +177,22 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
     channel = raw.get("channel")
     if channel is None:
         problem("missing 'channel'")
-    elif not isinstance(channel, str) or not _CHANNEL.match(channel):
+    elif not isinstance(channel, str):
         problem(f"'channel' must be a channel id such as 'UC...', not {channel!r}")
+    else:
+        try:
+            ref = parse_channel(channel)
+        except ValueError as e:
+            problem(f"'channel': {e}")
+        else:
+            if ref.handle:
+                # Looking a handle up would spend a unit at every start; the id never changes.
+                problem(
+                    f"'channel' {channel!r} is a handle: write the channel id (UC...) instead "
+                    f"(`archivesync sync --channel {ref.handle}` shows it)"
+                )
+            else:
+                channel = ref.channel_id  # a channel URL is written down as its id
     mode = raw.get("mode", "incremental")
     if mode not in MODES:
         problem(f"bad mode {mode!r} (use 'incremental' or 'full')")
