@@ -75,7 +75,7 @@ def test_good_file_loads_into_specs(tmp_path):
 def test_shipped_schedule_for_the_organisation_channel_is_valid():
     specs = {s.id: s for s in load_schedules(REPO / "schedules")}
     assert {s.channel for s in specs.values()} == {CHANNEL}
-    assert {s.mode for s in specs.values()} == {"incremental", "full"}
+    assert {s.mode for s in specs.values()} == {"incremental", "full", "analytics"}
     incremental = next(s for s in specs.values() if s.mode == "incremental")
     after = datetime(2025, 1, 6, 0, 1, tzinfo=UTC)
     first = incremental.trigger().get_next_fire_time(None, after)

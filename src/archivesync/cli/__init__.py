@@ -30,6 +30,7 @@ COMMANDS = {
     "daemon": "archivesync.cli.ops:daemon_command",
     "resync": "archivesync.cli.ops:resync_command",
     "status": "archivesync.cli.ops:status_command",
+    "analytics": "archivesync.cli.analytics:analytics_command",
     "auth": "archivesync.cli.auth:auth_command",
     "users": "archivesync.cli.users:users_group",
     "restore": "archivesync.cli.replication:restore_command",

@@ -247,6 +247,64 @@ def _views(db: Database) -> None:
     create_views(db)
 
 
+@MIGRATIONS(name="0006_analytics")
+def _analytics(db: Database) -> None:
+    # YouTube Analytics figures (analytics/); days are Pacific-time days, as the API gives them.
+    # analytics_state remembers, per video and per channel, how far the daily figures have
+    # been read and when retention was last asked for (and whether the API withheld it).
+    db.executescript(
+        """
+        CREATE TABLE video_daily_metrics (
+            video_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            views INTEGER,
+            estimated_minutes_watched INTEGER,
+            average_view_duration_seconds INTEGER,
+            average_view_percentage REAL,
+            likes INTEGER,
+            subscribers_gained INTEGER,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (video_id, day)
+        );
+        CREATE TABLE channel_daily_metrics (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            views INTEGER,
+            estimated_minutes_watched INTEGER,
+            average_view_duration_seconds INTEGER,
+            average_view_percentage REAL,
+            likes INTEGER,
+            subscribers_gained INTEGER,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, day)
+        );
+        CREATE TABLE video_retention (
+            video_id TEXT NOT NULL,
+            elapsed_ratio REAL NOT NULL,
+            audience_watch_ratio REAL,
+            relative_retention_performance REAL,
+            start_date TEXT NOT NULL,
+            end_date TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (video_id, elapsed_ratio)
+        );
+        CREATE TABLE analytics_state (
+            subject_kind TEXT NOT NULL,
+            subject_id TEXT NOT NULL,
+            daily_through TEXT,
+            daily_fetched_at TEXT,
+            retention_status TEXT,
+            retention_fetched_at TEXT,
+            retention_views INTEGER,
+            PRIMARY KEY (subject_kind, subject_id)
+        );
+        """
+    )
+    from archivesync.db.views import create_analytics_views
+
+    create_analytics_views(db)
+
+
 @contextlib.contextmanager
 def atomic(conn: sqlite3.Connection) -> Iterator[None]:
     """All of the block or none of it: its own transaction, or part of the caller's.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-__all__ = ["VIEWS", "create_views", "hms_sql"]
+__all__ = ["ANALYTICS_VIEWS", "VIEWS", "create_analytics_views", "create_views", "hms_sql"]
 
 
 def hms_sql(seconds: str) -> str:
@@ -196,4 +196,133 @@ ORDER BY v.removed_at DESC, v.id
 def create_views(db: Database) -> None:
     """Create or replace every view in VIEWS (idempotent)."""
     for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+# --- YouTube Analytics (migration 0006) ------------------------------------------------------
+# Kept apart from VIEWS because their tables only exist from migration 0006 on.
+
+ANALYTICS_VIEWS: dict[str, str] = {
+    # One row per chapter of a video that has retention. A retention point with ratio r lies at
+    # second r * duration_seconds; a chapter holds the points with start_seconds <= t <
+    # end_seconds (the last chapter also t = duration); its figures are NULL if it holds none.
+    "chapter_retention": """
+WITH chapter_spans AS (
+  SELECT
+    c.video_id,
+    c.position,
+    c.title,
+    c.start_seconds,
+    c.end_seconds,
+    coalesce(c.end_seconds, v.duration_seconds) AS span_end,
+    v.duration_seconds AS duration,
+    c.position = max(c.position) OVER (PARTITION BY c.video_id) AS is_last
+  FROM chapters c
+  JOIN videos v ON v.id = c.video_id
+  WHERE c.video_id IN (SELECT video_id FROM video_retention)
+),
+held AS (
+  SELECT s.video_id, s.position, r.elapsed_ratio * s.duration AS t, r.audience_watch_ratio AS ratio
+  FROM chapter_spans s
+  JOIN video_retention r ON r.video_id = s.video_id
+  WHERE r.elapsed_ratio * s.duration >= s.start_seconds
+    AND (
+      r.elapsed_ratio * s.duration < s.span_end
+      OR (s.is_last AND r.elapsed_ratio * s.duration = s.duration)
+    )
+),
+figures AS (
+  SELECT
+    s.video_id,
+    s.position,
+    count(h.t) AS points,
+    avg(h.ratio) AS mean_ratio,
+    (SELECT h1.ratio FROM held h1 WHERE h1.video_id = s.video_id AND h1.position = s.position
+     ORDER BY h1.t ASC LIMIT 1) AS at_start,
+    (SELECT h2.ratio FROM held h2 WHERE h2.video_id = s.video_id AND h2.position = s.position
+     ORDER BY h2.t DESC LIMIT 1) AS at_end
+  FROM chapter_spans s
+  LEFT JOIN held h ON h.video_id = s.video_id AND h.position = s.position
+  GROUP BY s.video_id, s.position
+)
+SELECT
+  s.video_id,
+  s.position AS chapter_position,
+  s.title AS chapter_title,
+  s.start_seconds,
+  s.end_seconds,
+  f.points,
+  f.mean_ratio AS mean_audience_watch_ratio,
+  f.at_start AS watch_ratio_at_start,
+  f.at_end AS watch_ratio_at_end,
+  f.at_start - f.at_end AS "drop"
+FROM chapter_spans s
+JOIN figures f ON f.video_id = s.video_id AND f.position = s.position
+ORDER BY s.video_id, s.position
+""",
+    # Per video: views and hours watched in the 7 and 28 days ending on the newest day with
+    # figures (they lag two to three days), and all time; the views-weighted average percentage.
+    "video_usage": """
+WITH newest AS (SELECT max(day) AS day FROM video_daily_metrics)
+SELECT
+  m.video_id,
+  v.channel_id,
+  v.title,
+  v.published_at,
+  (SELECT day FROM newest) AS as_of_day,
+  sum(CASE WHEN m.day > date((SELECT day FROM newest), '-7 days') THEN m.views ELSE 0 END)
+    AS views_7d,
+  round(sum(CASE WHEN m.day > date((SELECT day FROM newest), '-7 days')
+    THEN m.estimated_minutes_watched ELSE 0 END) / 60.0, 2) AS hours_watched_7d,
+  sum(CASE WHEN m.day > date((SELECT day FROM newest), '-28 days') THEN m.views ELSE 0 END)
+    AS views_28d,
+  round(sum(CASE WHEN m.day > date((SELECT day FROM newest), '-28 days')
+    THEN m.estimated_minutes_watched ELSE 0 END) / 60.0, 2) AS hours_watched_28d,
+  sum(m.views) AS views_total,
+  round(sum(m.estimated_minutes_watched) / 60.0, 2) AS hours_watched_total,
+  round(sum(m.views * m.average_view_percentage) / nullif(sum(m.views), 0), 2)
+    AS average_view_percentage
+FROM video_daily_metrics m
+LEFT JOIN videos v ON v.id = m.video_id
+GROUP BY m.video_id
+ORDER BY views_28d DESC, m.video_id
+""",
+    # Per channel and month (YYYY-MM): views and hours watched (Analytics days, Pacific time)
+    # and videos published that month (publication times in UTC), removed ones included.
+    "monthly_usage": """
+WITH watched AS (
+  SELECT channel_id, substr(day, 1, 7) AS month, sum(views) AS views,
+    sum(estimated_minutes_watched) AS minutes
+  FROM channel_daily_metrics
+  GROUP BY channel_id, month
+),
+published AS (
+  SELECT channel_id, substr(published_at, 1, 7) AS month, count(*) AS videos
+  FROM videos
+  WHERE published_at IS NOT NULL
+    AND channel_id IN (SELECT channel_id FROM channel_daily_metrics)
+  GROUP BY channel_id, month
+),
+months AS (
+  SELECT channel_id, month FROM watched
+  UNION
+  SELECT channel_id, month FROM published
+)
+SELECT
+  m.channel_id,
+  m.month,
+  coalesce(w.views, 0) AS views,
+  round(coalesce(w.minutes, 0) / 60.0, 2) AS hours_watched,
+  coalesce(p.videos, 0) AS videos_published
+FROM months m
+LEFT JOIN watched w ON w.channel_id = m.channel_id AND w.month = m.month
+LEFT JOIN published p ON p.channel_id = m.channel_id AND p.month = m.month
+ORDER BY m.channel_id, m.month
+""",
+}
+
+
+def create_analytics_views(db: Database) -> None:
+    """Create or replace the YouTube Analytics views (idempotent)."""
+    for name, sql in ANALYTICS_VIEWS.items():
         db.create_view(name, sql.strip(), replace=True)

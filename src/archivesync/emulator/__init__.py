@@ -5,6 +5,7 @@ quota, errors and quirks; ``load_dataset`` reads one from JSON (the sample chann
 ``data/sample_channel.json``) and ``synthetic_dataset`` generates one of any size.
 """
 
+from . import oauth
 from .dataset import Dataset, default_sample_path, load_dataset
 from .server import DEMO_API_KEY, FAULT_KINDS, Emulator
 from .synthetic import synthetic_dataset
@@ -16,5 +17,6 @@ __all__ = [
     "Emulator",
     "default_sample_path",
     "load_dataset",
+    "oauth",
     "synthetic_dataset",
 ]

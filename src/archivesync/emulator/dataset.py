@@ -429,6 +429,17 @@ class Dataset:
         """Ids in the uploads playlist, newest first."""
         return list(self.uploads(channel_id))
 
+    def owned_video_ids(self, channel_id: str) -> list[str]:
+        """Every video of a channel its owner sees (public, unlisted, private), not deleted."""
+        with self.lock:
+            ids = [v for v in self._videos if v not in self._removed]
+            ids = [v for v in ids if _dig(self._videos[v], "snippet.channelId") == channel_id]
+            src = self._source
+            if src is not None and src.channel_id == channel_id:
+                skip = self._removed | self._videos.keys()
+                ids += [v for v in src.ids if v not in skip]
+            return ids
+
     def _all_video_ids(self) -> list[str]:
         ids = [v for v in self._videos if v not in self._removed]
         if self._source is not None:

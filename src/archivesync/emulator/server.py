@@ -31,6 +31,11 @@ checked first (401/403, free), then the method's cost (50 / 200 units) is charge
 token's OAuth client, then faults (endpoint ``"captions"``) and the answer. The OAuth server
 itself answers ``/o/oauth2/auth``, ``/token`` and ``/revoke``.
 
+``/v2/reports`` is the YouTube Analytics API (``build("youtubeAnalytics", "v2")`` with the same
+``api_endpoint``; see ``analytics``): the Bearer token is checked first (401/403, free), then one
+query is charged to the token's OAuth client against ``analytics_quota`` (its own daily budget,
+separate from the Data API's), then faults (endpoint ``"reports"``), ``latency_ms`` and the query.
+
 ``/feeds/videos.xml`` needs no key and costs nothing. ``/_emulator/...`` is the control API for
 a separate process: ``GET stats``, ``POST faults`` (``{"kind", "endpoint", "count"}``),
 ``POST reset``, ``POST config`` (``{"latency_ms", "quota", "api_keys"}``).
@@ -53,8 +58,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from . import analytics as analytics_errors
 from . import captions as captions_api
 from . import errors, fields, oauth
+from .analytics import REPORTS_PATH, Analytics
 from .api import ENDPOINTS, etag, list_response
 from .captions import Captions
 from .dataset import Dataset
@@ -77,6 +84,8 @@ FAULT_KINDS = (
 )
 FEED = "feed"
 CAPTIONS = "captions"
+REPORTS = "reports"
+ANALYTICS_SCOPES = (oauth.ANALYTICS_SCOPE, oauth.ANALYTICS_MONETARY_SCOPE)
 CAPTION_SCOPES = (oauth.FORCE_SSL_SCOPE, oauth.YOUTUBEPARTNER_SCOPE)
 _JSON = "application/json; charset=UTF-8"
 _PORTAL_PAGE = (
@@ -124,7 +133,9 @@ class Emulator:
     ``uploads_cap`` (truncate uploads listings, as the real API does near 20,000 items),
     ``clock`` (returns an aware datetime; decides the Pacific-time quota day), ``captions``
     (caption tracks; ``captions.refuse_asr``), ``oauth`` (the OAuth server; its
-    ``consent_channel`` defaults to the dataset's first channel).
+    ``consent_channel`` defaults to the dataset's first channel), ``analytics_quota``
+    (Analytics queries a day per OAuth client), ``min_retention_views`` (fewer views in a
+    range: no retention rows).
     """
 
     def __init__(
@@ -138,10 +149,15 @@ class Emulator:
         uploads_cap: int | None = None,
         captions: Captions | None = None,
         oauth_provider: oauth.OAuthProvider | None = None,
+        analytics_quota: int = 100_000,
     ):
         self.dataset = dataset
         self.captions = captions if captions is not None else Captions()
         self.oauth = oauth_provider or oauth.OAuthProvider(consent_channel=dataset.channel_id)
+        self.analytics_quota = analytics_quota
+        self.min_retention_views = Analytics(dataset).min_retention_views
+        self._analytics: Analytics | None = None
+        self._analytics_ledger: Counter[tuple[str, date]] = Counter()
         self.host = host
         self.port = port
         self.latency_ms = latency_ms
@@ -209,9 +225,9 @@ class Emulator:
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}: {kind!r}")
-        if endpoint is not None and endpoint not in (*ENDPOINTS, FEED, CAPTIONS):
+        if endpoint is not None and endpoint not in (*ENDPOINTS, FEED, CAPTIONS, REPORTS):
             raise ValueError(
-                f"endpoint must be one of {(*ENDPOINTS, FEED, CAPTIONS)}: {endpoint!r}"
+                f"endpoint must be one of {(*ENDPOINTS, FEED, CAPTIONS, REPORTS)}: {endpoint!r}"
             )
         if count < 1:
             raise ValueError("count must be at least 1")
@@ -260,6 +276,7 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self._ledger.clear()
+            self._analytics_ledger.clear()
             self._faults.clear()
 
     def stats(self) -> dict[str, Any]:
@@ -269,7 +286,7 @@ class Emulator:
             calls = Counter(r["endpoint"] for r in self.requests)
             units = {k: n for (k, day), n in self._ledger.items() if day == today}
             return {
-                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED, CAPTIONS)},
+                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED, CAPTIONS, REPORTS)},
                 "units": units,
                 "units_total": sum(units.values()),
                 "quota": self.quota,
@@ -432,6 +449,62 @@ class Emulator:
             result.status, _json_bytes(result.body), headers={"Cache-Control": "no-store"}
         )
 
+    @property
+    def analytics(self) -> Analytics:
+        """The Analytics model of the current dataset (rebuilt when the dataset is replaced)."""
+        current = self._analytics
+        if current is None or current.dataset is not self.dataset:
+            current = self._analytics = Analytics(self.dataset)
+        current.min_retention_views = self.min_retention_views
+        return current
+
+    def analytics_queries(self, client_id: str | None = None) -> int:
+        """Analytics queries charged today (Pacific time), by one OAuth client or by all."""
+        today = self.quota_day()
+        with self._lock:
+            return sum(
+                n
+                for (c, day), n in self._analytics_ledger.items()
+                if day == today and client_id in (None, c)
+            )
+
+    def serve_reports(
+        self, query: Iterable[tuple[str, str]], headers: Mapping[str, str]
+    ) -> _Answer:
+        """YouTube Analytics ``reports.query`` behind OAuth; see the module docstring."""
+        params = dict(query)
+        try:
+            who = self.oauth.principal(headers, ANALYTICS_SCOPES)
+        except errors.ApiError as err:
+            return self._refuse(REPORTS, params, err, 0)
+        day = self.quota_day()
+        with self._lock:
+            spent = self._analytics_ledger[(who.client_id, day)]
+            if spent >= self.analytics_quota:
+                charged = False
+            else:
+                self._analytics_ledger[(who.client_id, day)] += 1
+                charged = True
+        if not charged:
+            return self._refuse(REPORTS, params, analytics_errors.quota_exceeded(), 0)
+        fault = self._take_fault(REPORTS)
+        self._sleep()
+        if fault == "quota":
+            return self._refuse(REPORTS, params, analytics_errors.quota_exceeded(), 1, fault)
+        if fault is not None and fault not in ("reset", "truncate", *BODY_FAULTS):
+            return self._refuse(REPORTS, params, errors.fault_error(fault), 1, fault)
+        try:
+            body = self.analytics.query(params, who.channel_id, day)
+            answer = _Answer(200, _json_bytes(body))
+        except errors.ApiError as err:
+            answer = _Answer(err.code, _json_bytes(err.body))
+        if fault in BODY_FAULTS:
+            answer = _bad_body(answer, fault)
+        elif fault is not None:
+            answer.action = fault
+        self._record(REPORTS, params, answer.status, 1, fault)
+        return answer
+
     def serve_feed(self, query: Iterable[tuple[str, str]]) -> _Answer:
         """Answer a request for a channel's or playlist's Atom feed."""
         params = dict(query)
@@ -559,7 +632,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = "/" + "/".join(p for p in url.path.split("/") if p)
         query = parse_qsl(url.query, keep_blank_values=True)
-        if path == "/youtube/v3/captions" and method == "GET":
+        if path == REPORTS_PATH and method == "GET":
+            answer = emu.serve_reports(query, self.headers)  # type: ignore[arg-type]
+        elif path == "/youtube/v3/captions" and method == "GET":
             answer = emu.serve_captions(None, query, self.headers)  # type: ignore[arg-type]
         elif path.startswith("/youtube/v3/captions/") and method == "GET":
             caption_id = path[len("/youtube/v3/captions/") :]

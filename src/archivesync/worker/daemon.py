@@ -41,6 +41,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
+from archivesync.analytics.run import MODE as ANALYTICS_MODE
+from archivesync.analytics.run import run_analytics
 from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
@@ -425,18 +427,30 @@ class Daemon:
         target = Target("channel", [spec.channel], full=spec.full)
         origin = {"trigger": "schedule", "job": spec.id}
         try:
-            outcome = run_sync(
-                self.db_path,
-                target,
-                api_key=self.api_key,
-                endpoint=self.endpoint,
-                trigger="schedule",
-                settings=self.settings,
-                stop=self.stop,
-                wait=False,
-                progress=self._progress(spec.id),
-                on_start=lambda run_id: self._log_start(run_id, target, origin),
-            )
+            if spec.mode == ANALYTICS_MODE:
+                # The OAuth token comes from ARCHIVESYNC_OAUTH_TOKEN_FILE, as for the CLI.
+                outcome = run_analytics(
+                    self.db_path,
+                    spec.channel,
+                    endpoint=self.endpoint,
+                    trigger="schedule",
+                    stop=self.stop,
+                    progress=self._progress(spec.id),
+                    on_start=lambda run_id: self._log_start(run_id, target, origin),
+                )
+            else:
+                outcome = run_sync(
+                    self.db_path,
+                    target,
+                    api_key=self.api_key,
+                    endpoint=self.endpoint,
+                    trigger="schedule",
+                    settings=self.settings,
+                    stop=self.stop,
+                    wait=False,
+                    progress=self._progress(spec.id),
+                    on_start=lambda run_id: self._log_start(run_id, target, origin),
+                )
         except LeaseHeld as e:
             # A CLI sync has the database; this job's next turn will catch up.
             log.warning(

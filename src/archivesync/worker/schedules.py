@@ -5,7 +5,7 @@ A file holds `[[jobs]]` tables::
     [[jobs]]
     id = "rilg-incremental"
     channel = "UCX__Mlqfalo-NO1zAHhhuNw"
-    mode = "incremental"        # or "full" (default: incremental)
+    mode = "incremental"        # or "full", or "analytics" (default: incremental)
     cron = "*/30 * * * *"       # crontab syntax, 0 and 7 mean Sunday
     # every = "15m"             # or an interval; exactly one of cron / every
     timezone = "Asia/Tokyo"     # optional, default UTC
@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from archivesync.errors import ConfigError
 from archivesync.parsing import parse_channel
 
-MODES = ("incremental", "full")
+MODES = ("incremental", "full", "analytics")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone")
 DEFAULT_TIMEZONE = "UTC"
 
@@ -195,7 +195,7 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
                 channel = ref.channel_id  # a channel URL is written down as its id
     mode = raw.get("mode", "incremental")
     if mode not in MODES:
-        problem(f"bad mode {mode!r} (use 'incremental' or 'full')")
+        problem(f"bad mode {mode!r} (use 'incremental', 'full' or 'analytics')")
     timezone = raw.get("timezone", DEFAULT_TIMEZONE)
     zone_ok = False
     if not isinstance(timezone, str):
