@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from archivesync.demo import ROUNDTABLE, _demo_analytics
 from archivesync.emulator import Emulator, load_dataset
 from archivesync.web.users import add_user
 
@@ -55,6 +56,9 @@ def site(tmp_path_factory):
     with Emulator(load_dataset(SAMPLE)) as emu:
         outcome = sync(db, emu, full=True)
         assert outcome.status == "ok"
+        # YouTube Analytics through the emulator, by the same OAuth path as `make demo`.
+        analytics = _demo_analytics(str(db), emu, SAMPLE_CHANNEL)
+        assert analytics.exit_code == 0, analytics.message
         add_user(users, STAFF, STAFF_PASSWORD)
         add_user(users, ANALYST, ANALYST_PASSWORD, role="analyst")
         # The daemon and the server start side by side: each takes a second or two.
@@ -257,12 +261,26 @@ def test_video_page_has_chapters_and_charts(page, site, shots):
     assert csv.body().startswith("\ufeff".encode()) and "データ利活用" in csv.text()
 
 
+def test_video_page_draws_daily_views_and_retention_with_chapter_lines(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + f"/-/video/{ROUNDTABLE}")
+    chapters = pg.locator("ol.chapters li").count()
+    assert chapters >= 2
+    assert pg.locator("#daily-chart svg rect.bar").count() > 0
+    retention = pg.locator("#retention-chart svg")
+    assert retention.locator("polyline.line").count() == 1
+    assert retention.locator("line.chapter").count() == chapters
+    pg.locator("#retention-chart").scroll_into_view_if_needed()
+    shot(pg, shots, "video-retention")
+
+
 def test_channel_page_and_switcher(page, site, shots):
     pg = page
     pg.goto(site["url"] + "/-/channel")
     assert pg.url.endswith(f"/-/channel/{SAMPLE_CHANNEL}")
     assert pg.locator("select[name=channel] option").count() >= 1
     assert pg.locator("#uploads-chart svg rect.bar").count() >= 1
+    assert pg.locator("#views-chart svg rect.bar").count() >= 1  # from channel_daily_metrics
     shot(pg, shots, "channel")
 
 

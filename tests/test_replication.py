@@ -160,6 +160,26 @@ def test_commits_reach_the_replica_and_restore_brings_every_row_back(primary, tm
     }
 
 
+def test_a_litestream_that_dies_is_started_again_and_replicates_on(primary):
+    db, url, replicator = primary
+    first = replicator.proc.pid
+    replicator.proc.kill()
+    wait_until(
+        lambda: (
+            replicator.running()
+            and replicator.proc.pid != first
+            and replicator.socket_path.exists()
+        ),
+        timeout=10,
+        what="a new Litestream",
+    )
+    assert replicator.restarts == 1
+    assert litestream.read_state(db)["restarts"] == 1
+    commit(db, "UPDATE videos SET title = 'after the restart' WHERE rowid = 1")
+    synced = replicator.sync()
+    assert litestream.replica_position(url).txid == synced["txid"] == synced["replica_txid"]
+
+
 def test_restore_refuses_to_overwrite_without_force_and_leaves_the_file_alone(primary, tmp_path):
     _db, url, replicator = primary
     replicator.sync()

@@ -283,6 +283,8 @@ class Replicator:
             )
 
     def _spawn(self) -> subprocess.Popen:
+        # A dead Litestream leaves its socket file; readiness means the new one has made its own.
+        self.socket_path.unlink(missing_ok=True)
         proc = subprocess.Popen(
             [self.binary, "replicate", "-config", str(self.config)],
             stdin=subprocess.DEVNULL,

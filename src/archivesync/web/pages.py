@@ -418,7 +418,7 @@ async def video(request, datasette):
     if page["daily_series"]:
         page["daily_chart"] = charts.bar_chart(
             "日別の再生回数",
-            [d.isoformat()[5:] for d, _ in page["daily_series"]],
+            [d.isoformat() for d, _ in page["daily_series"]],
             [n for _, n in page["daily_series"]],
         )
     if page["retention"]:
