@@ -507,7 +507,9 @@ def _cli(d: dict) -> str:
         "",
         f"All runs: median **{d['median_ms']:.0f} ms**, p90 {d['p90_ms']:.0f} ms; `python -c "
         f"pass` median {d['python_floor_ms']:.0f} ms. Import time by top-level package "
-        f"(`python -X importtime`, one run): {top or '-'}. The search imports neither "
+        f"(`python -X importtime`, one run, self time summed per package): {top or '-'}. "
+        + _cli_rerun_text(d)
+        + "The search imports neither "
         "sqlite-utils nor the API client, APScheduler or Datasette (`archivesync.cli` loads a "
         "command's module only when it runs; tests/test_cli_imports.py checks the list); "
         f"`archivesync sync --help`, which does, spends: {sync_top or '-'}.\n",
@@ -519,6 +521,21 @@ def _cell(row: str) -> str:
     """The value of a `| Name | value |` table row."""
     parts = [p.strip() for p in row.strip().strip("|").split("|")]
     return parts[-1] if parts else ""
+
+
+def _cli_rerun_text(d: dict) -> str:
+    machine = read_json("machine") or {}
+    if d.get("date") == machine.get("date"):
+        return ""
+    text = f"This part was re-run on its own ({d.get('date')}) after the full run"
+    if d.get("full_run_median_ms"):
+        text += (
+            f", with bytecode caching on: in the full run the shell's "
+            "`PYTHONDONTWRITEBYTECODE=1` made every run compile the package's modules from "
+            f"source again (median {d['full_run_median_ms']:.0f} ms, Python alone "
+            f"{d['full_run_python_floor_ms']:.0f} ms), which an installed package never does"
+        )
+    return text + ". "
 
 
 def _previous() -> str:
@@ -600,7 +617,19 @@ def _wall_analysis(wall: dict, ingest: dict | None, search: dict | None) -> list
             f"(the emulator {b['emulator_cpu']:.1f} s, on the other core); the sync burns "
             f"{s['client_cpu']:.1f} s"
         ]
-        if n in ing:
+        if n in ing and n / ing[n]["save_rate"] > s["client_cpu"]:
+            text.append(
+                f". Section 3 times `store.save_videos` at {1e6 / ing[n]['save_rate']:,.0f} µs "
+                f"a video of wall time in this run, {n / ing[n]['save_rate']:.1f} s for "
+                f"{n:,} videos: more than the sync's whole client CPU, so on this loaded "
+                "machine most of a save's wall time was waiting (for a core, and for the "
+                f"disk's fsync). Client and emulator together burned "
+                f"{s['client_cpu'] + s['emulator_cpu']:.1f} s of CPU against the "
+                f"script's {b['client_cpu'] + b['emulator_cpu']:.1f} s; with the load average "
+                f"at {s.get('load_before') or 0:.1f} on two cores, each second of CPU costs "
+                "several of wall time, and the sync's extra CPU weighs in full"
+            )
+        elif n in ing:
             save_s = n / ing[n]["save_rate"]
             allowed = WALL_TARGETS[0.0] * r["baseline_s"] - (s["client_cpu"] - save_s)
             text.append(
@@ -653,13 +682,19 @@ def _wall_analysis(wall: dict, ingest: dict | None, search: dict | None) -> list
             f"**Full sync at 20 ms ({r['ratio']:.2f} × the sequential script at "
             f"{r['videos']:,} videos, {r['sync_s']:.1f} s against {r['baseline_s']:.1f} "
             f"s).** Latency alone puts {r['floor']['pipelined_s']:.1f} s under the sync, so "
-            "the pipelining does its job; what is missed is CPU again." + phases + " What "
-            "would reach it: first the save-path changes above (the uploads phase then "
-            "approaches its paging floor). Then, in `sync.py`, `_full_sync`: start listing "
-            "the playlists and fetching their items in the pool while the uploads pages are "
-            "still being saved (nothing depends on the order; the items are small), and "
-            "give that phase more threads: it is pure latency, and `Settings.workers` 4 → 8 "
-            "costs no quota."
+            "the pipelining does its job; what is missed is CPU again."
+            + phases
+            + f" The machine's load average was {s.get('load_before') or 0:.1f} on two cores "
+            "when this sample started: the sequential script spends most of its time asleep "
+            "on the network and loses little to the other processes, while the sync's "
+            "threads need the CPU when their answers arrive, and wait for it. What would reach "
+            "it: the playlists phase is pure latency (its floor above), so listing the "
+            "playlists and fetching their items while the uploads are still being saved "
+            "would hide most of it behind the uploads phase. That was built and dropped in "
+            "this round: a run that fails then makes more calls before it stops than it does "
+            "now (`tests/test_resilience.py` counts them), which issue 9 does not allow "
+            "without a decision. A second step: more threads for that phase "
+            "(`Settings.workers` 4 → 8 costs no quota)."
         )
     return notes
 
@@ -718,17 +753,28 @@ def _ingest_analysis(ingest: dict) -> list[str]:
 
 _RSS_MISSED = (
     "**Peak RSS ({b[peak_rss_mb]:.1f} MB at {b[videos]:,} videos, {grow:+.1f} MB over "
-    "{a[videos]:,}).** The listed ids are in a TEMP table now, so what still grows is "
-    "SQLite's own: the TEMP table's page cache (default 2 MB per attached schema) and the "
-    "main cache filling up to its bound on a larger file, plus allocator fragmentation. "
-    "`PRAGMA temp_store` and `cache_size` bound them further."
+    "{a[videos]:,}).** The listed ids, which made the peak grow by ~10 MB before this round, "
+    "are in a TEMP table now (its own page cache held to 256 KB); the quarter columns show "
+    "what is left growing slowly through the run. It is not Python objects of ours (the "
+    "pages in flight are bounded, nothing else is kept per video); the likely owner is "
+    "SQLite's own memory, which Python cannot report: FTS5 reads and merges doclists whose "
+    "size grows with the channel (a bigram found in every video has a doclist of every "
+    "video), and those buffers are malloc'd and freed per merge, leaving the heap larger. "
+    "What would show it: `sqlite3_memory_highwater()` (via ctypes) at the end of a run of "
+    "each size; what would bound it: a smaller `automerge`/`crisismerge` for the FTS5 tables "
+    "during a full sync, or `malloc_trim` after each merge."
 )
 
 _CLI_MISSED = (
-    "What is left is the interpreter and click (whose import pulls in `inspect`, "
-    "`enum` and `typing`); on an idle machine the same process takes about half the time. "
-    "What would cut it further: a compiled `.pyc` cache warm in production (it is), and "
-    "replacing click for this one command, which the CLI's conventions rule out."
+    "The search itself is a few milliseconds; the rest is starting Python and importing "
+    "click and the search's own modules (nothing of the sync: see section 7). The machine was "
+    "loaded far beyond its two cores, and start-up time scales with that: across this "
+    "session's runs the search took 6-8 × `python -c pass` of the same moment, and Python "
+    "alone takes about 11 ms on this machine when it is idle, which puts the search at "
+    "65-90 ms; one re-run at a quieter moment (Python alone 13 ms) measured 81 ms. What would "
+    "cut it further on a loaded machine: compiling the chapter regexes in `parsing` on first "
+    "use instead of at import (~5 ms), and importing `db.access` (pwd, grp) only when a check "
+    "fails."
 )
 
 

@@ -125,6 +125,9 @@ def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
     conn = ctx.db.conn
     conn.execute("DROP TABLE IF EXISTS temp.listed_ids")
     conn.execute("CREATE TEMP TABLE listed_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    # Its own page cache stays small (the table spills to a temp file, in the OS's cache): at
+    # the default 2 MB the cache itself would grow with the channel up to that size.
+    conn.execute("PRAGMA temp.cache_size = -256")
     ctx.set_phase("uploads and videos")
     try:
         with ThreadPoolExecutor(settings.workers, thread_name_prefix="videos") as pool:
