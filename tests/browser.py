@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .conftest import PYTHON, cli_env
+from .helpers import PYTHON, cli_env
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -15,7 +15,7 @@ from archivesync.analytics.run import run_analytics
 from archivesync.cli import cli
 from archivesync.emulator import Emulator, load_dataset, oauth
 
-from .conftest import SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli, sync
+from .helpers import SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli, sync
 
 TODAY = date(2026, 11, 28)
 ROUNDTABLE = "kD7mQx2LrVw"  # 5,001 s: an opening, 7 parts, an ending
@@ -356,7 +356,7 @@ def test_schedule_job_runs_analytics(emu, db_path, token, tmp_path, monkeypatch)
     from archivesync.worker.daemon import Daemon
     from archivesync.worker.schedules import load_schedules
 
-    from .conftest import REPO
+    from .helpers import REPO
 
     shipped = {j.id: j for j in load_schedules(REPO / "schedules")}
     assert shipped["rilg-analytics"].mode == "analytics"

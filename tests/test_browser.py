@@ -28,7 +28,7 @@ from .browser import (
     start_daemon,
     start_server,
 )
-from .conftest import SAMPLE, SAMPLE_CHANNEL, sync
+from .helpers import SAMPLE, SAMPLE_CHANNEL, sync
 
 CHROMIUM = find_chromium()
 if CHROMIUM is None and not browser_required():

@@ -12,7 +12,7 @@ from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset
 from archivesync.parsing import ChannelRef, parse_channel
 from archivesync.worker.schedules import load_schedules
 
-from .conftest import SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli
+from .helpers import SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli
 
 HANDLE = "@rilg-jichiken"  # the sample channel's handle (snippet.customUrl)
 

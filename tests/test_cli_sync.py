@@ -9,7 +9,7 @@ import sqlite_utils
 
 from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset
 
-from .conftest import FIXTURES, cli_env, run_cli
+from .helpers import FIXTURES, cli_env, run_cli
 
 CHANNEL = "UCquirksquirksquirks0001"
 

@@ -18,7 +18,7 @@ from archivesync.sync.lease import Lease
 from archivesync.sync.requests import enqueue
 from archivesync.sync.run import Target
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli
+from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli
 
 
 def schedule(directory: Path, *, every: str = "1s", mode: str = "full") -> Path:

@@ -13,7 +13,7 @@ from googleapiclient.errors import HttpError
 from archivesync.emulator import Emulator, load_dataset, oauth, synthetic_dataset
 from archivesync.emulator.analytics import LAG_DAYS, REVISION
 
-from .conftest import SAMPLE, SAMPLE_CHANNEL
+from .helpers import SAMPLE, SAMPLE_CHANNEL
 
 TODAY = date(2026, 11, 28)
 ROUNDTABLE = "kD7mQx2LrVw"  # 5,001 s, 7 parts between an opening and an ending

@@ -26,7 +26,7 @@ from archivesync.oauth import (
     load_credentials,
     resolve_token_file,
 )
-from tests.conftest import PYTHON, REPO, SAMPLE
+from tests.helpers import PYTHON, REPO, SAMPLE
 from tests.oauth_helpers import refresh_token_of, write_token_file
 from tests.test_emulator_schema import check
 

@@ -22,7 +22,7 @@ import sqlite_utils
 
 from archivesync.emulator import Emulator, load_dataset
 
-from .conftest import PYTHON, SAMPLE, SAMPLE_CHANNEL, cli_env, sync
+from .helpers import PYTHON, SAMPLE, SAMPLE_CHANNEL, cli_env, sync
 
 SETPRIV = shutil.which("setpriv")
 NOBODY = pwd.getpwnam("nobody")

@@ -14,7 +14,7 @@ from archivesync.db.schema import open_db
 from archivesync.reporting import progress_reporter
 from archivesync.sync.lease import Lease
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
+from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
 
 
 class Terminal(io.StringIO):

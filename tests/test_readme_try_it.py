@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .conftest import REPO
+from .helpers import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

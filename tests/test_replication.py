@@ -21,7 +21,7 @@ from archivesync.replication import litestream
 from archivesync.replication import status as replication_status
 from archivesync.replication.restore import integrity_check, restore
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
+from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
 from .test_daemon import schedule, start_daemon  # noqa: F401 - fixture
 
 # Every row of these tables must come back from a restore, equal.
@@ -70,7 +70,7 @@ def synced_db(tmp_path_factory, sample_dataset_module):
 def sample_dataset_module():
     from archivesync.emulator import load_dataset
 
-    from .conftest import SAMPLE
+    from .helpers import SAMPLE
 
     return load_dataset(SAMPLE)
 

@@ -20,7 +20,7 @@ from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Settings, Target
 
-from .conftest import FIXTURES, PYTHON, cli_env, run_cli, sync
+from .helpers import FIXTURES, PYTHON, cli_env, run_cli, sync
 
 CHANNEL = "UCquirksquirksquirks0001"
 VOLATILE = {"first_seen_at", "last_synced_at", "last_full_sync_at", "observed_at", "changed_at"}

@@ -15,7 +15,7 @@ from archivesync.db.schema import open_db
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import utcnow
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
+from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
 
 
 def resync(db_path, emu, *args, env=None):

@@ -10,7 +10,7 @@ import pytest
 
 from archivesync.db.schema import open_db
 
-from .conftest import REPO, run_cli
+from .helpers import REPO, run_cli
 
 
 @pytest.fixture(scope="module")

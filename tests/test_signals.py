@@ -12,7 +12,7 @@ import time
 import pytest
 import sqlite_utils
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, sync
+from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, sync
 
 CHANNEL = ["--channel", SAMPLE_CHANNEL]
 

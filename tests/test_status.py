@@ -16,7 +16,7 @@ import sqlite_utils
 from archivesync.db.schema import open_db, open_readonly
 from archivesync.worker import status
 
-from .conftest import PYTHON, SAMPLE_CHANNEL, cli_env, sync
+from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, sync
 
 NOW = datetime(2025, 1, 6, 7, 0, 0, tzinfo=UTC)  # 23:00 on 2025-01-05 in California
 

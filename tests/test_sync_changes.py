@@ -8,7 +8,7 @@ import sqlite_utils
 from archivesync.emulator import Emulator, load_dataset, synthetic_dataset
 from archivesync.sync.run import Settings
 
-from .conftest import FIXTURES, sync
+from .helpers import FIXTURES, sync
 
 CHANNEL = "UCquirksquirksquirks0001"
 

@@ -9,7 +9,7 @@ import sqlite_utils
 
 from archivesync.emulator import Emulator, load_dataset
 
-from .conftest import FIXTURES, sync
+from .helpers import FIXTURES, sync
 
 CHANNEL = "UCquirksquirksquirks0001"
 PL1 = "PLquirksPlaylistOne00000000000001"

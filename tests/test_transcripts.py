@@ -16,7 +16,7 @@ from archivesync.search.query import search
 from archivesync.sync.run import Settings
 from archivesync.transcripts.cues import parse, parse_vtt
 from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
-from tests.conftest import REPO, SAMPLE, cli_env, run_cli, sync
+from tests.helpers import REPO, SAMPLE, cli_env, run_cli, sync
 from tests.oauth_helpers import refresh_token_of, write_token_file
 
 TRANSCRIPTS = REPO / "data" / "sample_transcripts.json"
@@ -330,7 +330,7 @@ def test_unparseable_files_raise():
 def test_schedule_job_in_transcripts_mode(synced, emu, token, tmp_path, monkeypatch):
     from archivesync.emulator import DEMO_API_KEY
     from archivesync.worker.daemon import Daemon
-    from archivesync.worker.schedules import load_file
+    from archivesync.worker.schedules import _load_file
 
     schedules = tmp_path / "schedules"
     schedules.mkdir()
@@ -341,7 +341,7 @@ def test_schedule_job_in_transcripts_mode(synced, emu, token, tmp_path, monkeypa
         'every = "1h"\n',
         encoding="utf-8",
     )
-    specs, problems = load_file(schedules / "t.toml")
+    specs, problems, _ = _load_file(schedules / "t.toml")
     assert [p for p in problems if "max_units" in p and "'bad'" in p]
     (spec,) = specs
     assert (spec.mode, spec.max_units) == ("transcripts", 300)

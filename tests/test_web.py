@@ -18,7 +18,7 @@ from archivesync.db.schema import open_db
 from archivesync.parsing import video_ids_from_text
 from archivesync.web import users as users_mod
 
-from .conftest import SAMPLE, SAMPLE_CHANNEL, run_cli, sync
+from .helpers import SAMPLE, SAMPLE_CHANNEL, run_cli, sync
 
 # --- video ids from what staff paste -------------------------------------------------------
 

@@ -54,6 +54,7 @@ def _demo_analytics(db_path: str, emulator: Emulator, channel_id: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`make demo`: sync the sample channel from the emulator and show a few searches."""
     parser = argparse.ArgumentParser(prog="archivesync-demo")
     parser.add_argument("--db", default=str(REPO / "data" / "archive.db"))
     parser.add_argument("--dataset", default=str(SAMPLE))

@@ -65,3 +65,44 @@ class DaemonGone(ConfigError):
 
 class ReplicationError(ArchiveSyncError):
     """Litestream could not start, sync, read its replica or restore from it."""
+
+
+# --- the index, the analysts' commands and search ---------------------------------------
+
+
+class EmptyQuery(ArchiveSyncError):
+    """The query has no words once normalised."""
+
+    exit_code = EXIT_USAGE
+
+
+class MissingIndex(ArchiveSyncError):
+    """The database predates the search index (its migrations have not run yet)."""
+
+
+class DatasetteMissing(ArchiveSyncError):
+    """The optional extra is not installed."""
+
+
+class NotWritable(ConfigError):
+    """This process may not write the index or one of the files beside it."""
+
+
+class SqlRefused(ArchiveSyncError):
+    """The statement would change something: refused before it ran."""
+
+
+class SqlError(ArchiveSyncError):
+    """SQLite could not run the statement (syntax, unknown table...)."""
+
+
+class ExportError(ArchiveSyncError):
+    """Unknown table or view, or an output file that cannot be written."""
+
+
+class CatalogError(ArchiveSyncError):
+    """A table or view asked for that the index does not hold."""
+
+
+class UsersFileError(ConfigError):
+    """The users file is missing, unreadable or malformed, or a name or password is refused."""

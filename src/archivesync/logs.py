@@ -12,6 +12,7 @@ from archivesync.youtube import RedactKeyFilter
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        """One JSON object per record."""
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "level": record.levelname.lower(),
@@ -25,6 +26,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(log_format: str = "plain", verbose: bool = False, secret: str = "") -> None:
+    """Log to stderr as plain text or JSON lines, with the key redacted."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())

@@ -1,8 +1,8 @@
 """Pure parsing of what the YouTube Data API sends: durations, timestamps, chapters, text.
 
 No I/O and stdlib only, so everything here is cheap to test table by table. The YouTube facts
-these functions respect are in ``/work/shared/youtube-api.md`` (sections "Shapes and quirks" and
-"Chapters").
+these functions respect are in README.md (sections "The emulator" and "`chapters`") and in each
+function's docstring.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import pairwise
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from archivesync.timestamps import format_utc
 
 __all__ = [
     "CHANNEL_FORMS",
@@ -82,16 +84,19 @@ def parse_duration(value: str | None) -> int | None:
     return total or None
 
 
-def format_duration(seconds: int | None) -> str | None:
-    """``5001`` -> ``"1:23:21"``, ``836`` -> ``"13:56"``, ``45`` -> ``"0:45"``; None -> None."""
+def format_duration(seconds: int | None, *, hours: bool = False) -> str | None:
+    """``5001`` -> ``"1:23:21"``, ``836`` -> ``"13:56"``, ``45`` -> ``"0:45"``; None -> None.
+
+    ``hours=True`` always shows the hours, as the views' ``duration_hms`` does: ``"0:13:56"``.
+    """
     if seconds is None:
         return None
     if seconds < 0:
         raise ValueError(f"a duration cannot be negative: {seconds}")
-    hours, rest = divmod(int(seconds), 3600)
+    whole_hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
+    if whole_hours or hours:
+        return f"{whole_hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
 
 
@@ -432,7 +437,7 @@ def iso_utc(dt: datetime | str | None) -> str | None:
         dt = parsed
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(dt)
 
 
 # --------------------------------------------------------------------------------------------

@@ -72,13 +72,18 @@ def progress_reporter(label: str, stream=None, min_interval: float = 2.0):
     return report
 
 
-def run_summary(outcome) -> str:
-    f = outcome.figures
-    text = (
-        f"run {outcome.run_id}: {outcome.status}; {f.get('videos_added', 0)} added, "
-        f"{f.get('videos_updated', 0)} updated, {f.get('videos_removed', 0)} removed; "
-        f"{f.get('api_calls', 0)} API calls, {f.get('quota_units', 0)} quota units"
+def figures_sentence(f: dict) -> str:
+    """A run's figures as people read them: `4 added, 0 updated, 0 removed; 6 API calls, ...`."""
+    return (
+        f"{f.get('videos_added', 0)} added, {f.get('videos_updated', 0)} updated, "
+        f"{f.get('videos_removed', 0)} removed; {f.get('api_calls', 0)} API calls, "
+        f"{f.get('quota_units', 0)} quota units"
     )
+
+
+def run_summary(outcome) -> str:
+    """The summary the CLI prints after a run: status and figures, then any message."""
+    text = f"run {outcome.run_id}: {outcome.status}; {figures_sentence(outcome.figures)}"
     if outcome.message:
         text += f"\n{outcome.message}"
     return text

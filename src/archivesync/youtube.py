@@ -17,6 +17,7 @@ import os
 import random
 import socket
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,7 @@ def _never_reached(e: BaseException) -> bool:
 
 
 def resolve_endpoint(cli_value: str | None) -> str:
+    """The API endpoint from the option, ARCHIVESYNC_API_ENDPOINT or Google's."""
     endpoint = cli_value or os.environ.get("ARCHIVESYNC_API_ENDPOINT") or GOOGLE_ENDPOINT
     if not endpoint.startswith(("http://", "https://")):
         raise ConfigError(f"API endpoint {endpoint!r} must start with http:// or https://")
@@ -105,6 +107,7 @@ class RedactKeyFilter(logging.Filter):
         self.secret = secret
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the key in the record's message; never drops a record."""
         if self.secret:
             message = record.getMessage()
             if self.secret in message:
@@ -202,6 +205,7 @@ class YouTubeClient:
         self._calls_lock = threading.Lock()
 
     def service(self):
+        """This thread's service object, built on first use."""
         svc = getattr(self._local, "service", None)
         if svc is None:
             svc = build(
@@ -317,10 +321,17 @@ def _describe_body(body: Any) -> str:
     return "a body that is not a JSON object"
 
 
+def batches(ids: list[str], size: int = PAGE_SIZE) -> Iterator[list[str]]:
+    """`ids` in consecutive slices of at most `size`: 50, as many as one videos.list call takes."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 # --- fetching: generators that read pages and never write ----------------------------------
 
 
 def fetch_channel(client: YouTubeClient, channel_id: str) -> dict:
+    """A channel's channels.list resource; NotFoundError if unknown."""
     response = client.execute(
         lambda s: s.channels().list(
             part="snippet,contentDetails,statistics", id=channel_id, maxResults=1
@@ -368,6 +379,7 @@ def _paged(client: YouTubeClient, make, what: str, kind: str) -> Iterator[Page]:
 def fetch_playlist_item_pages(
     client: YouTubeClient, playlist_id: str, part: str = "snippet,contentDetails,status"
 ) -> Iterator[Page]:
+    """The pages of a playlist's items."""
     return _paged(
         client,
         lambda s, t: s.playlistItems().list(
@@ -379,6 +391,7 @@ def fetch_playlist_item_pages(
 
 
 def fetch_channel_playlist_pages(client: YouTubeClient, channel_id: str) -> Iterator[Page]:
+    """The pages of a channel's playlists."""
     return _paged(
         client,
         lambda s, t: s.playlists().list(
@@ -393,6 +406,7 @@ def fetch_channel_playlist_pages(client: YouTubeClient, channel_id: str) -> Iter
 
 
 def fetch_playlists_by_id(client: YouTubeClient, playlist_ids: list[str]) -> list[dict]:
+    """The playlists.list resources of up to 50 playlist ids."""
     response = client.execute(
         lambda s: s.playlists().list(
             part="snippet,contentDetails,status",
@@ -417,3 +431,19 @@ def fetch_videos(client: YouTubeClient, video_ids: list[str]) -> list[dict]:
         "youtube#videoListResponse",
     )
     return response.get("items") or []
+
+
+def fetch_feed_video_ids(base: str, channel_id: str, *, timeout: float) -> list[str] | None:
+    """The video ids in a channel's public Atom feed (no key, no quota); None if unreadable."""
+    url = f"{base.rstrip('/')}/feeds/videos.xml?channel_id={channel_id}"
+    try:
+        response, body = httplib2.Http(timeout=timeout).request(url)
+        if response.status != 200:
+            return None
+        return [
+            e.text
+            for e in ET.fromstring(body).iter("{http://www.youtube.com/xml/schemas/2015}videoId")
+        ]
+    except (OSError, httplib2.HttpLib2Error, ET.ParseError) as e:
+        log.info("feed probe failed (%s); asking the API", type(e).__name__)
+        return None

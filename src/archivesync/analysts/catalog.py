@@ -11,13 +11,9 @@ from sqlite_utils import Database
 from sqlite_utils.db import quote_identifier
 
 from archivesync.analysts.export import exportable
-from archivesync.errors import ArchiveSyncError
+from archivesync.errors import CatalogError
 
 __all__ = ["CatalogError", "schema_sql", "table_rows"]
-
-
-class CatalogError(ArchiveSyncError):
-    """A table or view asked for that the index does not hold."""
 
 
 def table_rows(db: Database, *, views: bool = False) -> tuple[list[str], list[tuple]]:

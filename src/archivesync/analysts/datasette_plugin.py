@@ -43,15 +43,18 @@ def _query(q: str | None) -> SearchQuery:
 
 
 def archivesync_match(q: str | None) -> str:
+    """SQL function: the FTS MATCH expression for a search query."""
     return _query(q).match_expression() or _NOTHING
 
 
 def archivesync_match_in(q: str | None, columns: str | None) -> str:
+    """SQL function: the MATCH expression limited to some of the search fields."""
     wanted = [c for c in (columns or "").split() if c in FIELDS]
     return _query(q).match_expression(wanted or None) or _NOTHING
 
 
 def archivesync_contains_all(q: str | None, *texts: str | None) -> int:
+    """SQL function: 1 when the texts hold every word of the query."""
     query = _query(q)
     if not query:
         return 0
@@ -59,10 +62,12 @@ def archivesync_contains_all(q: str | None, *texts: str | None) -> int:
 
 
 def archivesync_term_hits(q: str | None, text: str | None) -> int:
+    """SQL function: how many words of the query the text holds."""
     return term_hits(_query(q).terms, normalize_text(text))
 
 
 def archivesync_normalize(text: str | None) -> str:
+    """SQL function: the text normalised the way the search index stores it."""
     return normalize_text(text)
 
 
@@ -78,6 +83,7 @@ def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str |
 
 @hookimpl
 def prepare_connection(conn):
+    """Datasette hook: registers the archivesync_* SQL functions on a connection."""
     conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
     conn.create_function("archivesync_match_in", 2, archivesync_match_in, deterministic=True)
     conn.create_function(
@@ -555,7 +561,7 @@ HIDDEN = ("search_docs", "_sqlite_migrations")
 
 # The same order as `archivesync search`: every word in the title, then in the title or chapter
 # titles, then anywhere; newest first in each. Each group reads its own FTS table newest first
-# and stops early (see search.py), so a common word costs what a rare one does.
+# and stops early (see search/query.py), so a common word costs what a rare one does.
 _SEARCH_SQL = """
 with
   in_title as (

@@ -21,7 +21,7 @@ from typing import BinaryIO
 from sqlite_utils.db import quote_identifier
 
 from archivesync.analysts.readonly_sql import open_guarded, run_query
-from archivesync.errors import ArchiveSyncError
+from archivesync.errors import ExportError
 
 __all__ = ["FORMATS", "ExportError", "export", "exportable", "write_rows"]
 
@@ -29,10 +29,6 @@ FORMATS = ("csv", "tsv", "json", "jsonl")
 # Spellings that name the same format (sqlite-utils calls JSON Lines "nl").
 FORMAT_ALIASES = {"nl": "jsonl"}
 BOM = "\ufeff"
-
-
-class ExportError(ArchiveSyncError):
-    """Unknown table or view, or an output file that cannot be written."""
 
 
 def _value(value):

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from archivesync.db.schema import open_readonly
-from archivesync.errors import ArchiveSyncError
+from archivesync.errors import SqlError, SqlRefused
 
 __all__ = [
     "SqlError",
@@ -40,7 +40,6 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-ALLOWED_STATEMENTS = ("SELECT", "WITH", "VALUES", "EXPLAIN", "PRAGMA")
 # Refused by name, for a clear message; anything else that is not an allowed statement is a
 # syntax error SQLite will report (the authorizer still stands behind this list).
 REFUSED_STATEMENTS = _words(
@@ -81,14 +80,6 @@ _ACTION_NAMES = {
 }
 _SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master"})
 _PREPOSITIONS = {"INSERT": "into", "DELETE": "from", "UPDATE": "of"}
-
-
-class SqlRefused(ArchiveSyncError):
-    """The statement would change something: refused before it ran."""
-
-
-class SqlError(ArchiveSyncError):
-    """SQLite could not run the statement (syntax, unknown table...)."""
 
 
 _COMMENT_OR_SPACE = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z))", re.DOTALL)
@@ -156,6 +147,7 @@ def install_guard(conn: sqlite3.Connection) -> _Guard:
 
 
 def open_guarded(path: str | Path) -> tuple[Database, _Guard]:
+    """Open the index read-only with the statement guard installed."""
     db = open_readonly(path)
     return db, install_guard(db.conn)
 
@@ -225,6 +217,7 @@ def display_width(text: str) -> int:
 
 
 def cell_text(value) -> str:
+    """A value as text for a table cell: '' for NULL, hex for bytes."""
     if value is None:
         return ""
     if isinstance(value, bytes):

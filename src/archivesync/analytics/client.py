@@ -54,6 +54,7 @@ class AnalyticsClient(YouTubeClient):
         self.credentials = credentials
 
     def service(self):
+        """This thread's Analytics service object, built on first use."""
         svc = getattr(self._local, "service", None)
         if svc is None:
             svc = build(

@@ -63,6 +63,7 @@ def fail_cleanly(func):
 
 
 def db_option(func):
+    """The --db option every command takes."""
     return click.option(
         "--db",
         "db_path",
@@ -115,6 +116,7 @@ class ChannelParam(click.ParamType):
     name = "channel"
 
     def convert(self, value, param, ctx):
+        """The option's text as a ChannelRef; a usage error for anything else."""
         if isinstance(value, ChannelRef):
             return value
         try:
@@ -139,6 +141,7 @@ def resolved_channel(db_path, ref: ChannelRef, *, api_key, endpoint, settings) -
 
 
 def endpoint_option(func):
+    """The --api-endpoint option (or ARCHIVESYNC_API_ENDPOINT)."""
     return click.option(
         "--api-endpoint",
         envvar="ARCHIVESYNC_API_ENDPOINT",
@@ -148,6 +151,7 @@ def endpoint_option(func):
 
 
 def log_options(func):
+    """The --log-format and -v options."""
     func = click.option(
         "--log-format",
         type=click.Choice(["plain", "json"]),
@@ -196,6 +200,7 @@ def settings_options(func):
 
 
 def make_settings(daily_budget, safety_margin, recent_days, feed_probe) -> Settings:
+    """Settings from the quota and sync options, checking that they fit together."""
     from archivesync.sync.run import Settings
 
     if safety_margin >= daily_budget:

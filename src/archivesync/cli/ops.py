@@ -52,6 +52,7 @@ class TimeZone(click.ParamType):
     name = "zone"
 
     def convert(self, value, param, ctx):
+        """An IANA zone name as a ZoneInfo; a usage error otherwise."""
         if isinstance(value, tzinfo):
             return value
         try:

@@ -16,7 +16,7 @@ from archivesync.cli.common import db_option, fail_cleanly, output_format, outpu
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
-from archivesync.errors import ArchiveSyncError, ConfigError
+from archivesync.errors import ConfigError, DatasetteMissing
 
 __all__ = [
     "export_command",
@@ -147,10 +147,6 @@ def export_command(db_path, table, view, sql, out_csv, out_tsv, out_json, out_nl
     )
     if output:
         click.echo(f"{count} row{'s' if count != 1 else ''} written to {output}", err=True)
-
-
-class DatasetteMissing(ArchiveSyncError):
-    """The optional extra is not installed."""
 
 
 @click.command("serve")

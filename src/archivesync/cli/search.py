@@ -12,20 +12,10 @@ import click
 
 from archivesync.cli.common import db_option, fail_cleanly
 from archivesync.db.readonly import connect_readonly
-from archivesync.errors import ArchiveSyncError
+from archivesync.errors import MissingIndex
+from archivesync.parsing import format_duration
 from archivesync.search.query import WHERE_CHOICES, search
 from archivesync.search.text import EmptyQuery
-
-
-class MissingIndex(ArchiveSyncError):
-    """The database predates the search index (its migrations have not run yet)."""
-
-
-def _hms(seconds: int | None) -> str:
-    if seconds is None:
-        return ""
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def format_hits(hits: list[dict]) -> str:
@@ -37,12 +27,11 @@ def format_hits(hits: list[dict]) -> str:
             lines[0] += f"  (removed {hit['removed_at']})"
         lines.append(f"  {hit.get('deep_link') or hit['chapter_url'] or hit['url']}")
         if hit.get("match_kind") == "transcript":
-            lines.append(f"  transcript at {_hms(hit['start_seconds'])}: {hit['context']}")
+            at = format_duration(int(hit["start_seconds"]), hours=True) or ""
+            lines.append(f"  transcript at {at}: {hit['context']}")
         elif hit["chapter_position"] is not None:
-            lines.append(
-                f"  chapter {hit['chapter_position']} at {_hms(hit['start_seconds'])}: "
-                f"{hit['chapter_title']}"
-            )
+            at = format_duration(hit["start_seconds"], hours=True) or ""
+            lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['chapter_title']}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

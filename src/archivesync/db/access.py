@@ -18,15 +18,11 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from archivesync.errors import ConfigError
+from archivesync.errors import ConfigError, NotWritable
 
 # SQLite error names that mean "this file cannot be written", whatever the reason; the extended
 # names (SQLITE_READONLY_DBMOVED, SQLITE_IOERR_WRITE, ...) start with these.
 _WRITE_FAILURES = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_IOERR")
-
-
-class NotWritable(ConfigError):
-    """This process may not write the index or one of the files beside it."""
 
 
 def companion_paths(db_path: str | Path) -> list[Path]:

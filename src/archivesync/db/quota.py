@@ -16,6 +16,7 @@ DEFAULT_SAFETY_MARGIN = 500
 
 
 def pacific_day(now: datetime | None = None) -> str:
+    """The quota day (the API resets at midnight Pacific time) as YYYY-MM-DD."""
     now = now or datetime.now(UTC)
     return now.astimezone(PACIFIC).date().isoformat()
 
@@ -28,11 +29,13 @@ def next_reset(now: datetime | None = None) -> datetime:
 
 
 def spent_on(db: Database, day: str) -> int:
+    """Units recorded as spent on `day`."""
     rows = list(db.query("SELECT units FROM quota_usage WHERE day = ?", [day]))
     return rows[0]["units"] if rows else 0
 
 
 def record_units(db: Database, day: str, units: int) -> None:
+    """Add `units` to the ledger for `day`."""
     if units:
         db.execute(
             "INSERT INTO quota_usage (day, units) VALUES (?, ?) "

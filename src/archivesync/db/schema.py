@@ -199,12 +199,13 @@ def _daemon_and_requests(db: Database) -> None:
     )
 
 
-# Migrations for the search index and the analysts' views follow (see search.py / views.py).
+# Migrations for the search index and the analysts' views follow (see search/index.py and
+# db/views.py).
 
 
 @MIGRATIONS(name="0003_search_index")
 def _search_index(db: Database) -> None:
-    # search.py explains the design: search_docs.id is the rowid in the three FTS tables (all
+    # search/index.py explains the design: search_docs.id is the rowid in the three FTS tables (all
     # fields; title; title and chapter titles), and search_docs keeps the normalised text that
     # a contentless FTS5 table needs to delete a row.
     db.executescript(

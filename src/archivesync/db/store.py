@@ -151,6 +151,7 @@ def video_row(resource: dict) -> dict:
 
 
 def chapter_rows(video_id: str, description: str | None, duration: int | None) -> list[dict]:
+    """The `chapters` rows of a video, parsed from its description."""
     return [
         {
             "video_id": video_id,
@@ -283,6 +284,7 @@ def mark_videos_removed(db: Database, video_ids: Iterable[str], reason: str, now
 
 
 def save_channel(db: Database, resource: dict, now: str) -> None:
+    """Insert or update a channel from its channels.list resource."""
     snippet = resource.get("snippet") or {}
     stats = resource.get("statistics") or {}
     uploads = ((resource.get("contentDetails") or {}).get("relatedPlaylists") or {}).get("uploads")
@@ -311,6 +313,7 @@ def save_channel(db: Database, resource: dict, now: str) -> None:
 
 
 def touch_channel(db: Database, channel_id: str, now: str, *, full: bool = False) -> None:
+    """Record that a channel was synced now (and fully, with `full`)."""
     values = {"last_synced_at": now}
     if full:
         values["last_full_sync_at"] = now
@@ -318,6 +321,7 @@ def touch_channel(db: Database, channel_id: str, now: str, *, full: bool = False
 
 
 def save_playlists(db: Database, resources: Iterable[dict], now: str) -> None:
+    """Insert or update playlists from their playlists.list resources."""
     resources = list(resources)
     existing = _existing(db, "playlists", [r["id"] for r in resources])
     rows = []
@@ -344,6 +348,7 @@ def save_playlists(db: Database, resources: Iterable[dict], now: str) -> None:
 
 
 def playlist_item_row(playlist_id: str, item: dict) -> dict:
+    """A `playlist_items` row from a playlistItems.list resource."""
     snippet = item.get("snippet") or {}
     details = item.get("contentDetails") or {}
     title = snippet.get("title")
@@ -376,6 +381,7 @@ def replace_playlist_items(db: Database, playlist_id: str, rows: list[dict]) -> 
 def mark_playlists_removed(
     db: Database, channel_id: str, seen_ids: set[str], reason: str, now: str
 ) -> int:
+    """Mark the channel's playlists not in `seen_ids` removed; returns how many."""
     gone = [
         r["id"]
         for r in db.query(

@@ -239,9 +239,11 @@ class VideoModel:
 
     @functools.cached_property
     def average_view_percentage(self) -> float:
+        """The share of the video watched on average, in percent."""
         return 100 * min(1.0, sum(self.curve) / len(self.curve))
 
     def expected_views(self, day: date) -> float:
+        """The views the model expects on `day`."""
         age = (day - self.published).days
         if age < 0 or self.lifetime_views <= 0:
             return 0.0
@@ -356,6 +358,7 @@ class Analytics:
         return model
 
     def owned_videos(self, channel_id: str) -> list[VideoModel]:
+        """The models of the channel's own videos."""
         models = (self.model(v) for v in self.dataset.owned_video_ids(channel_id))
         return [m for m in models if m is not None]
 

@@ -1,6 +1,7 @@
 """The four list methods, as pure functions of a dataset and the query parameters.
 
-Behaviour copied from the real API (see /work/shared/youtube-api.md):
+Behaviour copied from the real API (https://developers.google.com/youtube/v3/docs, and
+README.md, section "The emulator"):
 
 * ``part`` is required and validated; ``id``, ``kind`` and ``etag`` are always returned.
 * ``maxResults``: default 5, range 0..50 (out of range: 400 ``invalidParameter``).
@@ -103,6 +104,7 @@ def _varint(n: int) -> bytes:
 
 
 def encode_page_token(offset: int, backwards: bool = False) -> str:
+    """A page token in the real API's shape for a list offset."""
     raw = b"\x08" + _varint(offset) + b"\x10" + (b"\x01" if backwards else b"\x00")
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -264,6 +266,7 @@ def _response(
 
 
 def channel_view(ds: Dataset, channel_id: str) -> dict[str, Any]:
+    """A channel resource with its counts as the API reports them."""
     res = ds.channel(channel_id)
     assert res is not None
     stats = dict(res.get("statistics", {}))
@@ -272,6 +275,7 @@ def channel_view(ds: Dataset, channel_id: str) -> dict[str, Any]:
 
 
 def playlist_view(ds: Dataset, playlist_id: str) -> dict[str, Any]:
+    """A playlist resource with its player and item count."""
     pl = ds.playlist(playlist_id)
     assert pl is not None
     embed = (
@@ -287,6 +291,7 @@ def playlist_view(ds: Dataset, playlist_id: str) -> dict[str, Any]:
 
 
 def video_view(video: Mapping[str, Any]) -> dict[str, Any]:
+    """A video resource with its player embed."""
     video_id = video["id"]
     embed = (
         f'<iframe width="480" height="270" src="//www.youtube.com/embed/{video_id}" '
@@ -314,6 +319,7 @@ def playlist_item_view(
     added_at: str | None,
     forced_state: str | None,
 ) -> dict[str, Any]:
+    """One playlistItems.list resource, deleted and private entries included."""
     state = forced_state or ds.video_state(video_id)
     snippet: dict[str, Any] = {
         "publishedAt": "",
@@ -358,6 +364,7 @@ def playlist_item_view(
 
 
 def owner_published(ds: Dataset, playlist_id: str) -> str:
+    """When the playlist (or the uploads playlist's channel) was published."""
     pl = ds.playlist(playlist_id)
     if pl is not None:
         return pl.resource["snippet"].get("publishedAt", "1970-01-01T00:00:00Z")

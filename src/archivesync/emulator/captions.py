@@ -5,7 +5,7 @@ Tracks are data (``data/sample_transcripts.json``): the caption resource's snipp
 (``[start_seconds, end_seconds, text]``). A download renders the cues in the asked format;
 an ``ASR`` track renders as YouTube writes automatic captions in WebVTT: every cue repeats the
 line before it, new words carry inline timings (``<00:00:01.000><c>word</c>``), and a 10 ms
-cue holds each finished line (see /work/shared/youtube-api.md).
+cue holds each finished line (as YouTube serves them; see README.md, "The emulator").
 
 Rules copied from the real API: both methods need OAuth with ``youtube.force-ssl`` (or
 ``youtubepartner``); list costs 50 units and download 200; a video or track of another
@@ -94,19 +94,23 @@ class Captions:
             self._tracks[track_id].update(copy.deepcopy(changes))
 
     def remove_track(self, track_id: str) -> None:
+        """Delete a track."""
         with self._lock:
             self._tracks.pop(track_id, None)
 
     def track(self, track_id: str) -> dict[str, Any] | None:
+        """A copy of a track, or None."""
         with self._lock:
             found = self._tracks.get(track_id)
             return copy.deepcopy(found) if found else None
 
     def for_video(self, video_id: str) -> list[dict[str, Any]]:
+        """Copies of a video's tracks."""
         with self._lock:
             return [copy.deepcopy(t) for t in self._tracks.values() if t["videoId"] == video_id]
 
     def video_ids(self) -> list[str]:
+        """The ids of the videos that have tracks."""
         with self._lock:
             return sorted({t["videoId"] for t in self._tracks.values()})
 
@@ -141,6 +145,7 @@ def _check_params(params: Mapping[str, str], allowed: set[str]) -> None:
 
 
 def forbidden() -> errors.ApiError:
+    """The 403 for a caption download the key may not make."""
     return errors.error(
         403,
         "forbidden",
@@ -152,6 +157,7 @@ def forbidden() -> errors.ApiError:
 
 
 def caption_resource(track: Mapping[str, Any], parts: Iterable[str]) -> dict[str, Any]:
+    """A captions.list resource for a track, with the parts asked for."""
     out: dict[str, Any] = {"kind": "youtube#caption", "etag": "", "id": track["id"]}
     if "snippet" in parts:
         out["snippet"] = {f: track[f] for f in _SNIPPET_FIELDS if f in track}

@@ -58,14 +58,17 @@ def iso(epoch: float) -> str:
 
 
 def parse_iso(value: str) -> int:
+    """An ISO 8601 timestamp as Unix seconds."""
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
 
 
 def now_iso() -> str:
+    """Now as an API timestamp."""
     return iso(datetime.now(UTC).timestamp())
 
 
 def uploads_playlist_id(channel_id: str) -> str:
+    """The uploads playlist id of a channel: `UU` + the id after `UC`."""
     return "UU" + channel_id[2:]
 
 
@@ -89,7 +92,8 @@ class VideoSource(Protocol):
     index: Mapping[str, int]
     epochs: Sequence[int]
 
-    def make(self, i: int) -> dict[str, Any]: ...
+    def make(self, i: int) -> dict[str, Any]:
+        """The video resource with index `i`."""
 
 
 class _Playlist:
@@ -214,6 +218,7 @@ class Dataset:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Dataset:
+        """A dataset from its JSON form."""
         playlists = []
         for raw in data.get("playlists", []):
             resource = dict(raw)
@@ -228,6 +233,7 @@ class Dataset:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The dataset's JSON form."""
         with self.lock:
             channels = []
             for channel_id in self._channels:
@@ -252,9 +258,11 @@ class Dataset:
             }
 
     def to_json(self, *, indent: int | None = 1) -> str:
+        """The dataset as JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def save(self, path: str | Path) -> None:
+        """Write the dataset to a JSON file."""
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
     @staticmethod
@@ -360,15 +368,19 @@ class Dataset:
         return self._source
 
     def channel(self, channel_id: str) -> dict[str, Any] | None:
+        """A channel resource, or None."""
         return self._channels.get(channel_id)
 
     def channel_ids(self) -> list[str]:
+        """The ids of every channel served."""
         return list(self._channels)
 
     def channel_by_handle(self, handle: str) -> str | None:
+        """The id of the channel with this @handle, or None."""
         return self._handles.get(handle.strip().lstrip("@").lower())
 
     def channel_for_uploads(self, playlist_id: str) -> str | None:
+        """The channel whose uploads playlist this is, or None."""
         return self._uploads_ids.get(playlist_id)
 
     def video(self, video_id: str) -> dict[str, Any] | None:
@@ -399,6 +411,7 @@ class Dataset:
         return _dig(res, "status.privacyStatus", PUBLIC)
 
     def updated_at(self, video_id: str) -> str:
+        """When a video last changed, for its etag."""
         stamp = self._updated_at.get(video_id)
         if stamp:
             return stamp
@@ -449,6 +462,7 @@ class Dataset:
         return {c: [v for _, v in sorted(p, reverse=True)] for c, p in pairs.items()}
 
     def playlist(self, playlist_id: str) -> _Playlist | None:
+        """A playlist, or None."""
         return self._playlists.get(playlist_id)
 
     def playlist_ids(self, channel_id: str | None = None) -> list[str]:
@@ -588,19 +602,23 @@ class Dataset:
             self._touch(video_id)
 
     def restore_video(self, video_id: str) -> None:
+        """Bring a removed video back."""
         with self.lock:
             self._removed.discard(video_id)
             self._touch(video_id)
 
     def make_private(self, video_id: str) -> None:
+        """Make a video private."""
         self.update_video(video_id, {"status.privacyStatus": PRIVATE})
 
     def make_public(self, video_id: str) -> None:
+        """Make a video public."""
         self.update_video(video_id, {"status.privacyStatus": PUBLIC})
 
     def update_channel(
         self, changes: Mapping[str, Any] | None = None, channel_id: str | None = None, **dotted: Any
     ) -> None:
+        """Change fields of a channel resource, by dotted path."""
         with self.lock:
             res = self._channels[channel_id or self.channel_id]
             for path, value in {**(changes or {}), **dotted}.items():
@@ -608,6 +626,7 @@ class Dataset:
             self._touch()
 
     def add_playlist(self, resource: Mapping[str, Any], items: Iterable[Any] = ()) -> str:
+        """Add a playlist with its items; returns its id."""
         with self.lock:
             base: dict[str, Any] = {
                 "snippet": {
@@ -633,6 +652,7 @@ class Dataset:
             return playlist_id
 
     def remove_playlist(self, playlist_id: str) -> None:
+        """Delete a playlist."""
         with self.lock:
             if self._playlists.pop(playlist_id, None) is None:
                 raise KeyError(playlist_id)

@@ -30,6 +30,7 @@ class ApiError(Exception):
 
     @property
     def reason(self) -> str:
+        """The first error's reason code."""
         return self.body["error"]["errors"][0]["reason"]
 
 
@@ -44,6 +45,7 @@ def error(
     with_status: bool = True,
     details: list[dict[str, Any]] | None = None,
 ) -> ApiError:
+    """An error in the shape Google's APIs send."""
     item: dict[str, Any] = {"message": message, "domain": domain, "reason": reason}
     if location is not None:
         item["location"] = location
@@ -57,10 +59,12 @@ def error(
 
 
 def missing_key() -> ApiError:
+    """The 403 for a request without a key."""
     return error(403, "forbidden", "The request is missing a valid API key.")
 
 
 def invalid_key() -> ApiError:
+    """The 400 API_KEY_INVALID for a key that is not accepted."""
     message = "API key not valid. Please pass a valid API key."
     return error(
         400,
@@ -79,10 +83,12 @@ def invalid_key() -> ApiError:
 
 def quota_exceeded() -> ApiError:
     # The real quotaExceeded body has no "status" member.
+    """The 403 quotaExceeded once the day's units are spent."""
     return error(403, "quotaExceeded", QUOTA_MESSAGE, domain="youtube.quota", with_status=False)
 
 
 def login_required() -> ApiError:
+    """The 401 for a write attempted with a key only."""
     return error(
         401,
         "required",
@@ -122,4 +128,5 @@ def fault_error(kind: str) -> ApiError:
 
 
 def not_found_path(path: str) -> ApiError:
+    """The 404 for a path the API does not have."""
     return error(404, "notFound", f"Method not found: {path}")

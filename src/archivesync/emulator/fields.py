@@ -17,6 +17,7 @@ class FieldsError(ValueError):
 
 
 def parse(text: str) -> Selection:
+    """Parse a `fields` selection; FieldsError when malformed."""
     selection, pos = _parse_list(text, 0)
     if pos != len(text):
         raise FieldsError(f"unexpected {text[pos]!r} at {pos}")
@@ -67,6 +68,7 @@ def _parse_path(text: str, pos: int, into: Selection) -> int:
 
 
 def apply(value: Any, selection: Selection | None) -> Any:
+    """Keep only the selected fields of a response."""
     if selection is None:
         return value
     if isinstance(value, list):

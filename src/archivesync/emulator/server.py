@@ -175,6 +175,7 @@ class Emulator:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Emulator:
+        """Start serving in a background thread; returns self."""
         if self._server is not None:
             return self
         self._server = _Server((self.host, self.port), _Handler, self)
@@ -189,6 +190,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close every connection."""
         server, self._server = self._server, None
         if server is None:
             return
@@ -206,6 +208,7 @@ class Emulator:
 
     @property
     def url(self) -> str:
+        """The base URL to give the client as its API endpoint."""
         if self._server is None:
             raise RuntimeError("emulator not started")
         host = self.host if ":" not in self.host else f"[{self.host}]"
@@ -232,10 +235,12 @@ class Emulator:
             self._faults.append(_Fault(kind, endpoint, count))
 
     def clear_faults(self) -> None:
+        """Drop every fault not yet met."""
         with self._lock:
             self._faults.clear()
 
     def pending_faults(self) -> int:
+        """How many injected faults are still to be met."""
         with self._lock:
             return sum(f.remaining for f in self._faults)
 
@@ -250,6 +255,7 @@ class Emulator:
         return None
 
     def quota_day(self) -> date:
+        """Today's quota day (Pacific time)."""
         return self.clock().astimezone(PACIFIC).date()
 
     def units_spent(self, key: str | None = None) -> int:
@@ -261,6 +267,7 @@ class Emulator:
             )
 
     def calls(self, endpoint: str | None = None) -> int:
+        """How many requests an endpoint (or all) has received."""
         with self._lock:
             return sum(1 for r in self.requests if endpoint in (None, r["endpoint"]))
 
@@ -273,6 +280,7 @@ class Emulator:
             self._faults.clear()
 
     def stats(self) -> dict[str, Any]:
+        """Calls, units and knobs, as `GET /_emulator/stats` reports them."""
         today = self.quota_day()
         with self._lock:
             calls = Counter(r["endpoint"] for r in self.requests)
@@ -319,6 +327,7 @@ class Emulator:
     def serve_api(
         self, endpoint: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str]
     ) -> _Answer:
+        """Answer one list request (see the module docstring for the order of checks)."""
         params: dict[str, str] = {}
         for name, value in query:
             # Repeated parameters (the client sends part=a&part=b for lists) mean a comma list.
@@ -497,6 +506,7 @@ class Emulator:
         return answer
 
     def serve_feed(self, query: Iterable[tuple[str, str]]) -> _Answer:
+        """Answer a request for a channel's or playlist's Atom feed."""
         params = dict(query)
         fault = self._take_fault(FEED)
         self._sleep()
@@ -521,6 +531,7 @@ class Emulator:
         return answer
 
     def serve_control(self, method: str, name: str, body: bytes) -> _Answer:
+        """Answer a request to the `/_emulator/` control API."""
         try:
             payload = json.loads(body or b"{}")
             if not isinstance(payload, dict):

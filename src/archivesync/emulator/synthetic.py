@@ -175,6 +175,7 @@ class SyntheticVideos:
         return random.Random(f"{self.seed}:{self.channel_id}:{salt}:{i}")
 
     def plan(self, i: int) -> _Plan:
+        """The deterministic plan (topic, length, chapters...) of video `i`."""
         rng = self._rng(i)
         p = _Plan()
         p.rng = rng
@@ -369,6 +370,7 @@ class SyntheticVideos:
     # -------------------------------------------------------------- playlists
 
     def playlist_resource(self, p: int, count: int) -> dict[str, Any]:
+        """The playlists.list resource of playlist `p`."""
         rng = self._rng(p, "pl")
         digest = hashlib.blake2b(f"{self.seed}:{self.channel_id}:pl:{p}".encode()).digest()
         playlist_id = "PL" + base64.urlsafe_b64encode(digest[:24]).decode()[:32]
@@ -403,6 +405,7 @@ class SyntheticVideos:
         return (self.n * p) // max(count, 1) % max(self.n, 1)
 
     def playlist_entries(self, p: int, count: int) -> list[Entry]:
+        """The entries of playlist `p`."""
         rng = self._rng(p, "entries")
         if not self.n:
             return []

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from archivesync.errors import ConfigError, ReplicationError
+from archivesync.timestamps import format_utc
 
 log = logging.getLogger("archivesync.replication")
 
@@ -143,6 +144,7 @@ class Position:
     at: datetime | None = None
 
     def as_json(self) -> dict:
+        """The position as JSON values: the transaction id and its time."""
         return {"txid": self.txid, "at": self.at.isoformat() if self.at else None}
 
 
@@ -441,7 +443,7 @@ def parse_timestamp(text: str) -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment)
 
 
 def restore_to(url: str, output: str | Path, *, timestamp: str | None = None) -> int:
@@ -476,6 +478,7 @@ class FollowerStatus:
     replica: Position | None
 
     def as_json(self) -> dict:
+        """The follower's status as JSON values, for `--json`."""
         data = asdict(self)
         data["replica"] = self.replica.as_json() if self.replica else None
         return data

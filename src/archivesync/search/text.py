@@ -10,7 +10,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from archivesync.errors import EXIT_USAGE, ArchiveSyncError
+from archivesync.errors import EmptyQuery
 from archivesync.parsing import normalize_text
 
 FIELDS = ("title", "description", "tags", "chapters")
@@ -22,12 +22,6 @@ _PUNCT_CHARS = frozenset(map(chr, _PUNCT)) | frozenset(map(chr, _PUNCT.values())
 # Match groups, best first: every word in the title; every word in the title or a chapter
 # title; found anywhere (description, tags...). Within a group, newest first.
 GROUP_TITLE, GROUP_CHAPTER, GROUP_ANY = 3, 2, 1
-
-
-class EmptyQuery(ArchiveSyncError):
-    """The query has no words once normalised."""
-
-    exit_code = EXIT_USAGE
 
 
 # --------------------------------------------------------------------------------------------

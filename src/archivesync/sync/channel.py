@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httplib2
 from sqlite_utils import Database
 
 from archivesync.db import quota, store
@@ -36,14 +34,16 @@ from archivesync.sync.run import (
     Target,
     run_envelope,
 )
+from archivesync.timestamps import format_utc
 from archivesync.youtube import (
     GOOGLE_ENDPOINT,
-    PAGE_SIZE,
     QuotaGuard,
     YouTubeClient,
+    batches,
     fetch_channel,
     fetch_channel_id_for_handle,
     fetch_channel_playlist_pages,
+    fetch_feed_video_ids,
     fetch_playlist_item_pages,
     fetch_playlists_by_id,
     fetch_videos,
@@ -168,8 +168,7 @@ def _confirm_removals(ctx: RunContext, candidates: list[str]) -> None:
     are removed from the archive's point of view; ids videos.list leaves out are gone.
     Costs a unit per 50 candidates, usually none.
     """
-    for start in range(0, len(candidates), PAGE_SIZE):
-        batch = candidates[start : start + PAGE_SIZE]
+    for batch in batches(candidates):
         resources = fetch_videos(ctx.client, batch)
         with ctx.page() as now:
             ctx.count(store.save_videos(ctx.db, resources, now))
@@ -311,9 +310,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
             # Uploads come newest first: the first known video means the rest are known too.
             if known:
                 break
-    since = (datetime.now(UTC) - timedelta(days=settings.recent_days)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    since = format_utc(datetime.now(UTC) - timedelta(days=settings.recent_days))
     recent = [
         r["id"]
         for r in ctx.db.query(
@@ -325,8 +322,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
     targets = list(dict.fromkeys([*new_ids, *to_refresh, *recent]))
     ctx.total = len(targets)
     ctx.set_phase("videos")
-    for start in range(0, len(targets), PAGE_SIZE):
-        batch = targets[start : start + PAGE_SIZE]
+    for batch in batches(targets):
         _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
     with ctx.page() as now:
         store.touch_channel(ctx.db, channel_id, now)
@@ -353,17 +349,8 @@ def _feed_shows_nothing_new(ctx: RunContext, channel_id: str, settings: Settings
     base = settings.feed_url or (
         "https://www.youtube.com" if ctx.client.endpoint == GOOGLE_ENDPOINT else ctx.client.endpoint
     )
-    url = f"{base.rstrip('/')}/feeds/videos.xml?channel_id={channel_id}"
-    try:
-        response, body = httplib2.Http(timeout=settings.timeout).request(url)
-        if response.status != 200:
-            return False
-        ids = [
-            e.text
-            for e in ET.fromstring(body).iter("{http://www.youtube.com/xml/schemas/2015}videoId")
-        ]
-    except (OSError, httplib2.HttpLib2Error, ET.ParseError) as e:
-        log.info("feed probe failed (%s); asking the API", type(e).__name__)
+    ids = fetch_feed_video_ids(base, channel_id, timeout=settings.timeout)
+    if ids is None:
         return False
     known = _known(ctx.db, ids)
     nothing_new = bool(ids) and all(known.get(v, "missing") is None for v in ids)
@@ -375,6 +362,7 @@ def _feed_shows_nothing_new(ctx: RunContext, channel_id: str, settings: Settings
 
 
 def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
+    """Resync one playlist and its videos; returns the channel it belongs to."""
     found = fetch_playlists_by_id(ctx.client, [playlist_id])
     if not found:
         raise NotFoundError(f"playlist {playlist_id!r} not found")
@@ -387,20 +375,19 @@ def sync_playlist(ctx: RunContext, playlist_id: str) -> str | None:
     ids = list(dict.fromkeys(r["video_id"] for r in rows if r["item_status"] == "ok"))
     ctx.total = len(ids)
     ctx.set_phase("videos")
-    for start in range(0, len(ids), PAGE_SIZE):
-        batch = ids[start : start + PAGE_SIZE]
+    for batch in batches(ids):
         _save_video_batch(ctx, batch, fetch_videos(ctx.client, batch))
     return (found[0].get("snippet") or {}).get("channelId")
 
 
 def sync_video_ids(ctx: RunContext, video_ids: list[str]) -> str | None:
+    """Resync single videos; returns their channel. NotFoundError for unknown ids."""
     ids = list(dict.fromkeys(video_ids))
     ctx.total = len(ids)
     ctx.set_phase("videos")
     unknown: list[str] = []
     channel_id = None
-    for start in range(0, len(ids), PAGE_SIZE):
-        batch = ids[start : start + PAGE_SIZE]
+    for batch in batches(ids):
         resources = fetch_videos(ctx.client, batch)
         returned = {r["id"] for r in resources}
         held = _known(ctx.db, batch)

@@ -42,6 +42,7 @@ class Lease:
         return fd
 
     def try_acquire(self) -> bool:
+        """Take the lease if it is free; False when another process holds it."""
         fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -61,6 +62,7 @@ class Lease:
         stop: threading.Event | None = None,
         poll_seconds: float = 0.2,
     ) -> None:
+        """Take the lease, waiting for it with `wait`; LeaseHeld otherwise."""
         stop = stop or threading.Event()
         announced = False
         while not self.try_acquire():
@@ -76,6 +78,7 @@ class Lease:
                 raise Interrupted("stopped while waiting for the database")
 
     def release(self) -> None:
+        """Give the lease back."""
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from archivesync.db.runs import FIGURES, get_run
 from archivesync.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -25,7 +26,8 @@ from archivesync.errors import (
     Interrupted,
 )
 from archivesync.sync.channel import run_sync
-from archivesync.sync.run import FIGURES, Outcome, Progress, Settings, Target, utcnow
+from archivesync.sync.run import Outcome, Progress, Settings, Target
+from archivesync.timestamps import utcnow
 from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, daemon_alive, read_heartbeat
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ ABANDONED = "the process running this request ended before it finished"
 
 
 def describe(target_kind: str, target_id: str, mode: str) -> str:
+    """A request's target in words: `full sync of channel UC...`."""
     if target_kind == "channel":
         return f"{mode} sync of channel {target_id}"
     if target_kind == "playlist":
@@ -62,11 +65,13 @@ def request_fields(target: Target) -> dict:
 
 
 def target_of(request: dict) -> Target:
+    """The sync target a request row asks for."""
     kind, ids = request["target_kind"], request["target_id"].split(",")
     return Target(kind, ids, full=kind == "channel" and request["mode"] == "full")
 
 
 def enqueue(db: Database, target: Target, requested_by: str | None) -> int:
+    """Queue a request for `target`; returns its id."""
     row = {
         "requested_at": utcnow(),
         "requested_by": requested_by,
@@ -77,10 +82,12 @@ def enqueue(db: Database, target: Target, requested_by: str | None) -> int:
 
 
 def get(db: Database, request_id: int) -> dict | None:
+    """A request's row, or None."""
     return next(db.query("SELECT * FROM sync_requests WHERE id = ?", [request_id]), None)
 
 
 def queued_ids(db: Database) -> list[int]:
+    """The ids of queued requests, in the order they will run."""
     return [
         r["id"]
         for r in db.query("SELECT id FROM sync_requests WHERE status = 'queued' ORDER BY id")
@@ -98,6 +105,7 @@ def claim(db: Database, request_id: int) -> bool:
 
 
 def requeue(db: Database, request_id: int) -> None:
+    """Put a request that was running back in the queue."""
     db.execute(
         "UPDATE sync_requests SET status = 'queued', started_at = NULL, run_id = NULL "
         "WHERE id = ? AND status = 'running'",
@@ -122,7 +130,7 @@ def recover_abandoned(db: Database) -> int:
     for request in list(db.query("SELECT * FROM sync_requests WHERE status = 'running'")):
         run = None
         if request["run_id"] is not None:
-            run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]), None)
+            run = get_run(db, request["run_id"])
         if run is not None and run["status"] in STATUS_OF_RUN:
             status, error = STATUS_OF_RUN[run["status"]], run["error"]
             code = {"ok": EXIT_OK, "interrupted": EXIT_OK, "quota_exhausted": EXIT_QUOTA}.get(
@@ -198,7 +206,7 @@ def run_figures(db: Database, run_id: int | None) -> dict | None:
     """The figures of a run as it stands (None if there is no such run)."""
     if run_id is None:
         return None
-    run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [run_id]), None)
+    run = get_run(db, run_id)
     return {k: run[k] for k in FIGURES} if run else None
 
 
@@ -207,7 +215,7 @@ def outcome_of(db: Database, request: dict) -> Outcome:
     figures = {}
     status = RUN_STATUS_OF_REQUEST.get(request["status"], "failed")
     if request["run_id"] is not None:
-        run = next(db.query("SELECT * FROM sync_runs WHERE id = ?", [request["run_id"]]), None)
+        run = get_run(db, request["run_id"])
         if run:
             figures = {k: run[k] for k in FIGURES}
             status = run["status"]

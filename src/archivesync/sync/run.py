@@ -15,13 +15,13 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from archivesync.db import quota, store
 from archivesync.db.access import is_write_failure, write_failure
+from archivesync.db.runs import latest_running, mark_stale_runs, start_run, update_run
 from archivesync.db.schema import open_db, open_readonly, write_transaction
 from archivesync.errors import (
     EXIT_ERROR,
@@ -31,26 +31,12 @@ from archivesync.errors import (
     QuotaExhausted,
 )
 from archivesync.sync.lease import Lease
+from archivesync.timestamps import utcnow
 from archivesync.youtube import (
     YouTubeClient,
 )
 
 log = logging.getLogger(__name__)
-
-# A run's figures, in the order `status` and the JSON outcome show them.
-FIGURES = (
-    "pages",
-    "videos_seen",
-    "videos_added",
-    "videos_updated",
-    "videos_removed",
-    "api_calls",
-    "quota_units",
-)
-
-
-def utcnow() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -75,6 +61,7 @@ class Target:
 
     @property
     def label(self) -> str:
+        """The target as `sync_runs.target` records it."""
         return f"{self.kind} {','.join(self.ids)}"
 
 
@@ -111,6 +98,7 @@ class RunContext:
             self.progress({**self.figures(), "total": self.total, "phase": phase})
 
     def count(self, result: store.SaveResult) -> None:
+        """Add a page's saved rows to the run's figures."""
         self.added += result.added
         self.updated += result.updated + result.returned
 
@@ -135,18 +123,14 @@ class RunContext:
         self.progress({**self.figures(), "total": self.total, "phase": self.phase})
 
     def flush(self, now: str) -> None:
+        """Write the units spent since the last flush and the run's figures."""
         units = self.client.guard.units
         quota.record_units(self.db, quota.pacific_day(), units - self._flushed_units)
         self._flushed_units = units
-        # A plain UPDATE: Table.update() introspects the table on every call, once per page.
-        values = {**self.figures(), "heartbeat_at": now}
-        assignments = ", ".join(f"{column} = :{column}" for column in values)
-        self.db.execute(
-            f"UPDATE sync_runs SET {assignments} WHERE id = :run_id",
-            {**values, "run_id": self.run_id},
-        )
+        update_run(self.db, self.run_id, {**self.figures(), "heartbeat_at": now})
 
     def figures(self) -> dict:
+        """The run's figures so far."""
         return {
             "api_calls": self.client.calls,
             "quota_units": self.client.guard.units,
@@ -161,28 +145,11 @@ class RunContext:
 # --- the one entry point for the CLI, the daemon and staff resyncs ---------------------------
 
 
-def mark_stale_runs(db: Database, now: str) -> int:
-    """Runs still `running` while we hold the lease belong to a process that died."""
-    cursor = db.execute(
-        "UPDATE sync_runs SET status = 'interrupted', finished_at = ?, "
-        "error = coalesce(error, 'the process ended before the run finished') "
-        "WHERE status = 'running'",
-        [now],
-    )
-    return cursor.rowcount
-
-
 def describe_running(db_path: str | Path) -> str:
     """Names the run that holds the database, for the message a second writer sees."""
     try:
         db = open_readonly(db_path)
-        row = next(
-            db.query(
-                "SELECT id, mode, channel_id, trigger, started_at, pid FROM sync_runs "
-                "WHERE status = 'running' ORDER BY id DESC LIMIT 1"
-            ),
-            None,
-        )
+        row = latest_running(db)
         db.close()
     except Exception:
         row = None
@@ -242,21 +209,18 @@ def _run_locked(
     mark_stale_runs(db, now)
     client = make_client(db)
     mode = mode(db)
-    run_id = (
-        db["sync_runs"]
-        .insert(
-            {
-                "channel_id": channel_id,
-                "mode": mode,
-                "trigger": trigger,
-                "target": label,
-                "started_at": now,
-                "status": "running",
-                "pid": os.getpid(),
-                "heartbeat_at": now,
-            }
-        )
-        .last_pk
+    run_id = start_run(
+        db,
+        {
+            "channel_id": channel_id,
+            "mode": mode,
+            "trigger": trigger,
+            "target": label,
+            "started_at": now,
+            "status": "running",
+            "pid": os.getpid(),
+            "heartbeat_at": now,
+        },
     )
     if on_start:
         on_start(run_id)
@@ -279,7 +243,8 @@ def _run_locked(
     finished = utcnow()
     with write_transaction(db):
         ctx.flush(finished)
-        db["sync_runs"].update(
+        update_run(
+            db,
             run_id,
             {
                 "status": status,

@@ -29,6 +29,7 @@ class OAuthYouTubeClient(YouTubeClient):
         self._credentials = credentials
 
     def service(self):
+        """This thread's service object, sending the Bearer token (httplib2 is not thread-safe)."""
         svc = getattr(self._local, "service", None)
         if svc is None:
             svc = _CachedResources(

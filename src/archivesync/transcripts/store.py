@@ -135,6 +135,7 @@ def mark_track(db: Database, track_id: str, state: str, detail: str | None, now:
 
 
 def drop_cues(db: Database, track_id: str) -> None:
+    """Delete a track's cues and their search rows (its raw text stays)."""
     unindex_track(db, track_id)
     db.execute("DELETE FROM transcript_cues WHERE track_id = ?", [track_id])
 

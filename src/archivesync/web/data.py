@@ -11,9 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlite_utils import Database
 
+from archivesync.db import runs as sync_runs
 from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.query import search
 from archivesync.search.text import GROUP_TITLE, parse_query, term_hits
+from archivesync.timestamps import format_utc
 from archivesync.web.text import TOKYO, parse_utc
 
 FAILURE_DAYS = 7
@@ -56,13 +58,8 @@ def playlists(db: Database, channel_id: str | None = None) -> list[dict]:
 
 def last_runs_by_kind(db: Database) -> dict[str, list[dict]]:
     """Per channel, the last finished run of each mode: {channel_id: [run, ...]}."""
-    runs = _rows(
-        db,
-        "SELECT * FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs "
-        "WHERE status != 'running' GROUP BY channel_id, mode) ORDER BY channel_id, mode",
-    )
     grouped: dict[str, list[dict]] = defaultdict(list)
-    for run in runs:
+    for run in sync_runs.last_finished_per_channel_and_mode(db):
         grouped[run["channel_id"] or ""].append(run)
     return dict(grouped)
 
@@ -70,12 +67,7 @@ def last_runs_by_kind(db: Database) -> dict[str, list[dict]]:
 def recent_failures(db: Database, now: datetime | None = None) -> list[dict]:
     """Runs of the last 7 days that did not end ok, newest first."""
     since = (now or datetime.now(UTC)) - timedelta(days=FAILURE_DAYS)
-    return _rows(
-        db,
-        "SELECT * FROM sync_runs WHERE status NOT IN ('ok', 'running') AND started_at >= ? "
-        "ORDER BY id DESC LIMIT 100",
-        [since.strftime("%Y-%m-%dT%H:%M:%SZ")],
-    )
+    return sync_runs.failed_since(db, format_utc(since))
 
 
 def request_history(db: Database, limit: int = HISTORY_LIMIT) -> list[dict]:

@@ -17,16 +17,19 @@ from archivesync.web.text import FILTERS
 
 @hookimpl
 def startup(datasette):
+    """Datasette hook: the console's template filters."""
     datasette.jinja_env.filters.update(FILTERS)
 
 
 @hookimpl
 def register_routes(datasette):
+    """Datasette hook: the console's pages."""
     return pages.ROUTES
 
 
 @hookimpl
 def permission_allowed(datasette, actor, action, resource):
+    """Datasette hook: with --read-login, only signed-in users see any page."""
     # `--read-login` closes Datasette's own pages too. Only a denial is returned: anything else
     # is left to Datasette's defaults.
     if action == "view-instance" and pages.config(datasette).get("read_login"):
@@ -44,6 +47,7 @@ def permission_allowed(datasette, actor, action, resource):
 
 @hookimpl
 def forbidden(datasette, request, message):
+    """Datasette hook: with --read-login, send a visitor to the login page."""
     if pages.config(datasette).get("read_login") and pages.current_user(datasette, request) is None:
         return pages._login_redirect(request)
     return None
@@ -51,6 +55,7 @@ def forbidden(datasette, request, message):
 
 @hookimpl
 def extra_css_urls(template, database, table, columns, view_name, request, datasette):
+    """Datasette hook: the console's stylesheet on Datasette's own pages."""
     # Datasette's pages only: the console's own templates link their stylesheet themselves.
     if template and template.startswith("console/"):
         return []
@@ -59,6 +64,7 @@ def extra_css_urls(template, database, table, columns, view_name, request, datas
 
 @hookimpl
 def extra_js_urls(template, database, table, columns, view_name, request, datasette):
+    """Datasette hook: the console's script on Datasette's own pages."""
     if template and template.startswith("console/"):
         return []
     return [{"url": "/-/console/datasette.js", "module": False}]
@@ -66,6 +72,7 @@ def extra_js_urls(template, database, table, columns, view_name, request, datase
 
 @hookimpl
 def menu_links(datasette, actor, request):
+    """Datasette hook: links to the console in Datasette's menu."""
     return [
         {"href": "/", "label": "コンソール (概要)"},
         {"href": "/-/search", "label": "検索"},
@@ -87,4 +94,5 @@ def _csv_with_bom(datasette, columns, rows):
 
 @hookimpl
 def register_output_renderer(datasette):
+    """Datasette hook: the `.csvbom` output (CSV with a BOM, for Excel)."""
     return {"extension": "csvbom", "render": _csv_with_bom}

@@ -12,13 +12,13 @@ import json
 import os
 import re
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from archivesync.errors import ConfigError
+from archivesync.errors import UsersFileError
+from archivesync.timestamps import utcnow
 
 ROLES = ("staff", "analyst")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -31,10 +31,6 @@ _hasher = PasswordHasher()
 def _dummy_hash() -> str:
     # Verifying an unknown name still costs one hash, so timing does not tell which names exist.
     return _hasher.hash("archivesync-no-such-user")
-
-
-class UsersFileError(ConfigError):
-    """The users file is missing, unreadable or malformed, or a name or password is refused."""
 
 
 def load(path: str | Path) -> dict[str, dict]:
@@ -92,7 +88,7 @@ def add_user(path: str | Path, name: str, password: str, role: str = "staff") ->
     users[name] = {
         "role": role,
         "hash": _hasher.hash(password),
-        "added_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "added_at": utcnow(),
     }
     _save(path, users)
     return new

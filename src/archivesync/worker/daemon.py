@@ -47,13 +47,14 @@ from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
 from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
+from archivesync.parsing import iso_utc
 from archivesync.replication.litestream import Replicator, redact_url
-from archivesync.reporting import progress_reporter
+from archivesync.reporting import figures_sentence, progress_reporter
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
-from archivesync.sync.run import Outcome, Settings, Target, utcnow
-from archivesync.worker.heartbeat import _iso
+from archivesync.sync.run import Outcome, Settings, Target
+from archivesync.timestamps import utcnow
 from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")
@@ -203,7 +204,7 @@ class Daemon:
                 spec.mode,
                 spec.channel,
                 spec.describe(),
-                _iso(self.scheduler.get_job(spec.id).next_run_time),
+                iso_utc(self.scheduler.get_job(spec.id).next_run_time),
                 extra={"fields": {"event": "job", "job": spec.id}},
             )
 
@@ -310,7 +311,7 @@ class Daemon:
             log.warning(
                 "job %s missed its run at %s",
                 event.job_id,
-                _iso(event.scheduled_run_time),
+                iso_utc(event.scheduled_run_time),
                 extra={"fields": {"event": "job_missed", "job": event.job_id}},
             )
         elif not event.job_id.startswith(":"):
@@ -332,7 +333,7 @@ class Daemon:
                     "channel": spec.channel,
                     "mode": spec.mode,
                     "schedule": spec.describe(),
-                    "next_run_at": _iso(job.next_run_time) if job else None,
+                    "next_run_at": iso_utc(job.next_run_time) if job else None,
                 }
             )
         jobs.sort(key=lambda j: (j["next_run_at"] or "~", j["id"]))
@@ -401,15 +402,11 @@ class Daemon:
         level = logging.INFO if outcome.status in ("ok", "interrupted") else logging.WARNING
         log.log(
             level,
-            "run %s %s: %s; %d added, %d updated, %d removed; %d API calls, %d quota units%s",
+            "run %s %s: %s; %s%s",
             outcome.run_id,
             "finished" if outcome.status == "ok" else "ended",
             outcome.status,
-            f.get("videos_added", 0),
-            f.get("videos_updated", 0),
-            f.get("videos_removed", 0),
-            f.get("api_calls", 0),
-            f.get("quota_units", 0),
+            figures_sentence(f),
             f"; {outcome.message}" if outcome.message else "",
             extra={
                 "fields": {

@@ -10,26 +10,22 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from archivesync.timestamps import parse_utc
+
 # A heartbeat older than this means the daemon is gone (killed, host asleep, wedged).
 STALE_AFTER_SECONDS = 15.0
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def _parse_iso(text: str | None) -> datetime | None:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if text else None
-
-
 def read_heartbeat(db: Database) -> dict | None:
+    """The daemon's heartbeat row, or None if no daemon ever ran here."""
     if not db["daemon_heartbeat"].exists():
         return None
     return next(db.query("SELECT * FROM daemon_heartbeat WHERE id = 1"), None)
 
 
 def heartbeat_age(row: dict | None, now: datetime | None = None) -> float | None:
-    beat = _parse_iso(row["heartbeat_at"]) if row else None
+    """Seconds since the last heartbeat, or None."""
+    beat = parse_utc(row["heartbeat_at"]) if row and row["heartbeat_at"] else None
     if beat is None:
         return None
     return ((now or datetime.now(UTC)) - beat).total_seconds()

@@ -68,14 +68,17 @@ class JobSpec:
 
     @property
     def full(self) -> bool:
+        """Whether the job runs full syncs."""
         return self.mode == "full"
 
     def trigger(self) -> BaseTrigger:
+        """The APScheduler trigger for the job's cron or interval."""
         if self.cron is not None:
             return crontab_trigger(self.cron, self.timezone)
         return IntervalTrigger(seconds=parse_every(self.every), timezone=ZoneInfo(self.timezone))
 
     def describe(self) -> str:
+        """When the job runs, in words."""
         when = f"cron '{self.cron}'" if self.cron is not None else f"every {self.every}"
         return f"{when} ({self.timezone})"
 
@@ -246,12 +249,6 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
         max_units=max_units,
     )
     return spec, []
-
-
-def load_file(path: Path) -> tuple[list[JobSpec], list[str]]:
-    """The jobs in one file, and the problems found in it."""
-    specs, problems, _ = _load_file(path)
-    return specs, problems
 
 
 def _job_id(raw: object) -> str | None:

@@ -14,23 +14,21 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from archivesync.db import quota
+from archivesync.db import quota, runs
+from archivesync.db.runs import FIGURES
+from archivesync.reporting import figures_sentence
 from archivesync.sync.requests import ACTIVE, describe
-from archivesync.sync.run import FIGURES
+from archivesync.timestamps import format_utc, parse_utc
 from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 
 RECENT_REQUESTS = 5
 RECENT_RUNS = 5
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _age(text: str | None, now: datetime) -> float | None:
     if not text:
         return None
-    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    moment = parse_utc(text)
     return round((now - moment).total_seconds(), 1)
 
 
@@ -98,9 +96,10 @@ def collect(
     daily_budget: int = quota.DEFAULT_DAILY_BUDGET,
     now: datetime | None = None,
 ) -> dict:
+    """Everything `status` shows, as one dict (the --json output)."""
     now = now or datetime.now(UTC)
     current = []
-    for row in _rows(db, "sync_runs", "SELECT * FROM sync_runs WHERE status = 'running'"):
+    for row in runs.running_runs(db):
         run = _run(row)
         run["progress_age_seconds"] = _age(row["heartbeat_at"], now)
         run["running_for_seconds"] = _age(row["started_at"], now)
@@ -112,14 +111,7 @@ def collect(
             db, "channels", "SELECT id, title, last_synced_at, last_full_sync_at FROM channels"
         )
     }
-    last_runs = _rows(
-        db,
-        "sync_runs",
-        # The last finished run of each channel (runs of unknown channel have none).
-        "SELECT * FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs "
-        "WHERE status != 'running' AND channel_id IS NOT NULL GROUP BY channel_id) "
-        "ORDER BY channel_id",
-    )
+    last_runs = runs.last_finished_per_channel(db)
     channels = []
     seen = set()
     for row in last_runs:
@@ -145,15 +137,7 @@ def collect(
                     "last_run": None,
                 }
             )
-    recent_runs = [
-        _run(r)
-        for r in _rows(
-            db,
-            "sync_runs",
-            "SELECT * FROM sync_runs WHERE status != 'running' ORDER BY id DESC LIMIT ?",
-            [RECENT_RUNS],
-        )
-    ]
+    recent_runs = [_run(r) for r in runs.recent_finished(db, RECENT_RUNS)]
     marks = ",".join("?" * len(ACTIVE))
     active = _rows(
         db,
@@ -172,7 +156,7 @@ def collect(
     reset = quota.next_reset(now)
     return {
         "database": str(db_path),
-        "checked_at": _iso(now),
+        "checked_at": format_utc(now),
         "daemon": _daemon(db, now),
         "current_runs": current,
         "channels": channels,
@@ -183,7 +167,7 @@ def collect(
             "spent": spent,
             "budget": daily_budget,
             "left": max(0, daily_budget - spent),
-            "next_reset_at": _iso(reset),
+            "next_reset_at": format_utc(reset),
             "resets_in_seconds": round((reset - now).total_seconds()),
         },
         "schedule": _schedule(db),
@@ -201,12 +185,12 @@ def local_time(text: str | None, zone: tzinfo | None) -> str | None:
     if not text:
         return text
     try:
-        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        moment = parse_utc(text)
     except ValueError:
         return text  # not ours to reformat
     local = moment.astimezone(zone)
     if not local.utcoffset():
-        return local.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_utc(local)
     return local.isoformat(timespec="seconds")
 
 
@@ -219,6 +203,7 @@ def zone_label(zone: tzinfo | None, now: datetime | None = None) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """Seconds in words for people: `45s`, `3m 05s`, `2h 10m`, `3d 4h`."""
     if seconds is None:
         return "?"
     seconds = max(0, int(seconds))
@@ -232,14 +217,6 @@ def duration(seconds: float | None) -> str:
         return f"{hours}h {minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
-
-
-def _figures(run: dict) -> str:
-    return (
-        f"{run['videos_added']} added, {run['videos_updated']} updated, "
-        f"{run['videos_removed']} removed; {run['api_calls']} API calls, "
-        f"{run['quota_units']} quota units"
-    )
 
 
 def _daemon_line(d: dict, t: Clock) -> str:
@@ -290,7 +267,7 @@ def _channel_lines(channels: list[dict], t: Clock) -> list[str]:
         if run:
             lines.append(
                 f"    last run {run['id']}: {run['status']} ({run['mode']}, {run['trigger']}) "
-                f"ended {t(run['finished_at'])}; {_figures(run)}"
+                f"ended {t(run['finished_at'])}; {figures_sentence(run)}"
             )
             if run["error"]:
                 lines.append(f"    error: {run['error']}")
