@@ -403,3 +403,31 @@ def test_every_kind_of_resync_form_queues_its_target(index, form, fields):
     finally:
         db.close()
     assert (row["target_kind"], row["target_id"], row["mode"]) == fields
+
+
+def test_search_lists_a_video_once_with_its_title_and_transcript_hits(tmp_path):
+    """The core search returns a row per transcript cue; the console groups them by video."""
+    from archivesync.emulator import Emulator, load_dataset
+    from archivesync.transcripts.store import import_transcript
+    from archivesync.web import data
+
+    db_path = tmp_path / "archive.db"
+    with Emulator(load_dataset(SAMPLE)) as emu:
+        assert sync(db_path, emu, full=True).status == "ok"
+    srt = (
+        "1\n00:41:12,000 --> 00:41:15,000\n人材の育成は研修だけでは\n\n"
+        "2\n00:41:15,000 --> 00:41:18,000\n終わりません。人材は現場で育ちます\n"
+    )
+    db = open_db(db_path)
+    with db.conn:
+        import_transcript(db, VID, "talk.srt", srt, "srt", "2026-11-28T00:00:00Z")
+    results = data.search_page(db, "人材")
+    ids = [r["video_id"] for r in results]
+    assert len(ids) == len(set(ids)), ids
+    video = next(r for r in results if r["video_id"] == VID)
+    spoken = [h for h in video["hits"] if h["match_kind"] == "transcript"]
+    assert [h["start_seconds"] for h in spoken] == [2472]
+    only_other = data.search_page(db, "研修だけ", where=("other",))
+    assert only_other == []
+    in_transcripts = data.search_page(db, "研修だけ", where=("transcripts",))
+    assert [r["video_id"] for r in in_transcripts] == [VID]

@@ -181,8 +181,14 @@ def search_page(
     )
     with_transcripts = has_table(db, "transcript_cues")
     results = []
+    listed: set[str] = set()
     for hit in found:
         video_id = hit["video_id"]
+        # The core search gives a row per transcript cue too: a video is listed once, at its
+        # best row, with every hit of its own gathered below.
+        if video_id in listed:
+            continue
+        listed.add(video_id)
         if channel_id and channel_of.get(video_id) != channel_id:
             continue
         if in_playlist is not None and video_id not in in_playlist:
@@ -198,7 +204,7 @@ def search_page(
             places.add("chapters")
         if transcript_hits:
             places.add("transcripts")
-        if not places or hit["score"] != GROUP_TITLE:
+        if hit.get("match_kind") != "transcript" and (not places or hit["score"] != GROUP_TITLE):
             places.add("other")
         if not places & set(where):
             continue
