@@ -32,12 +32,12 @@ from archivesync.sync.run import (
     RunContext,
     Settings,
     Target,
+    ledger_guard,
     run_envelope,
 )
 from archivesync.timestamps import format_utc
 from archivesync.youtube import (
     GOOGLE_ENDPOINT,
-    QuotaGuard,
     YouTubeClient,
     batches,
     fetch_channel,
@@ -454,14 +454,12 @@ def run_sync(
     stop = stop or threading.Event()
 
     def make_client(db: Database) -> YouTubeClient:
-        spent = quota.spent_on(db, quota.pacific_day())
-        guard = QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
         return YouTubeClient(
             api_key,
             endpoint,
             timeout=settings.timeout,
             retries=settings.retries,
-            guard=guard,
+            guard=ledger_guard(db, settings),
             stop=stop,
         )
 

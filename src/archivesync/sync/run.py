@@ -32,9 +32,7 @@ from archivesync.errors import (
 )
 from archivesync.sync.lease import Lease
 from archivesync.timestamps import utcnow
-from archivesync.youtube import (
-    YouTubeClient,
-)
+from archivesync.youtube import QuotaGuard, YouTubeClient
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +73,12 @@ class Outcome:
 
 
 Progress = Callable[[dict], None]
+
+
+def ledger_guard(db: Database, settings: Settings) -> QuotaGuard:
+    """A run's quota guard: today's Pacific-day spend against the budget less the margin."""
+    spent = quota.spent_on(db, quota.pacific_day())
+    return QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
 
 
 class RunContext:

@@ -32,10 +32,16 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from archivesync.db import quota
 from archivesync.errors import ApiError, AuthError, Interrupted, NotFoundError, QuotaExhausted
 from archivesync.oauth import ensure_fresh, load_credentials
-from archivesync.sync.run import Outcome, Progress, RunContext, Settings, run_envelope
+from archivesync.sync.run import (
+    Outcome,
+    Progress,
+    RunContext,
+    Settings,
+    ledger_guard,
+    run_envelope,
+)
 from archivesync.transcripts import store
 from archivesync.transcripts.fetch import (
     DOWNLOAD_COST,
@@ -45,7 +51,6 @@ from archivesync.transcripts.fetch import (
     download_track,
     fetch_tracks,
 )
-from archivesync.youtube import QuotaGuard
 
 log = logging.getLogger(__name__)
 
@@ -279,14 +284,12 @@ def run_transcripts(
     ensure_fresh(credentials, settings.timeout)
 
     def make_client(db: Database) -> OAuthYouTubeClient:
-        spent = quota.spent_on(db, quota.pacific_day())
-        guard = QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
         return OAuthYouTubeClient(
             credentials,
             endpoint,
             timeout=settings.timeout,
             retries=settings.retries,
-            guard=guard,
+            guard=ledger_guard(db, settings),
             stop=stop,
         )
 
