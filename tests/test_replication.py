@@ -37,7 +37,8 @@ DRILL_TABLES = (
 )
 
 
-def wait_until(predicate, timeout: float = 15.0, what: str = "condition"):
+def wait_until(predicate, timeout: float = 45.0, what: str = "condition"):
+    # A deadline, not a delay: generous so that a loaded 2-core CI machine does not flake.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
