@@ -49,29 +49,24 @@ def retention_rows(body: dict) -> list[dict]:
 
 def fetch_video_daily(client: AnalyticsClient, video_id: str, start: date, end: date) -> list[dict]:
     """One video's figures per day in [start, end]; days the API has not yet are left out."""
-    body = client.query(
-        f"analytics day report for video {video_id}",
-        ids="channel==MINE",
-        startDate=start.isoformat(),
-        endDate=end.isoformat(),
-        metrics=",".join(DAILY_METRICS),
-        dimensions="day",
-        filters=f"video=={video_id}",
-        sort="day",
-    )
-    return daily_rows(body)
+    return _daily(client, f"video {video_id}", start, end, filters=f"video=={video_id}")
 
 
 def fetch_channel_daily(client: AnalyticsClient, start: date, end: date) -> list[dict]:
     """The whole channel's figures per day in [start, end]."""
+    return _daily(client, "the channel", start, end)
+
+
+def _daily(client: AnalyticsClient, what: str, start: date, end: date, **filters) -> list[dict]:
     body = client.query(
-        "analytics day report for the channel",
+        f"analytics day report for {what}",
         ids="channel==MINE",
         startDate=start.isoformat(),
         endDate=end.isoformat(),
         metrics=",".join(DAILY_METRICS),
         dimensions="day",
         sort="day",
+        **filters,
     )
     return daily_rows(body)
 

@@ -162,17 +162,22 @@ def log_options(func):
     return click.option("-v", "--verbose", is_flag=True, help="Log more detail.")(func)
 
 
+def daily_budget_option(help_text: str):
+    """The --daily-budget option (env ARCHIVESYNC_DAILY_BUDGET), with a command's own help."""
+    return click.option(
+        "--daily-budget",
+        type=click.IntRange(min=1),
+        default=DEFAULT_DAILY_BUDGET,
+        show_default=True,
+        envvar="ARCHIVESYNC_DAILY_BUDGET",
+        help=help_text,
+    )
+
+
 def settings_options(func):
     """Quota and sync knobs shared by sync, resync and daemon."""
     options = [
-        click.option(
-            "--daily-budget",
-            type=click.IntRange(min=1),
-            default=DEFAULT_DAILY_BUDGET,
-            show_default=True,
-            envvar="ARCHIVESYNC_DAILY_BUDGET",
-            help="Quota units a Pacific-time day (env ARCHIVESYNC_DAILY_BUDGET).",
-        ),
+        daily_budget_option("Quota units a Pacific-time day (env ARCHIVESYNC_DAILY_BUDGET)."),
         click.option(
             "--safety-margin",
             type=click.IntRange(min=0),

@@ -16,6 +16,7 @@ import click
 
 from archivesync.cli.common import (
     ChannelParam,
+    daily_budget_option,
     db_option,
     endpoint_option,
     fail_cleanly,
@@ -27,7 +28,6 @@ from archivesync.cli.common import (
     signal_exit_code,
     stop_on_signals,
 )
-from archivesync.db.quota import DEFAULT_DAILY_BUDGET
 from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
@@ -295,14 +295,7 @@ def resync_command(
 @click.command("status")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@click.option(
-    "--daily-budget",
-    type=click.IntRange(min=1),
-    default=DEFAULT_DAILY_BUDGET,
-    show_default=True,
-    envvar="ARCHIVESYNC_DAILY_BUDGET",
-    help="Quota units a Pacific-time day, to show what is left.",
-)
+@daily_budget_option("Quota units a Pacific-time day, to show what is left.")
 @click.option(
     "--tz",
     "zone",

@@ -12,8 +12,13 @@ from archivesync.analysts import export as export_mod
 from archivesync.analysts.catalog import schema_sql, table_rows
 from archivesync.analysts.readonly_sql import format_table, open_guarded, run_query
 from archivesync.analysts.serve_checks import check_serve
-from archivesync.cli.common import db_option, fail_cleanly, output_format, output_options
-from archivesync.db.quota import DEFAULT_DAILY_BUDGET
+from archivesync.cli.common import (
+    daily_budget_option,
+    db_option,
+    fail_cleanly,
+    output_format,
+    output_options,
+)
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
 from archivesync.errors import ConfigError, DatasetteMissing
@@ -170,14 +175,7 @@ def export_command(db_path, table, view, sql, out_csv, out_tsv, out_json, out_nl
     is_flag=True,
     help="Every page, Datasette's included, needs a login (needs --users).",
 )
-@click.option(
-    "--daily-budget",
-    type=click.IntRange(min=1),
-    default=DEFAULT_DAILY_BUDGET,
-    show_default=True,
-    envvar="ARCHIVESYNC_DAILY_BUDGET",
-    help="Quota units a Pacific-time day, shown on the overview.",
-)
+@daily_budget_option("Quota units a Pacific-time day, shown on the overview.")
 @fail_cleanly
 def serve_command(db_path, host, port, users_file, read_login, daily_budget):
     """Serve the Japanese web console and Datasette, read-only, on one port.
