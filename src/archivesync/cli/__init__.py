@@ -73,6 +73,18 @@ class LazyGroup(click.Group):
         """Every command name, sorted, without importing anything."""
         return sorted({*self._loaded, *self._lazy})
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; a closed pipe on stdout ends any command quietly with 0.
+
+        Click itself would turn it into exit 1 with no message.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from archivesync.cli.common import closed_pipe_exit
+
+            closed_pipe_exit()
+
     def _load(self, name: str) -> click.Command:
         module, attribute = self._lazy.pop(name).split(":")
         command = self._loaded[name] = getattr(importlib.import_module(module), attribute)
@@ -96,6 +108,14 @@ def main() -> None:
     """The console script: run the `archivesync` command group."""
     try:
         cli(standalone_mode=True)
+    except SystemExit as e:
+        try:
+            sys.stdout.flush()  # what is still buffered, while a closed pipe can be handled
+        except BrokenPipeError:
+            from archivesync.cli.common import closed_pipe_exit
+
+            closed_pipe_exit(e.code)
+        raise
     except ArchiveSyncError as e:  # pragma: no cover - commands catch their own
         click.echo(f"Error: {e}", err=True)
         sys.exit(e.exit_code)

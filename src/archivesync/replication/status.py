@@ -11,6 +11,7 @@ from pathlib import Path
 
 from archivesync.errors import ArchiveSyncError
 from archivesync.replication import litestream
+from archivesync.timestamps import json_time
 
 # A replica that is behind and has not advanced for this long is a warning.
 STALL_SECONDS = 60.0
@@ -33,7 +34,9 @@ def collect(
 ) -> dict:
     """The replication section of `status --json`."""
     now = now or datetime.now(UTC)
-    db_path = Path(db_path)
+    # Litestream knows the database by its absolute path (its config says so): a relative
+    # `--db data/archive.db` must name the same file when we ask it.
+    db_path = Path(db_path).resolve()
     state = litestream.read_state(db_path)
     if state is None:
         return {"state": "off", "role": None, "warnings": []}
@@ -44,8 +47,9 @@ def collect(
         "role": role,
         "url": litestream.redact_url(state.get("url")),
         "pid": state.get("pid") if alive else None,
-        "started_at": state.get("started_at"),
-        "stopped_at": state.get("stopped_at"),
+        # Older state files wrote `...+00:00`; JSON from us says `...Z`.
+        "started_at": json_time(state.get("started_at")),
+        "stopped_at": json_time(state.get("stopped_at")),
         "restarts": state.get("restarts", 0),
         "local_txid": None,
         "replica": None,

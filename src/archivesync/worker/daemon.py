@@ -19,14 +19,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import signal
 import socket
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,20 +39,17 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
-from archivesync.analytics.run import MODE as ANALYTICS_MODE
-from archivesync.analytics.run import run_analytics
 from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
-from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
+from archivesync.errors import ConfigError
 from archivesync.parsing import iso_utc
 from archivesync.replication.litestream import Replicator, redact_url
-from archivesync.reporting import figures_sentence, progress_reporter
 from archivesync.sync import requests as sync_requests
-from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
-from archivesync.sync.run import Outcome, Settings, Target
+from archivesync.sync.run import Settings
 from archivesync.timestamps import utcnow
+from archivesync.worker.jobs import JobResult, JobRunner
 from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")
@@ -64,7 +59,6 @@ POLL_SECONDS = 1.0
 # A run due while another one is still going waits this long before it counts as missed;
 # missed runs of one job coalesce into one.
 MISFIRE_GRACE_SECONDS = 15 * 60
-PROGRESS_LOG_SECONDS = 30.0
 SYNC_EXECUTOR = "default"
 HOUSEKEEPING_EXECUTOR = "housekeeping"
 
@@ -102,6 +96,14 @@ class Daemon:
         self._shutdown_thread: threading.Thread | None = None
         self.fatal: NotWritable | None = None
         self._fatal_lock = threading.Lock()
+        self.runner = JobRunner(
+            self.db_path,
+            api_key=api_key,
+            endpoint=endpoint,
+            settings=settings,
+            stop=self.stop,
+            db=self._db,
+        )
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={
@@ -373,165 +375,15 @@ class Daemon:
 
     # --- runs --------------------------------------------------------------------------------
 
-    def _progress(self, label: str):
-        # Log lines, never a terminal bar (the StringIO is no TTY), and none for a run that is
-        # over in seconds: its start and end lines say it all.
-        report = progress_reporter(label, stream=io.StringIO(), min_interval=PROGRESS_LOG_SECONDS)
-        started = time.monotonic()
-
-        def progress(figures: dict) -> None:
-            if time.monotonic() - started >= PROGRESS_LOG_SECONDS:
-                report(figures)
-
-        return progress
-
-    def _log_start(self, run_id: int, target: Target, origin: dict) -> None:
-        log.info(
-            "run %d started: %s (%s)",
-            run_id,
-            target.label,
-            ", ".join(f"{k} {v}" for k, v in origin.items()),
-            extra={
-                "fields": {"event": "run_started", "run_id": run_id, "target": target.label}
-                | origin
-            },
-        )
-
-    def _log_end(self, outcome: Outcome, target: Target, origin: dict) -> None:
-        f = outcome.figures
-        level = logging.INFO if outcome.status in ("ok", "interrupted") else logging.WARNING
-        log.log(
-            level,
-            "run %s %s: %s; %s%s",
-            outcome.run_id,
-            "finished" if outcome.status == "ok" else "ended",
-            outcome.status,
-            figures_sentence(f),
-            f"; {outcome.message}" if outcome.message else "",
-            extra={
-                "fields": {
-                    "event": "run_finished",
-                    "run_id": outcome.run_id,
-                    "target": target.label,
-                    "status": outcome.status,
-                    "error": outcome.message or None,
-                    **f,
-                }
-                | origin
-            },
-        )
-
-    def _transcripts_run(self, spec: JobSpec, target: Target, origin: dict):
-        """A `mode = "transcripts"` job: the token from ARCHIVESYNC_OAUTH_TOKEN_FILE."""
-        from archivesync.oauth import resolve_token_file
-        from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
-
-        return run_transcripts(
-            self.db_path,
-            spec.channel,
-            token_file=resolve_token_file(None),
-            endpoint=self.endpoint,
-            options=TranscriptOptions(max_units=spec.max_units),
-            settings=self.settings,
-            trigger="schedule",
-            stop=self.stop,
-            progress=self._progress(spec.id),
-            on_start=lambda run_id: self._log_start(run_id, target, origin),
-        )
-
     def _scheduled_run(self, spec: JobSpec) -> None:
-        if self.stop.is_set():
-            return  # queued behind the last run when the signal came
-        target = Target("channel", [spec.channel], full=spec.full)
-        origin = {"trigger": "schedule", "job": spec.id}
-        try:
-            if spec.mode == ANALYTICS_MODE:
-                # The OAuth token comes from ARCHIVESYNC_OAUTH_TOKEN_FILE, as for the CLI.
-                outcome = run_analytics(
-                    self.db_path,
-                    spec.channel,
-                    endpoint=self.endpoint,
-                    trigger="schedule",
-                    stop=self.stop,
-                    progress=self._progress(spec.id),
-                    on_start=lambda run_id: self._log_start(run_id, target, origin),
-                )
-            elif spec.mode == "transcripts":
-                outcome = self._transcripts_run(spec, target, origin)
-            else:
-                outcome = run_sync(
-                    self.db_path,
-                    target,
-                    api_key=self.api_key,
-                    endpoint=self.endpoint,
-                    trigger="schedule",
-                    settings=self.settings,
-                    stop=self.stop,
-                    wait=False,
-                    progress=self._progress(spec.id),
-                    on_start=lambda run_id: self._log_start(run_id, target, origin),
-                )
-        except LeaseHeld as e:
-            # A CLI sync has the database; this job's next turn will catch up.
-            log.warning(
-                "job %s skipped: %s",
-                spec.id,
-                e,
-                extra={"fields": {"event": "job_skipped", "job": spec.id, "reason": "lease"}},
-            )
-            return
-        except NotWritable:
-            raise
-        except ArchiveSyncError as e:
-            log.error(
-                "job %s could not run: %s",
-                spec.id,
-                e,
-                extra={"fields": {"event": "job_error", "job": spec.id}},
-            )
-            return
-        self._log_end(outcome, target, origin)
+        self._after_job(self.runner.scheduled(spec))
 
     def _run_request(self, request_id: int) -> None:
         try:
-            if self.stop.is_set():
-                return  # stays queued for the next daemon
-            db = self._db()
-            if not sync_requests.claim(db, request_id):
-                return  # a `resync --wait` whose daemon seemed gone took it over
-            request = sync_requests.get(db, request_id)
-            target = sync_requests.target_of(request)
-            origin = {
-                "trigger": "manual",
-                "request_id": request_id,
-                "requested_by": request["requested_by"],
-            }
-            try:
-                outcome = sync_requests.execute(
-                    db,
-                    self.db_path,
-                    request_id,
-                    api_key=self.api_key,
-                    endpoint=self.endpoint,
-                    settings=self.settings,
-                    stop=self.stop,
-                    # Staff asked for this one: wait for a CLI sync to end rather than drop it.
-                    wait=True,
-                    progress=self._progress(f"request {request_id}"),
-                    on_start=lambda run_id: self._log_start(run_id, target, origin),
-                )
-            except NotWritable:
-                raise
-            except ArchiveSyncError as e:
-                log.warning(
-                    "request %d failed: %s",
-                    request_id,
-                    e,
-                    extra={"fields": {"event": "request_failed", **origin}},
-                )
-                return
-            if outcome is not None:
-                self._log_end(outcome, target, origin)
+            self._after_job(self.runner.request(request_id))
         finally:
             with self._dispatched_lock:
                 self._dispatched.discard(request_id)
+
+    def _after_job(self, result: JobResult | None) -> None:
+        """What the daemon does once a job has ended (notifications hook in here)."""
