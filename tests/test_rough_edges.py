@@ -101,4 +101,3 @@ def test_status_json_times_end_in_z(tmp_path, emulator):
     data = json.loads(result.stdout)
     assert data["replication"]["started_at"] == "2026-12-01T01:02:03Z"
     assert assert_times_in_z(data) >= 5
-

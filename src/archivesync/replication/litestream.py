@@ -423,9 +423,7 @@ class Replicator:
         if self._thread:
             self._thread.join(5)
         state = read_state(self.db_path) or {}
-        write_state(
-            self.db_path, **{**state, "pid": None, "stopped_at": utcnow()}
-        )
+        write_state(self.db_path, **{**state, "pid": None, "stopped_at": utcnow()})
         shutil.rmtree(self._socket_dir, ignore_errors=True)
         return synced
 
