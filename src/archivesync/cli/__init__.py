@@ -20,6 +20,7 @@ from archivesync.errors import ArchiveSyncError
 # Command name -> "module:attribute" of its click command.
 COMMANDS = {
     "sync": "archivesync.cli.sync:sync_command",
+    "stats": "archivesync.cli.sync:stats_command",
     "emulator": "archivesync.emulator.cli:emulator_command",
     "search": "archivesync.cli.search:search_command",
     "sql": "archivesync.cli.query:sql_command",

@@ -20,6 +20,8 @@ from archivesync.analytics.run import MODE as ANALYTICS_MODE
 from archivesync.analytics.run import run_analytics
 from archivesync.errors import ArchiveSyncError, LeaseHeld, NotWritable
 from archivesync.reporting import figures_sentence, progress_reporter
+from archivesync.stats.run import MODE as STATS_MODE
+from archivesync.stats.run import run_stats
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
 from archivesync.sync.run import Outcome, Settings, Target
@@ -124,6 +126,16 @@ class JobRunner:
         if spec.mode == ANALYTICS_MODE:
             return run_analytics(
                 self.db_path, spec.channel, endpoint=self.endpoint, trigger="schedule", **common
+            )
+        if spec.mode == STATS_MODE:
+            return run_stats(
+                self.db_path,
+                spec.channel,
+                api_key=self.api_key,
+                endpoint=self.endpoint,
+                settings=self.settings,
+                trigger="schedule",
+                **common,
             )
         if spec.mode == "transcripts":
             from archivesync.oauth import resolve_token_file

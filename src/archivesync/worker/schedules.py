@@ -5,7 +5,7 @@ A file holds `[[jobs]]` tables::
     [[jobs]]
     id = "rilg-incremental"
     channel = "UCX__Mlqfalo-NO1zAHhhuNw"
-    mode = "incremental"        # or "full", or "analytics" (default: incremental)
+    mode = "incremental"        # or "full", "stats", "analytics", "transcripts"
     cron = "*/30 * * * *"       # crontab syntax, 0 and 7 mean Sunday
     # every = "15m"             # or an interval; exactly one of cron / every
     timezone = "Asia/Tokyo"     # optional, default UTC
@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from archivesync.errors import ConfigError
 from archivesync.parsing import parse_channel
 
-MODES = ("incremental", "full", "analytics", "transcripts")
+MODES = ("incremental", "full", "stats", "analytics", "transcripts")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units")
 DEFAULT_MAX_UNITS = 2000  # transcripts jobs: the same default as `archivesync transcripts`
 DEFAULT_TIMEZONE = "UTC"
@@ -197,7 +197,7 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
                 channel = ref.channel_id  # a channel URL is written down as its id
     mode = raw.get("mode", "incremental")
     if mode not in MODES:
-        problem(f"bad mode {mode!r} (use 'incremental', 'full', 'analytics' or 'transcripts')")
+        problem(f"bad mode {mode!r} (use {', '.join(repr(m) for m in MODES)})")
     max_units = raw.get("max_units", DEFAULT_MAX_UNITS)
     if "max_units" in raw and mode != "transcripts":
         problem("'max_units' goes with mode = \"transcripts\" only")
