@@ -266,7 +266,9 @@ def test_render_a_busy_day(db_path):
     assert "#3 queued          resync of video(s) v1,v2, by carol" in text
     assert "#2 running         incremental sync of channel UCaaaaaaaaaaaaaaaaaaaaaa, by bob" in text
     assert "Recent requests:\n  #1 done            resync of playlist PL1, by alice" in text
-    assert "Quota today (Pacific day 2025-01-05), resets at 2025-01-06T08:00:00Z (in 1h 00m):" in text
+    assert (
+        "Quota today (Pacific day 2025-01-05), resets at 2025-01-06T08:00:00Z (in 1h 00m):" in text
+    )
     assert "  default: 9990 of 10000 units spent, 10 left" in text
     assert "  videos.batchGetStats: 40 of 10000 units spent, 9960 left" in text
     assert "2025-01-06T07:10:00Z inc: incremental sync of UCaaaaaaaaaaaaaaaaaaaaaa" in text

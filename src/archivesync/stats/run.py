@@ -21,6 +21,7 @@ from archivesync.stats.fetch import fetch_video_stats
 from archivesync.stats.parse import stats_row
 from archivesync.stats.store import save_stats
 from archivesync.sync.run import Outcome, Progress, RunContext, Settings, ledger_guard, run_envelope
+from archivesync.timestamps import Clock, system_clock
 from archivesync.youtube import YouTubeClient, batches, fetch_videos
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def run_stats(
     wait: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Outcome:
     """One recorded statistics run for a channel (the CLI and the daemon call this)."""
     settings = settings or Settings()
@@ -102,10 +104,10 @@ def run_stats(
             endpoint,
             timeout=settings.timeout,
             retries=settings.retries,
-            guard=ledger_guard(db, settings),
+            guard=ledger_guard(db, settings, clock()),
             stop=stop,
         )
-        client.guards[quota.STATS] = ledger_guard(db, settings, quota.STATS)
+        client.guards[quota.STATS] = ledger_guard(db, settings, clock(), quota.STATS)
         return client
 
     return run_envelope(
@@ -121,4 +123,5 @@ def run_stats(
         wait=wait,
         progress=progress,
         on_start=on_start,
+        clock=clock,
     )

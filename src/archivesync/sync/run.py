@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -32,7 +33,7 @@ from archivesync.errors import (
     QuotaExhausted,
 )
 from archivesync.sync.lease import Lease
-from archivesync.timestamps import utcnow
+from archivesync.timestamps import Clock, format_utc, parse_utc, system_clock
 from archivesync.youtube import YouTubeClient
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,11 @@ class Outcome:
 Progress = Callable[[dict], None]
 
 
-def ledger_guard(db: Database, settings: Settings, bucket: str = quota.DEFAULT) -> QuotaGuard:
-    """A run's guard for a bucket: today's Pacific-day spend against its budget less margin."""
-    spent = quota.spent_on(db, quota.pacific_day(), bucket)
+def ledger_guard(
+    db: Database, settings: Settings, now: datetime, bucket: str = quota.DEFAULT
+) -> QuotaGuard:
+    """A run's guard for a bucket: the Pacific-day spend as of `now` against budget less margin."""
+    spent = quota.spent_on(db, quota.pacific_day(now), bucket)
     if bucket == quota.STATS:
         budget = settings.stats_daily_budget - settings.stats_safety_margin
     else:
@@ -92,11 +95,19 @@ def ledger_guard(db: Database, settings: Settings, bucket: str = quota.DEFAULT) 
 class RunContext:
     """One run's database, client and figures; `page()` commits a page with its bookkeeping."""
 
-    def __init__(self, db: Database, client: YouTubeClient, run_id: int, progress: Progress):
+    def __init__(
+        self,
+        db: Database,
+        client: YouTubeClient,
+        run_id: int,
+        progress: Progress,
+        clock: Clock = system_clock,
+    ):
         self.db = db
         self.client = client
         self.run_id = run_id
         self.progress = progress
+        self.clock = clock
         self.added = self.updated = self.removed = self.pages = self.seen = 0
         self.total: int | None = None
         self.phase = "starting"
@@ -117,7 +128,7 @@ class RunContext:
     @contextlib.contextmanager
     def page(self, pages: int = 1) -> Iterator[str]:
         """One transaction holding `pages` pages and the run's figures; yields the time."""
-        now = utcnow()
+        now = format_utc(self.clock())
         with write_transaction(self.db):
             yield now
             self.pages += pages
@@ -136,7 +147,7 @@ class RunContext:
 
     def flush(self, now: str) -> None:
         """Write the units spent since the last flush (per bucket) and the run's figures."""
-        day = quota.pacific_day()
+        day = quota.pacific_day(parse_utc(now))
         for bucket, guard in self.client.guards.items():
             units = guard.units
             quota.record_units(self.db, day, units - self._flushed_units.get(bucket, 0), bucket)
@@ -189,12 +200,14 @@ def run_envelope(
     wait: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Outcome:
     """Run `work` under the writer lease as one recorded run; errors become the outcome.
 
     `mode(db)` names the run before it starts; `work(ctx)` returns the mode it really ran in and
-    the channel it concerned. `secret` is blanked out of any recorded message. Only set-up
-    mistakes (bad database path, lease held without `wait`) raise.
+    the channel it concerned. `secret` is blanked out of any recorded message. Every time the
+    run writes or decides by comes from `clock` (`ctx.clock`). Only set-up mistakes (bad
+    database path, lease held without `wait`) raise.
     """
     stop = stop or threading.Event()
     progress = progress or (lambda figures: None)
@@ -204,7 +217,17 @@ def run_envelope(
         lease.acquire(wait=wait, describe_holder=lambda: describe_running(db_path), stop=stop)
         try:
             return _run_locked(
-                db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start
+                db,
+                mode,
+                channel_id,
+                label,
+                trigger,
+                make_client,
+                work,
+                secret,
+                progress,
+                on_start,
+                clock,
             )
         finally:
             lease.release()
@@ -217,9 +240,9 @@ def run_envelope(
 
 
 def _run_locked(
-    db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start
+    db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start, clock
 ):
-    now = utcnow()
+    now = format_utc(clock())
     mark_stale_runs(db, now)
     client = make_client(db)
     mode = mode(db)
@@ -238,7 +261,7 @@ def _run_locked(
     )
     if on_start:
         on_start(run_id)
-    ctx = RunContext(db, client, run_id, progress)
+    ctx = RunContext(db, client, run_id, progress, clock)
     status, code, message = "ok", EXIT_OK, ""
     try:
         mode, channel_id = work(ctx)
@@ -254,7 +277,7 @@ def _run_locked(
         log.exception("sync run %s failed unexpectedly", run_id)
         status, code, message = "failed", EXIT_ERROR, f"unexpected error: {type(e).__name__}: {e}"
     message = message.replace(secret, "***") if secret else message
-    finished = utcnow()
+    finished = format_utc(clock())
     with write_transaction(db):
         ctx.flush(finished)
         update_run(
