@@ -31,6 +31,7 @@ COMMANDS = {
     "daemon": "archivesync.cli.ops:daemon_command",
     "resync": "archivesync.cli.ops:resync_command",
     "status": "archivesync.cli.ops:status_command",
+    "notify": "archivesync.cli.notify:notify_group",
     "analytics": "archivesync.cli.analytics:analytics_command",
     "auth": "archivesync.cli.auth:auth_command",
     "transcripts": "archivesync.cli.transcripts:transcripts_command",

@@ -43,18 +43,25 @@ from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
 from archivesync.errors import ConfigError
+from archivesync.notify.send import Sender
+from archivesync.notify.watch import OAUTH_MODES, Watcher
+from archivesync.oauth import TOKEN_FILE_ENV
 from archivesync.parsing import iso_utc
+from archivesync.replication import status as replication_status
 from archivesync.replication.litestream import Replicator, redact_url
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Settings
-from archivesync.timestamps import utcnow
+from archivesync.timestamps import Clock, system_clock, utcnow
 from archivesync.worker.jobs import JobResult, JobRunner
 from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")
 
 HEARTBEAT_SECONDS = 2.0
+# The replica and the OAuth token are looked at this often (and the console's cached
+# replication state refreshed).
+CHECK_SECONDS = 30.0
 POLL_SECONDS = 1.0
 # A run due while another one is still going waits this long before it counts as missed;
 # missed runs of one job coalesce into one.
@@ -76,6 +83,10 @@ class Daemon:
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         poll_seconds: float = POLL_SECONDS,
         replicate_to: str | None = None,
+        notifier: Sender | None = None,
+        public_url: str | None = None,
+        clock: Clock = system_clock,
+        check_seconds: float = CHECK_SECONDS,
     ):
         self.db_path = str(db_path)
         self.jobs = jobs
@@ -86,6 +97,7 @@ class Daemon:
         self.heartbeat_seconds = heartbeat_seconds
         self.poll_seconds = poll_seconds
         self.replicate_to = replicate_to
+        self.check_seconds = check_seconds
         self.replicator: Replicator | None = None
         self.stop = threading.Event()
         self._local = threading.local()
@@ -104,11 +116,12 @@ class Daemon:
             stop=self.stop,
             db=self._db,
         )
+        self.watcher = Watcher(notifier, self._db, clock=clock, public_url=public_url)
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={
                 SYNC_EXECUTOR: ThreadPoolExecutor(1),
-                HOUSEKEEPING_EXECUTOR: ThreadPoolExecutor(2),
+                HOUSEKEEPING_EXECUTOR: ThreadPoolExecutor(3),
             },
             job_defaults={
                 "coalesce": True,
@@ -157,10 +170,15 @@ class Daemon:
                 self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
             )
             self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
-            self.scheduler.start()  # blocks until _shutdown
+            try:
+                self.scheduler.start()  # blocks until _shutdown
+            except Exception as e:
+                self.watcher.daemon_failed(e, self.db_path)
+                raise
             if self._shutdown_thread:
                 self._shutdown_thread.join()
             if self.fatal:
+                self.watcher.daemon_failed(self.fatal, self.db_path)
                 raise self.fatal
             self._write_heartbeat(stopped=True)
             self._close_connections()
@@ -193,6 +211,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         self._guarded(self._write_heartbeat)(started=True)
+        self._notify(self.watcher.daemon_started, self.db_path)
         log.info(
             "daemon started: %d job(s) from %s",
             len(self.jobs),
@@ -237,6 +256,14 @@ class Daemon:
             "interval",
             seconds=self.heartbeat_seconds,
             id=":heartbeat",
+            executor=HOUSEKEEPING_EXECUTOR,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self._guarded(self._checks),
+            "interval",
+            seconds=self.check_seconds,
+            id=":checks",
             executor=HOUSEKEEPING_EXECUTOR,
             misfire_grace_time=None,
         )
@@ -316,6 +343,8 @@ class Daemon:
                 iso_utc(event.scheduled_run_time),
                 extra={"fields": {"event": "job_missed", "job": event.job_id}},
             )
+            if not event.job_id.startswith(":"):
+                self._notify(self.watcher.job_missed, event.job_id, event.scheduled_run_time)
         elif not event.job_id.startswith(":"):
             log.info(
                 "job %s skipped: its previous run is still going or waiting",
@@ -386,4 +415,25 @@ class Daemon:
                 self._dispatched.discard(request_id)
 
     def _after_job(self, result: JobResult | None) -> None:
-        """What the daemon does once a job has ended (notifications hook in here)."""
+        """Tell operators when a job's end begins or ends a problem."""
+        if result is not None:
+            self._notify(self.watcher.job_ended, result.job, result.mode, result)
+
+    def _notify(self, report, *args) -> None:
+        # A notification that fails must not fail the job or the scheduler; a database that
+        # can no longer be written still stops the daemon (see _guarded).
+        try:
+            report(*args)
+        except Exception as e:
+            if is_write_failure(e):
+                raise
+            log.warning("notification step failed: %s", type(e).__name__, exc_info=True)
+
+    def _checks(self) -> None:
+        """The periodic checks: the replica (and the console's cached view of it), the token."""
+        if self.replicate_to:
+            data = replication_status.collect(self.db_path)
+            replication_status.write_cache(self.db_path, data, self.watcher.clock())
+            self._notify(self.watcher.replication_checked, data, redact_url(self.replicate_to))
+        if any(spec.mode in OAUTH_MODES for spec in self.jobs):
+            self._notify(self.watcher.token_checked, os.environ.get(TOKEN_FILE_ENV))

@@ -37,6 +37,7 @@ class JobResult:
     """How one job or request ended: its run's outcome, or the error that kept it from running."""
 
     job: str  # the schedule's job id, or "request N"
+    mode: str | None = None  # the job's or request's mode (incremental, stats, analytics...)
     outcome: Outcome | None = None
     error: str | None = None  # an ArchiveSyncError raised before a run was recorded
 
@@ -188,9 +189,9 @@ class JobRunner:
                 e,
                 extra={"fields": {"event": "job_error", "job": spec.id}},
             )
-            return JobResult(spec.id, error=str(e))
+            return JobResult(spec.id, spec.mode, error=str(e))
         self._log_end(outcome, target, origin)
-        return JobResult(spec.id, outcome)
+        return JobResult(spec.id, spec.mode, outcome)
 
     def request(self, request_id: int) -> JobResult | None:
         """Run a staff request the daemon picked up; None when it is not ours to run now."""
@@ -230,8 +231,8 @@ class JobRunner:
                 e,
                 extra={"fields": {"event": "request_failed", **origin}},
             )
-            return JobResult(label, error=str(e))
+            return JobResult(label, request["mode"], error=str(e))
         if outcome is None:
             return None
         self._log_end(outcome, target, origin)
-        return JobResult(label, outcome)
+        return JobResult(label, request["mode"], outcome)
