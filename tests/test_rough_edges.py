@@ -101,3 +101,29 @@ def test_status_json_times_end_in_z(tmp_path, emulator):
     data = json.loads(result.stdout)
     assert data["replication"]["started_at"] == "2026-12-01T01:02:03Z"
     assert assert_times_in_z(data) >= 5
+
+
+def test_the_overview_reads_the_daemons_cached_replication_check(tmp_path, monkeypatch):
+    from archivesync.replication import litestream
+    from archivesync.replication import status as replication_status
+
+    db = tmp_path / "archive.db"
+    litestream.write_state(
+        db, role="primary", url=f"file://{tmp_path / 'r'}", pid=os.getpid(), owner_pid=os.getpid()
+    )
+    asked = []
+
+    def replica_position(url, timeout=30):
+        asked.append(url)  # a Litestream subprocess, in real life: ~100 ms a page view
+        return None
+
+    monkeypatch.setattr(litestream, "replica_position", replica_position)
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    checked = replication_status.collect(db, now=now)
+    assert len(asked) == 1
+    replication_status.write_cache(db, checked, now)
+    fresh = replication_status.collect_cached(db, now=now + timedelta(seconds=40))
+    assert len(asked) == 1 and fresh["state"] == "on" and fresh["checked_at"] == json_time(now)
+    # A daemon that stopped refreshing it: the cache is not trusted, Litestream is asked.
+    replication_status.collect_cached(db, now=now + timedelta(minutes=5))
+    assert len(asked) == 2

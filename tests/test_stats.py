@@ -241,3 +241,72 @@ def test_the_shipped_schedule_refreshes_statistics_daily_and_the_daemon_runs_it(
     run = query(path, "SELECT mode, trigger, status FROM sync_runs ORDER BY id DESC LIMIT 1")[0]
     assert run == {"mode": "stats", "trigger": "schedule", "status": "ok"}
     assert emu.calls("videos:batchGetStats") >= 1
+
+
+# --- the 2026-08-27 change of view counting -------------------------------------------------
+
+
+def test_stats_latest_says_which_side_of_the_view_counting_change_it_is_on(tmp_path):
+    from archivesync.db.schema import open_db
+
+    db = open_db(tmp_path / "archive.db")
+    db["videos"].insert_all(
+        [
+            {"id": "old", "title": "a", "last_synced_at": "2026-08-20T00:00:00Z"},
+            {"id": "spans", "title": "b", "last_synced_at": "2026-09-10T00:00:00Z"},
+            {"id": "new", "title": "c", "last_synced_at": "2026-09-10T00:00:00Z"},
+        ]
+    )
+    db["video_stats"].insert_all(
+        [
+            {"video_id": "old", "observed_at": "2026-08-01T00:00:00Z", "view_count": 10},
+            {"video_id": "old", "observed_at": "2026-08-26T23:59:59Z", "view_count": 20},
+            {"video_id": "spans", "observed_at": "2026-08-20T00:00:00Z", "view_count": 100},
+            {"video_id": "spans", "observed_at": "2026-09-01T00:00:00Z", "view_count": 400},
+            {"video_id": "new", "observed_at": "2026-08-27T00:00:00Z", "view_count": 5},
+            {"video_id": "new", "observed_at": "2026-09-05T00:00:00Z", "view_count": 9},
+        ]
+    )
+    rows = {
+        r["video_id"]: (r["view_counting"], r["views_growth_spans_counting_change"])
+        for r in db.query("SELECT * FROM stats_latest")
+    }
+    db.close()
+    assert rows == {
+        "old": ("before_unified", 0),
+        "spans": ("unified", 1),  # its growth of 300 holds the step: not all of it is audience
+        "new": ("unified", 0),
+    }
+
+
+def test_the_views_chart_marks_the_change_only_when_it_is_in_range():
+    from datetime import date
+
+    from archivesync.web import charts
+    from archivesync.web.pages import VIEW_COUNTING_MARKERS
+
+    across = [(date(2026, 8, 1), 10.0), (date(2026, 9, 30), 500.0)]
+    svg = str(charts.line_chart("再生回数", across, markers=VIEW_COUNTING_MARKERS))
+    assert svg.count('class="marker"') == 1
+    assert "数え方を統一" in svg and "視聴の増減ではありません" in svg
+    # 2026-08-27 is 26 of the range's 60 days from its start.
+    x = charts.LEFT + (charts.WIDTH - charts.LEFT - charts.RIGHT) * 26 / 60
+    assert f'x1="{x:.1f}"' in svg
+    later = [(date(2026, 10, 1), 10.0), (date(2026, 11, 1), 20.0)]
+    assert 'class="marker"' not in str(
+        charts.line_chart("再生回数", later, markers=VIEW_COUNTING_MARKERS)
+    )
+
+
+def test_the_overview_shows_each_quota_bucket(world):
+    from archivesync.analysts.datasette_plugin import make_datasette
+
+    from .test_web import fetch
+
+    path, dataset, emu = world
+    result = run_cli(["stats", "--db", str(path), "--channel", dataset.channel_id], cli_env(emu))
+    assert result.returncode == 0, result.stderr
+    (page,) = fetch(make_datasette(path), ("get", "/", {}))
+    assert page.status_code == 200
+    assert "標準 (default)" in page.text and "統計 (videos.batchGetStats)" in page.text
+    assert "3 / 10,000" in page.text  # three batchGetStats calls for 120 videos

@@ -459,6 +459,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "likes_growth_30d": "Likes gained in the 30 days to as_of",
             "comments_growth_30d": "Comments gained in the 30 days to as_of",
             "removed_at": _REMOVED_AT,
+            "view_counting": "unified: latest figures observed on or after 2026-08-27, when "
+            "YouTube unified how public views are counted; before_unified: earlier",
+            "views_growth_spans_counting_change": "1 when views_growth spans 2026-08-27: it holds "
+            "a step that is not audience change",
         },
     ),
     "removed_videos": (

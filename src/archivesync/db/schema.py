@@ -383,6 +383,10 @@ def _quota_buckets(db: Database) -> None:
         );
         """
     )
+    # stats_latest gained view_counting and views_growth_spans_counting_change (2026-08-27).
+    from archivesync.db.views import create_views
+
+    create_views(db)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 from sqlite_utils import Database
 
 from archivesync.db.schema import open_db
+from archivesync.db.views import VIEW_COUNTING_CHANGED_ON
 from archivesync.parsing import video_ids_from_text
 from archivesync.replication import status as replication_status
 from archivesync.search.text import EmptyQuery
@@ -31,6 +32,14 @@ from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
 
 CONFIG = "archivesync-console"
 COOKIE = "ds_actor"
+# YouTube's 2026-08-27 change of view counting: a step in the series, not audience change.
+VIEW_COUNTING_MARKERS = (
+    (
+        date.fromisoformat(VIEW_COUNTING_CHANGED_ON),
+        f"{VIEW_COUNTING_CHANGED_ON}: YouTube が公開再生回数の数え方を統一しました。"
+        "この日の前後の段差は視聴の増減ではありません。",
+    ),
+)
 CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 SESSION_SECONDS = 12 * 3600
@@ -413,7 +422,7 @@ async def video(request, datasette):
         )
     v = page["video"]
     page["views_chart"] = charts.line_chart(
-        "再生回数の推移 (同期時の累計)", page["views_series"], second=()
+        "再生回数の推移 (同期時の累計)", page["views_series"], markers=VIEW_COUNTING_MARKERS
     )
     if page["daily_series"]:
         page["daily_chart"] = charts.bar_chart(
