@@ -283,7 +283,7 @@ def test_the_views_chart_marks_the_change_only_when_it_is_in_range():
     from datetime import date
 
     from archivesync.web import charts
-    from archivesync.web.pages import VIEW_COUNTING_MARKERS
+    from archivesync.web.browse import VIEW_COUNTING_MARKERS
 
     across = [(date(2026, 8, 1), 10.0), (date(2026, 9, 30), 500.0)]
     svg = str(charts.line_chart("再生回数", across, markers=VIEW_COUNTING_MARKERS))
@@ -301,7 +301,7 @@ def test_the_views_chart_marks_the_change_only_when_it_is_in_range():
 def test_the_overview_shows_each_quota_bucket(world):
     from archivesync.analysts.datasette_plugin import make_datasette
 
-    from .test_web import fetch
+    from .web_helpers import fetch
 
     path, dataset, emu = world
     result = run_cli(["stats", "--db", str(path), "--channel", dataset.channel_id], cli_env(emu))
