@@ -251,3 +251,52 @@ def test_daemon_sends_one_message_while_quota_is_out_and_one_when_it_is_back(
         assert SECRET_PASS not in shown and "T0kenXYZ987" not in shown
     finally:
         daemon.close()
+
+
+def test_status_lists_notified_problems_without_the_urls(watched):
+    from archivesync.worker import status
+
+    watched.watcher().job_ended("rilg-full", "full", failed(21))
+    report = status.collect(watched.db, db_path="archive.db", now=watched.clock.now)
+    (problem,) = report["notifications"]
+    assert (problem["event"], problem["subject"], problem["run_id"]) == (
+        "run_failed",
+        "rilg-full",
+        21,
+    )
+    text = status.render(report)
+    assert "Notified problems still going on:\n  run_failed rilg-full since" in text
+    shown = json.dumps(report) + text
+    assert SECRET_PASS not in shown and "T0kenXYZ987" not in shown
+
+
+def test_the_daemons_periodic_check_notifies_a_replica_that_stopped(tmp_path, receiver):
+    from archivesync.replication import litestream
+    from archivesync.replication import status as replication_status
+    from archivesync.sync.run import Settings
+    from archivesync.worker.daemon import Daemon
+
+    db = tmp_path / "archive.db"
+    open_db(db).close()
+    dead = subprocess.Popen([PYTHON, "-c", "pass"])
+    dead.wait()
+    # Litestream died with the daemon still owning it, and never wrote stopped_at.
+    litestream.write_state(
+        db, role="primary", url=f"file://{tmp_path / 'replica'}", pid=dead.pid, owner_pid=dead.pid
+    )
+    clock = Clock()
+    daemon = Daemon(
+        db, [], api_key="unused", endpoint="http://127.0.0.1:9", settings=Settings(),
+        schedules_dir=tmp_path, replicate_to=f"file://{tmp_path / 'replica'}",
+        notifier=Sender([receiver.url()]), clock=clock,
+    )  # fmt: skip
+    try:
+        daemon._checks()
+        daemon._checks()
+    finally:
+        daemon._close_connections()
+    assert len(receiver.messages) == 1
+    assert "バックアップ" in receiver.messages[0]["title"]
+    assert "Litestream is not running" in receiver.messages[0]["message"]
+    cached = replication_status.collect_cached(db, now=clock.now)
+    assert cached["checked_at"] == "2026-09-01T03:00:00Z" and cached["state"] == "off"

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from archivesync.db import quota, runs
 from archivesync.db.runs import FIGURES
+from archivesync.notify.state import open_problems
 from archivesync.reporting import figures_sentence
 from archivesync.sync.requests import ACTIVE, describe
 from archivesync.timestamps import format_utc, parse_utc
@@ -184,6 +185,8 @@ def collect(
         # The default bucket's figures stay at the top, as before buckets existed.
         "quota": {**buckets[quota.DEFAULT], "buckets": buckets},
         "schedule": _schedule(db),
+        # Problems the daemon has notified and that are not over (never the URLs it used).
+        "notifications": open_problems(db),
     }
 
 
@@ -332,6 +335,18 @@ def _schedule_lines(jobs: list[dict], daemon: dict, t: Clock) -> list[str]:
     return lines
 
 
+def _notification_lines(problems: list[dict], t: Clock) -> list[str]:
+    if not problems:
+        return []
+    lines = ["Notified problems still going on:"]
+    for p in problems:
+        run = f", run {p['run_id']}" if p["run_id"] is not None else ""
+        lines.append(f"  {p['event']} {p['subject'] or ''} since {t(p['since'])}{run}")
+        if p["cause"]:
+            lines.append(f"    {p['cause']}")
+    return lines
+
+
 def render(status: dict, zone: tzinfo | None = UTC) -> str:
     """Status as text for staff, times in `zone` (None: the system's zone)."""
     q = status["quota"]
@@ -353,5 +368,6 @@ def render(status: dict, zone: tzinfo | None = UTC) -> str:
             for name, b in q["buckets"].items()
         ),
         *_schedule_lines(status["schedule"], status["daemon"], t),
+        *_notification_lines(status["notifications"], t),
     ]
     return "\n".join(lines)
