@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
-from archivesync.db.schema import atomic
 from archivesync.db.store import STAT_FIELDS, SaveResult, chapter_rows, write_rows
+from archivesync.db.transactions import atomic
 
 
 def save_stats(db: Database, rows: Iterable[dict], now: str) -> SaveResult:
