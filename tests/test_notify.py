@@ -126,11 +126,30 @@ def test_each_event_and_subject_is_its_own_message(watched):
     ]
     assert "archivesync auth" in watched.receiver.messages[2]["message"]
     # Recoveries: a stats run that went through, an analytics run, the missed job running.
+    w.job_ended("rilg-analytics", "analytics", ok(5, "rilg-analytics", "analytics"))
+    # Analytics spends no Data API units: OAuth is back, the quota may not be.
+    assert [t for t in watched.receiver.titles() if "回復" in t] == [
+        "[archivesync] 回復: OAuth の許可が拒否されました（invalid_grant）（OAuth）"
+    ]
     w.job_ended("rilg-stats", "stats", ok(6, "rilg-stats", "stats"))
-    w.job_ended("rilg-analytics", "analytics", ok(7, "rilg-analytics", "analytics"))
+    assert watched.receiver.titles()[-1] == (
+        f"[archivesync] 回復: {quota_out[len('[archivesync] ') :]}（videos.batchGetStats）"
+    )
     w.job_ended("rilg-incremental", "incremental", ok(8, "rilg-incremental", "incremental"))
     recovered = [t for t in watched.receiver.titles() if "回復" in t]
     assert len(recovered) == 4, recovered  # both quota buckets, OAuth, the schedule
+
+
+def test_failing_staff_requests_are_one_problem_until_one_goes_through(watched):
+    w = watched.watcher()
+    for request_id, run_id in ((7, 31), (8, 32)):
+        w.job_ended(f"request {request_id}", "videos", failed(run_id))
+    assert watched.receiver.titles() == ["[archivesync] 同期が失敗しました（staff requests）"]
+    assert "https://archive.example.jp/-/requests/7" in watched.receiver.messages[0]["message"]
+    w.job_ended("request 9", "videos", ok(33))
+    assert (
+        watched.receiver.titles()[-1] == "[archivesync] 回復: 同期が失敗しました（staff requests）"
+    )
 
 
 def test_replication_stalls_and_token_expiry(watched):

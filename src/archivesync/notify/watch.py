@@ -30,6 +30,7 @@ log = logging.getLogger("archivesync.notify")
 # A refresh token whose recorded expiry is this close is worth a message.
 EXPIRY_WARNING = timedelta(days=2)
 OAUTH_MODES = ("analytics", "transcripts")
+STAFF_REQUESTS = "staff requests"
 
 
 def quota_bucket(message: str | None) -> str:
@@ -139,13 +140,23 @@ class Watcher:
             )
             return
         failed = status != "ok"
+        # Staff requests are one subject: each names a different target and never runs again,
+        # so the next request that goes through is what ends the problem.
+        subject = STAFF_REQUESTS if request_id is not None else job
         self.observe(
-            "run_failed", job, problem=failed, cause=message, run_id=run_id, request_id=request_id
+            "run_failed",
+            subject,
+            problem=failed,
+            cause=message,
+            run_id=run_id,
+            request_id=request_id,
         )
         if not failed:
-            # A run that spent units again means the quota is back.
-            for bucket in (DEFAULT, STATS) if mode == "stats" else (DEFAULT,):
-                self.observe("quota_exhausted", bucket, problem=False, run_id=run_id)
+            # A run that spent units from a bucket again means that bucket's quota is back.
+            if mode == "stats":
+                self.observe("quota_exhausted", STATS, problem=False, run_id=run_id)
+            elif mode != "analytics":
+                self.observe("quota_exhausted", DEFAULT, problem=False, run_id=run_id)
             if mode in OAUTH_MODES:
                 self.observe("oauth", "OAuth", problem=False, run_id=run_id)
         if not job.startswith("request "):
