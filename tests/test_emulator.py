@@ -886,6 +886,7 @@ def test_cli_serves_until_sigterm():
         )
         assert m, line
         assert m[2] == DEFAULT_CHANNEL_ID
+        assert proc.stdout.readline() == "no caption tracks\n"  # a generated channel has none
         with urllib.request.urlopen(m[1] + "/_emulator/stats", timeout=5) as resp:
             assert json.loads(resp.read())["quota"] == 10_000
         proc.send_signal(signal.SIGTERM)

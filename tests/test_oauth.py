@@ -10,6 +10,7 @@ import stat
 import subprocess
 import urllib.error
 import urllib.request
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from googleapiclient.discovery import build
@@ -91,6 +92,9 @@ def test_auth_flow_end_to_end(tmp_path, emu):
                 break
         assert url, "".join(seen)
         assert "scope=" in url and "code_challenge=" in url
+        # --port 0: the prompt names the port the redirect server got, for an SSH tunnel.
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        assert f"tunnelled to port {urlsplit(redirect).port} here" in "".join(seen)
         # The "browser": the emulator's consent page answers 302 to the loopback redirect_uri.
         with urllib.request.urlopen(url, timeout=10) as page:
             assert b"authorised" in page.read()
