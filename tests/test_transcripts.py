@@ -20,6 +20,9 @@ from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
 from tests.helpers import REPO, SAMPLE, cli_env, run_cli, sync
 from tests.oauth_helpers import refresh_token_of, write_token_file
 
+# Re-checks and the quota day are decided by date: also run a year ahead (make test).
+pytestmark = pytest.mark.dates
+
 TRANSCRIPTS = REPO / "data" / "sample_transcripts.json"
 CAPTIONED = {"kD7mQx2LrVw", "Ns9wE3hTq6b", "Gf1pR6yLk4x", "Lm0qW4zJd7g"}
 PUBLIC_VIDEOS = 10  # the sample's public, non-upcoming videos: the ones worth listing
