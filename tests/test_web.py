@@ -87,6 +87,7 @@ def test_users_add_keeps_only_a_slow_salted_hash(tmp_path):
     assert users_mod.authenticate(loaded, "tanaka", "correct-horse-42") == {
         "id": "tanaka",
         "role": "staff",
+        "name": "tanaka",
     }
     assert users_mod.authenticate(loaded, "sato", "correct-horse-42")["role"] == "analyst"
     assert users_mod.authenticate(loaded, "tanaka", "wrong-password") is None
@@ -163,7 +164,17 @@ def fetch(ds, *calls):
 
 
 def cookie_for(ds, name: str) -> dict:
-    return {"ds_actor": ds.sign({"a": {"id": name}}, "actor")}
+    """The cookie of a session of `name` started now (as a login would)."""
+    from datetime import UTC, datetime
+
+    from archivesync.web import sessions
+
+    cfg = ds.archivesync_console
+    users = users_mod.load(cfg["users_file"])
+    user = users.get(name, {"hash": "no such user", "role": "staff"})
+    open_db(cfg["db_path"]).close()  # the sessions table (serve does this at start)
+    token = sessions.start(cfg["db_path"], name, user, datetime.now(UTC))
+    return {"ds_actor": sessions.cookie_value(ds, name, token)}
 
 
 PAGES = [

@@ -11,12 +11,13 @@ import asyncio
 import csv
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from urllib.parse import quote, urlencode
 
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from sqlite_utils import Database
 
+from archivesync.analysts.readonly_sql import staff_reads
 from archivesync.db.schema import open_db
 from archivesync.parsing import video_ids_from_text
 from archivesync.replication import status as replication_status
@@ -30,18 +31,20 @@ from archivesync.worker import status as status_mod
 from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
 
 CONFIG = "archivesync-console"
-COOKIE = "ds_actor"
+# Where web/guard.py leaves the checked session (web/sessions.py) of a request.
+SESSION_KEY = "archivesync.session"
 CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
-SESSION_SECONDS = 12 * 3600
+# SQLite's largest rowid: a longer number in a URL names no row (and would overflow).
+MAX_ROW_ID = 2**63 - 1
 
 
 # --- configuration and who is asking -------------------------------------------------------
 
 
 def config(datasette) -> dict:
-    """The console's settings, as `make_datasette` put them in the plugin configuration."""
-    return datasette.plugin_config(CONFIG) or {}
+    """The console's settings, as `make_datasette` put them on the Datasette instance."""
+    return getattr(datasette, "archivesync_console", None) or {}
 
 
 def database_name(datasette) -> str:
@@ -49,20 +52,32 @@ def database_name(datasette) -> str:
     return next(iter(datasette.databases.keys() - {"_internal"}))
 
 
-def current_user(datasette, request) -> dict | None:
-    """The logged-in user {"id", "role"}, checked against the users file on every request.
+def now(datasette) -> datetime:
+    """The console's clock (tests give `make_datasette` their own)."""
+    clock = config(datasette).get("clock")
+    return clock() if clock else datetime.now(UTC)
 
-    A removed user's cookie stops working at once; a changed role takes effect at once.
+
+def current_user(datasette, request) -> dict | None:
+    """The logged-in user {"id", "role", "name"}: the session web/guard.py checked.
+
+    The users file is read again on every request: a removed user's session ends at once, a
+    changed role takes effect at once.
     """
+    session = request.scope.get(SESSION_KEY)
+    return session.user if session else None
+
+
+def user_of(datasette, actor: dict | None) -> dict | None:
+    """The user {"id", "role"} Datasette's `actor` is, per the users file; None if nobody."""
     users_file = config(datasette).get("users_file")
-    actor = request.actor
     if not users_file or not actor or not isinstance(actor.get("id"), str):
         return None
     try:
         user = users_mod.load(users_file).get(actor["id"])
     except users_mod.UsersFileError:
         return None
-    return {"id": actor["id"], "role": user["role"]} if user else None
+    return users_mod.actor(actor["id"], user) if user else None
 
 
 def can_read(datasette, request) -> bool:
@@ -102,6 +117,16 @@ async def _read(datasette, fn, *args, **kwargs):
     )
 
 
+async def _read_as_staff(datasette, fn, *args, **kwargs):
+    """`_read`, with the staff-only tables and columns readable: call it for staff only."""
+
+    def run(conn):
+        with staff_reads():
+            return fn(Database(conn), *args, **kwargs)
+
+    return await datasette.get_database(database_name(datasette)).execute_fn(run)
+
+
 def _csv_response(filename: str, columns: list[str], rows: list[list]) -> Response:
     # A BOM first: Excel reads UTF-8 CSV as Shift_JIS without one (mojibake).
     out = io.StringIO()
@@ -122,64 +147,18 @@ def _wants_csv(request) -> bool:
 
 # --- login ---------------------------------------------------------------------------------
 
-
-async def login(request, datasette):
-    """GET: the login form. POST: check the password, set the signed session cookie."""
-    next_path = request.args.get("next") or "/"
-    if not next_path.startswith("/") or next_path.startswith("//"):
-        next_path = "/"  # never redirect off this server
-    if not config(datasette).get("users_file"):
-        return await _render(
-            datasette, request, "login.html", {"disabled": True, "next": next_path}, 404
-        )
-    error = None
-    if request.method == "POST":
-        form = await request.post_vars()
-        next_path = form.get("next") or next_path
-        if not next_path.startswith("/") or next_path.startswith("//"):
-            next_path = "/"
-        try:
-            users = users_mod.load(config(datasette)["users_file"])
-        except users_mod.UsersFileError:
-            users = {}
-        actor = await asyncio.to_thread(
-            users_mod.authenticate, users, form.get("username", ""), form.get("password", "")
-        )
-        if actor:
-            response = Response.redirect(next_path)
-            response.set_cookie(
-                COOKIE,
-                datasette.sign({"a": {"id": actor["id"]}, "e": _expiry()}, "actor"),
-                httponly=True,
-                samesite="lax",
-            )
-            return response
-        error = "ユーザー名またはパスワードが違います。"
-    return await _render(
-        datasette,
-        request,
-        "login.html",
-        {"error": error, "next": next_path, "username": ""},
-        401 if error else 200,
-    )
+_SAFE_PATH = re.compile(r"^/(?![/\\])[\x21-\x7e]*$")
 
 
-def _expiry() -> str:
-    # Datasette's ds_actor cookie carries its own expiry ("e", base62 seconds since epoch).
-    import time
+def safe_next(next_path: str | None) -> str:
+    """Where to go after login: a path on this site, else "/".
 
-    from datasette.utils import baseconv
-
-    return baseconv.base62.encode(int(time.time()) + SESSION_SECONDS)
-
-
-async def logout(request, datasette):
-    """POST: end the session (the form carries the CSRF token)."""
-    if request.method != "POST":
-        return Response.redirect("/")
-    response = Response.redirect("/")
-    response.set_cookie(COOKIE, "", expires=0, max_age=0)
-    return response
+    Browsers read `/\\host`, `/\t/host` and `//host` as another host, and a CR or LF would
+    split the header: only a path of visible ASCII, with no backslash, starting with one "/".
+    """
+    if next_path and _SAFE_PATH.match(next_path) and "\\" not in next_path:
+        return next_path
+    return "/"
 
 
 # --- staff pages ---------------------------------------------------------------------------
@@ -200,7 +179,8 @@ async def overview(request, datasette):
             "failures": data.recent_failures(db),
         }
 
-    page = await _read(datasette, collect)
+    read = _read_as_staff if is_staff(datasette, request) else _read
+    page = await read(datasette, collect)
     # Asks Litestream (a subprocess or two) only when this database is replicated or followed.
     page["replication"] = await asyncio.to_thread(
         replication_status.collect, cfg.get("db_path", "")
@@ -310,7 +290,10 @@ async def request_detail(request, datasette):
     if not can_read(datasette, request):
         return _login_redirect(request)
     request_id = int(request.url_vars["id"])
-    state = await _read(datasette, _request_state, request_id)
+    if request_id > MAX_ROW_ID:
+        raise NotFound("その依頼はありません")
+    read = _read_as_staff if is_staff(datasette, request) else _read
+    state = await read(datasette, _request_state, request_id)
     if state is None:
         raise NotFound("その依頼はありません")
     if request.url_vars.get("format") == "json":
@@ -322,7 +305,8 @@ async def request_list(request, datasette):
     """Request history: who asked for what, and what came of it."""
     if not can_read(datasette, request):
         return _login_redirect(request)
-    rows = await _read(datasette, data.request_history)
+    read = _read_as_staff if is_staff(datasette, request) else _read
+    rows = await read(datasette, data.request_history)
     if _wants_csv(request):
         columns = ["id", "requested_at", "requested_by", "target_kind", "target_id", "mode",
                    "status", "run_id", "error", "finished_at"]  # fmt: skip
@@ -499,8 +483,6 @@ async def static_file(request, datasette):
 
 ROUTES = [
     (r"^/$", overview),
-    (r"^/-/login$", login),
-    (r"^/-/logout$", logout),
     (r"^/-/resync$", resync),
     (r"^/-/requests$", request_list),
     (r"^/-/requests/(?P<id>\d+)(?:\.(?P<format>json))?$", request_detail),
@@ -511,4 +493,4 @@ ROUTES = [
     (r"^/-/console/(?P<name>[a-z.]+)$", static_file),
 ]
 
-__all__ = ["ROUTES", "can_read", "config", "current_user", "is_staff"]
+__all__ = ["ROUTES", "can_read", "config", "current_user", "is_staff", "user_of"]

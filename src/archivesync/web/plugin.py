@@ -11,7 +11,7 @@ import io
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from archivesync.web import pages
+from archivesync.web import guard, login, pages
 from archivesync.web.text import FILTERS
 
 
@@ -24,7 +24,13 @@ def startup(datasette):
 @hookimpl
 def register_routes(datasette):
     """Datasette hook: the console's pages."""
-    return pages.ROUTES
+    return login.ROUTES + pages.ROUTES
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Datasette hook: sessions, cross-site POSTs, staff-only pages, security headers."""
+    return lambda app: guard.wrap(datasette, app)
 
 
 @hookimpl
@@ -32,6 +38,10 @@ def permission_allowed(datasette, actor, action, resource):
     """Datasette hook: with --read-login, only signed-in users see any page."""
     # `--read-login` closes Datasette's own pages too. Only a denial is returned: anything else
     # is left to Datasette's defaults.
+    if action == "execute-sql" and pages.config(datasette).get("users_file"):
+        # Free SQL is for signed-in people when there are users (docs/operators.md); canned
+        # queries stay open like every other reading page.
+        return None if pages.user_of(datasette, actor) else False
     if action == "view-instance" and pages.config(datasette).get("read_login"):
         users_file = pages.config(datasette).get("users_file")
         if not actor or not users_file:
