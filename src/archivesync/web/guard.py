@@ -138,14 +138,15 @@ def wrap(datasette, app):
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
+                ours = {k for k, _ in extra_headers}
                 headers = []
                 for key, value in message.get("headers", []):
+                    if key.lower() in ours:
+                        continue  # ours replace Datasette's (it sends no-referrer on some)
                     if key.lower() == b"set-cookie" and https and b"secure" not in value.lower():
                         value += b"; Secure"
                     headers.append((key, value))
-                names = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in extra_headers if k not in names]
-                headers += clear
+                headers += extra_headers + clear
                 message = {**message, "headers": headers}
             await send(message)
 

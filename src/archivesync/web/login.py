@@ -55,7 +55,9 @@ def address_wait(db, remote_addr: str | None, now: datetime) -> timedelta | None
         return None
     failures = [
         parse_utc(t)
-        for t in audit.times_of(db, "login_failed", now - LOCK_WINDOW, remote_addr=remote_addr)
+        for t in audit.times_of(
+            db, "login_failed", now - LOCK_WINDOW, remote_addr=remote_addr, outcome="bad_password"
+        )
     ]
     extra = len(failures) - ADDRESS_FREE_FAILURES
     if extra < 0:
