@@ -19,7 +19,7 @@ from archivesync.web import users as users_mod
 
 from .browser import start_server
 from .helpers import SAMPLE, sync
-from .test_web import cookie_for, fetch
+from .web_helpers import cookie_for, fetch
 
 
 @pytest.fixture(scope="module")
@@ -265,7 +265,7 @@ UNSAFE_NEXT = [
 
 def test_after_login_only_a_path_on_this_site(console):
     """Finding 3: `/%5Cevil.example/phish` was followed to another host; CRLF gave a 500."""
-    from archivesync.web.pages import safe_next
+    from archivesync.web.login import safe_next
 
     assert [safe_next(p) for p in UNSAFE_NEXT] == ["/"] * len(UNSAFE_NEXT)
     answer = _login(console["ds"], "tanaka", "correct-horse-42", next_path=UNSAFE_NEXT[0])

@@ -23,7 +23,7 @@ from http.cookies import SimpleCookie
 from importlib.resources import files
 from urllib.parse import urlsplit
 
-from archivesync.web import pages, sessions
+from archivesync.web import access, sessions
 
 # Datasette's own pages about the server: database paths, threads, versions, plugins, the
 # permission debugger; and its _internal catalogue.
@@ -168,7 +168,7 @@ def wrap(datasette, app):
                 )
         if session is None and raw is not None:
             scope = _without_cookie(scope, sessions.COOKIE)
-        scope = {**scope, pages.SESSION_KEY: session}
+        scope = {**scope, access.SESSION_KEY: session}
         if STAFF_ONLY.match(path) and (session is None or session.user["role"] != "staff"):
             return await _plain(send_with_headers, 403, "職員アカウントのみ表示できます")
         return await app(scope, receive, send_with_headers)
@@ -177,7 +177,7 @@ def wrap(datasette, app):
 
 
 async def _session(datasette, scope, raw: str):
-    cfg = pages.config(datasette)
+    cfg = access.config(datasette)
     found = sessions.token_of(datasette, raw)
     if found is None or not cfg.get("users_file"):
         return None
@@ -189,7 +189,7 @@ async def _session(datasette, scope, raw: str):
         cfg["users_file"],
         user_id,
         token,
-        pages.now(datasette),
+        access.now(datasette),
         cfg.get("session_idle") or IDLE_DEFAULT,
         client[0] if client else None,
     )

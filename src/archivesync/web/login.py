@@ -14,6 +14,7 @@ for every process serving the same index. Every attempt is audited; never its pa
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 
 from datasette.utils.asgi import Response
@@ -21,8 +22,10 @@ from datasette.utils.asgi import Response
 from archivesync.db import audit
 from archivesync.db.schema import open_db
 from archivesync.timestamps import parse_utc
-from archivesync.web import pages, sessions
+from archivesync.web import access, sessions
 from archivesync.web import users as users_mod
+from archivesync.web.access import SESSION_KEY, config
+from archivesync.web.respond import render
 from archivesync.web.text import jst
 
 LOCK_AFTER = 5
@@ -120,6 +123,20 @@ def attempt(cfg: dict, name: str, password: str, now: datetime, remote_addr: str
         db.close()
 
 
+_SAFE_PATH = re.compile(r"^/(?![/\\])[\x21-\x7e]*$")
+
+
+def safe_next(next_path: str | None) -> str:
+    """Where to go after login: a path on this site, else "/".
+
+    Browsers read `/\\host`, `/\t/host` and `//host` as another host, and a CR or LF would
+    split the header: only a path of visible ASCII, with no backslash, starting with one "/".
+    """
+    if next_path and _SAFE_PATH.match(next_path) and "\\" not in next_path:
+        return next_path
+    return "/"
+
+
 def remote_addr(request) -> str | None:
     """The client's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
     client = request.scope.get("client")
@@ -128,20 +145,24 @@ def remote_addr(request) -> str | None:
 
 async def login(request, datasette):
     """GET: the login form. POST: check the password, start a session, set its cookie."""
-    cfg = pages.config(datasette)
-    next_path = pages.safe_next(request.args.get("next"))
+    cfg = config(datasette)
+    next_path = safe_next(request.args.get("next"))
     if not cfg.get("users_file"):
-        return await pages._render(
+        return await render(
             datasette, request, "login.html", {"disabled": True, "next": next_path}, 404
         )
     error, username, status, headers = None, "", 200, {}
     if request.method == "POST":
         form = await request.post_vars()
-        next_path = pages.safe_next(form.get("next") or next_path)
+        next_path = safe_next(form.get("next") or next_path)
         username = (form.get("username") or "")[:64]
-        now = pages.now(datasette)
         result, actor, extra = await asyncio.to_thread(
-            attempt, cfg, username, form.get("password") or "", now, remote_addr(request)
+            attempt,
+            cfg,
+            username,
+            form.get("password") or "",
+            access.now(datasette),
+            remote_addr(request),
         )
         if result == "ok":
             response = Response.redirect(next_path)
@@ -165,7 +186,7 @@ async def login(request, datasette):
             status, headers = 429, {"retry-after": str(seconds)}
         else:
             error = "ユーザー名またはパスワードが違います。"
-    response = await pages._render(
+    response = await render(
         datasette,
         request,
         "login.html",
@@ -180,13 +201,13 @@ async def logout(request, datasette):
     """POST: end the session (the form carries the CSRF token)."""
     if request.method != "POST":
         return Response.redirect("/")
-    session = request.scope.get(pages.SESSION_KEY)
+    session = request.scope.get(SESSION_KEY)
     if session is not None:
-        cfg = pages.config(datasette)
-        now = pages.now(datasette)
+        cfg = config(datasette)
+        at = access.now(datasette)
 
         def end():
-            sessions.end(cfg["db_path"], session.token, now)
+            sessions.end(cfg["db_path"], session.token, at)
             db = open_db(cfg["db_path"], migrate=False)
             try:
                 with db.conn:
@@ -194,7 +215,7 @@ async def logout(request, datasette):
                     audit.record(
                         db,
                         "logout",
-                        at=now,
+                        at=at,
                         actor=user,
                         target=user,
                         remote_addr=remote_addr(request),
@@ -206,6 +227,3 @@ async def logout(request, datasette):
     response = Response.redirect("/")
     response.set_cookie(sessions.COOKIE, "", expires=0, max_age=0)
     return response
-
-
-ROUTES = [(r"^/-/login$", login), (r"^/-/logout$", logout)]
