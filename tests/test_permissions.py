@@ -104,10 +104,11 @@ def schedules(directory: Path) -> Path:
     return directory
 
 
-def start_daemon(prefix, db: Path, place: Path, env, *, umask=0o022) -> tuple:
+def start_daemon(prefix, db: Path, place: Path, env, *, umask=0o022, extra=()) -> tuple:
     """`archivesync daemon` as the user of `prefix`; returns it and its log once it started."""
     log = place / "daemon.log"
     args = ["daemon", "--db", str(db), "--schedules", str(schedules(place / "schedules"))]
+    args += list(extra)
     with open(log, "wb") as stderr:
         daemon = subprocess.Popen(
             [*prefix, PYTHON, "-m", "archivesync", *args],
@@ -220,8 +221,11 @@ def immutable_ok(place):
 
 
 def test_daemon_stops_with_exit_1_when_writes_start_failing(emulator, place, immutable_ok):
+    from .notify_receiver import Receiver
+
+    receiver = Receiver()
     db = place / "archive.db"
-    daemon, log = start_daemon([], db, place, cli_env(emulator))
+    daemon, log = start_daemon([], db, place, cli_env(emulator), extra=["--notify", receiver.url()])
     try:
         # Even root cannot write an immutable file: the next heartbeat fails.
         subprocess.run(["chattr", "+i", f"{db}-wal"], check=True)
@@ -237,6 +241,10 @@ def test_daemon_stops_with_exit_1_when_writes_start_failing(emulator, place, imm
     assert text.count("heartbeat") == 0, text  # no "job :heartbeat failed" loop
     last = text.strip().splitlines()[-1]
     assert last.startswith(f"Error: cannot write {db}-wal: the system refuses"), text
+    # Operators hear of it: once, although the database could not record that it was told.
+    receiver.close()
+    assert receiver.titles() == [f"[archivesync] デーモンがエラーで停止しました（{db}）"], text
+    assert f"cannot write {db}-wal" in receiver.messages[0]["message"]
 
 
 # --- item 2: staff and the deployment layout ------------------------------------------------
