@@ -21,6 +21,7 @@ from archivesync.emulator.captions import load_captions
 from archivesync.oauth import SCOPES
 from archivesync.parsing import format_duration
 from archivesync.search.query import search
+from archivesync.stats.run import run_stats
 from archivesync.sync.channel import run_sync
 from archivesync.sync.run import Target
 from archivesync.transcripts.sync import run_transcripts
@@ -79,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"transcripts failed: {transcripts.message}", file=sys.stderr)
             return transcripts.exit_code
         analytics = _demo_analytics(args.db, emulator, dataset.channel_id)
+        stats = run_stats(
+            args.db, dataset.channel_id, api_key=DEMO_API_KEY, endpoint=emulator.url,
+            trigger="demo",
+        )  # fmt: skip
+    if stats.exit_code:
+        print(f"stats failed: {stats.message}", file=sys.stderr)
+        return stats.exit_code
     if analytics.exit_code:
         print(f"analytics failed: {analytics.message}", file=sys.stderr)
         return analytics.exit_code
@@ -109,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"transcripts (invented sample, OAuth through the emulator): {cues[1]} videos, "
         f"{cues[0]} cues; run {transcripts.run_id}: {transcripts.figures['quota_units']} units"
+    )
+    ledger = ", ".join(
+        f"{r['bucket']} {r['units']}"
+        for r in db.query("SELECT bucket, sum(units) AS units FROM quota_usage GROUP BY bucket")
+    )
+    print(
+        f"statistics of every video (run {stats.run_id}): {stats.figures['api_calls']} API "
+        f"call(s); quota units by bucket: {ledger}"
     )
     print(
         f"analytics run {analytics.run_id}: {analytics.status}, "
