@@ -748,3 +748,21 @@ def test_staff_read_the_audit_page_analysts_do_not(console):
     assert via_sql.status_code in (400, 403) and "tanaka" not in via_sql.text
     assert table.status_code in (400, 403, 404) and "tanaka" not in table.text
     assert "監査ログ" in page.text and 'href="/-/audit"' in page.text
+
+
+def test_a_schedule_faster_than_the_floor_is_refused(tmp_path, monkeypatch):
+    """Finding 13: schedule files accepted `every = "1s"` full syncs."""
+    from archivesync.errors import ConfigError
+    from archivesync.worker.schedules import load_schedules
+
+    from .helpers import SAMPLE_CHANNEL
+
+    monkeypatch.delenv("ARCHIVESYNC_MIN_INTERVAL_SECONDS", raising=False)
+    head = f'[[jobs]]\nid = "j"\nchannel = "{SAMPLE_CHANNEL}"\nmode = "full"\n'
+    for when, shown in [('every = "1s"', "every 1 s"), ('cron = "* * * * *"', "every 60 s")]:
+        (tmp_path / "s.toml").write_text(head + when + "\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="at most once every 5 minutes") as info:
+            load_schedules(tmp_path)
+        assert shown in str(info.value)
+    (tmp_path / "s.toml").write_text(head + 'every = "5m"\n', encoding="utf-8")
+    assert [j.id for j in load_schedules(tmp_path)] == ["j"]
