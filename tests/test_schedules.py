@@ -259,3 +259,12 @@ def test_both_cron_and_every_are_checked_when_both_are_given(tmp_path):
     assert "exactly one of 'cron' or 'every'" in message
     assert "bad cron expression '61 * * * *'" in message
     assert "bad interval 'soon'" in message
+
+
+def test_embed_jobs_need_no_channel(tmp_path):
+    write(tmp_path, "e.toml", '[[jobs]]\nid = "meaning"\nmode = "embed"\ncron = "0 4 * * *"\n')
+    (job,) = load_schedules(tmp_path)
+    assert (job.mode, job.channel) == ("embed", "")
+    write(tmp_path, "e.toml", '[[jobs]]\nid = "inc"\nmode = "incremental"\nevery = "1h"\n')
+    with pytest.raises(ConfigError, match="missing 'channel'"):
+        load_schedules(tmp_path)

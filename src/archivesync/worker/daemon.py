@@ -55,6 +55,7 @@ from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Outcome, Settings, Target
 from archivesync.timestamps import utcnow
+from archivesync.worker import meaning_job
 from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")
@@ -101,12 +102,14 @@ class Daemon:
         self._dispatched_lock = threading.Lock()
         self._shutdown_thread: threading.Thread | None = None
         self.fatal: NotWritable | None = None
+        self.meaning = meaning_job.MeaningUpkeep(self.db_path, self.stop)
         self._fatal_lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={
                 SYNC_EXECUTOR: ThreadPoolExecutor(1),
                 HOUSEKEEPING_EXECUTOR: ThreadPoolExecutor(2),
+                meaning_job.EXECUTOR: ThreadPoolExecutor(1),
             },
             job_defaults={
                 "coalesce": True,
@@ -439,9 +442,21 @@ class Daemon:
             on_start=lambda run_id: self._log_start(run_id, target, origin),
         )
 
+    def _embed_soon(self, outcome: Outcome | None = None) -> None:
+        """Bring the meaning index up to date on its own thread (after a run that changed text)."""
+        if outcome is None or meaning_job.changed_text(outcome.figures):
+            self.meaning.request()
+            self.scheduler.add_job(
+                self._guarded(self.meaning.run),
+                executor=meaning_job.EXECUTOR,
+                misfire_grace_time=None,
+            )
+
     def _scheduled_run(self, spec: JobSpec) -> None:
         if self.stop.is_set():
             return  # queued behind the last run when the signal came
+        if spec.mode == meaning_job.MODE:
+            return self._embed_soon()
         target = Target("channel", [spec.channel], full=spec.full)
         origin = {"trigger": "schedule", "job": spec.id}
         try:
@@ -491,6 +506,7 @@ class Daemon:
             )
             return
         self._log_end(outcome, target, origin)
+        self._embed_soon(outcome)
 
     def _run_request(self, request_id: int) -> None:
         try:
@@ -532,6 +548,7 @@ class Daemon:
                 return
             if outcome is not None:
                 self._log_end(outcome, target, origin)
+                self._embed_soon(outcome)
         finally:
             with self._dispatched_lock:
                 self._dispatched.discard(request_id)
