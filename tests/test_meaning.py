@@ -222,3 +222,21 @@ def test_embed_command_twice(tmp_path):
     assert (first["embedded"], second["embedded"], second["passages"]) == (2, 0, 2)
     assert first["model"].startswith("e5-small-q4@")
     assert plan(sqlite3.connect(tmp_path / "a.db"), first["model"]) == ([], [])
+
+
+def test_console_search_says_why_and_lands_on_the_second(meaning_db):
+    from archivesync.analysts.datasette_plugin import make_datasette
+    from tests.test_web import fetch
+
+    ds = make_datasette(meaning_db)
+    hybrid, words = fetch(
+        ds,
+        ("get", "/-/search", {"params": {"q": "移行の費用は国が負担する"}}),
+        ("get", "/-/search", {"params": {"q": "移行の費用は国が負担する", "mode": "words"}}),
+    )
+    assert hybrid.status_code == 200
+    assert "意味が近い" in hybrid.text
+    assert "watch?v=Gf1pR6yLk4x&amp;t=1565s" in hybrid.text
+    assert "該当する動画はありません" in words.text
+    exact = fetch(ds, ("get", "/-/search", {"params": {"q": "共同調達"}}))[0]
+    assert '<span class="why-words">語句</span>' in exact.text

@@ -24,6 +24,9 @@ from archivesync.search.text import parse_query
 MODES = ("words", "meaning", "hybrid")
 K = 60
 KEEP_WORDS_TOP = 5
+# Hybrid takes this many meaning hits at most: meaning always ranks every passage, and its
+# tail is noise (the console asks for 200 rows; it would list every video).
+MEANING_DEPTH = 20
 
 
 def _words_key(hit: dict, windows: dict) -> tuple:
@@ -110,7 +113,8 @@ def search_modes(
     if mode == "words":
         return words(limit)
     scopes = tuple(where) if where else None
-    meaning = meaning_hits(conn, query, limit=limit, include_removed=include_removed, where=scopes)
+    depth = limit if mode == "meaning" else min(limit, MEANING_DEPTH)
+    meaning = meaning_hits(conn, query, limit=depth, include_removed=include_removed, where=scopes)
     if mode == "meaning":
         for hit in meaning:
             hit.pop("passage", None)

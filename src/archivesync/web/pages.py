@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from archivesync.db.schema import open_db
 from archivesync.parsing import video_ids_from_text
 from archivesync.replication import status as replication_status
+from archivesync.search.hybrid import MODES
 from archivesync.search.text import EmptyQuery
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
@@ -343,6 +344,7 @@ async def search_view(request, datasette):
     playlist_id = request.args.get("playlist") or None
     year_arg = request.args.get("year") or ""
     year = int(year_arg) if year_arg.isdigit() else None
+    mode = request.args.get("mode") if request.args.get("mode") in MODES else None
     results, error = [], None
     if q:
         try:
@@ -354,6 +356,7 @@ async def search_view(request, datasette):
                 playlist_id=playlist_id,
                 year=year,
                 where=where,
+                mode=mode,
             )
         except EmptyQuery:
             error = "検索語を入力してください。"
@@ -387,6 +390,7 @@ async def search_view(request, datasette):
             "results": results,
             "error": error,
             "where": where,
+            "mode": mode,
             "channel_id": channel_id,
             "playlist_id": playlist_id,
             "year": year,
