@@ -84,11 +84,8 @@ def test_embed_new_then_nothing_then_only_what_changed(tmp_path):
     assert embed_index(db.conn).embedded == 2
 
 
-def test_an_interrupted_embed_keeps_its_batches(tmp_path, monkeypatch):
-    from archivesync.search import meaning_index
-
+def test_an_interrupted_embed_keeps_its_batches(tmp_path):
     db = _tiny_index(tmp_path / "a.db", CUES)
-    monkeypatch.setattr(meaning_index, "BATCH", 1)
     real = load_model()
 
     class StopsOnSecondBatch:
@@ -102,7 +99,7 @@ def test_an_interrupted_embed_keeps_its_batches(tmp_path, monkeypatch):
             return real.passages(texts)
 
     with pytest.raises(KeyboardInterrupt):
-        embed_index(db.conn, embedder=StopsOnSecondBatch())
+        embed_index(db.conn, embedder=StopsOnSecondBatch(), batch=1)
     assert db.execute("SELECT count(*) FROM meaning_passages").fetchone()[0] == 1
     assert embed_index(db.conn).embedded == 2
 

@@ -94,13 +94,15 @@ def embed_index(
     *,
     progress: Callable[[int, int], None] | None = None,
     embedder: Embedder | None = None,
+    batch: int | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> EmbedResult:
-    """Bring the meaning index up to date with `model`; commits every BATCH passages.
+    """Bring the meaning index up to date with `model`; commits every `batch` passages.
 
     `conn` is a writable sqlite3 connection outside a transaction. `progress(done, total)`
-    is called after each batch.
+    is called after each batch (it may raise to stop: what was committed stays).
     """
+    size = batch or BATCH
     started = time.perf_counter()
     embedder = embedder or load_model(model)
     result = EmbedResult(embedder.ident)
@@ -115,9 +117,9 @@ def embed_index(
         result.removed = len(gone)
     if progress:
         progress(0, len(todo))
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
-        vectors = embedder.passages([p.text for p in batch])
+    for start in range(0, len(todo), size):
+        part = todo[start : start + size]
+        vectors = embedder.passages([p.text for p in part])
         stamp = now().strftime("%Y-%m-%dT%H:%M:%SZ")
         with conn:  # one transaction per batch: an interrupted run keeps the batches before
             conn.executemany(
@@ -132,10 +134,10 @@ def embed_index(
                 [
                     (p.key, p.video_id, p.kind, p.track_id, p.start_seconds, p.end_seconds,
                      p.digest, embedder.ident, blob, stamp)
-                    for p, blob in zip(batch, _encode(vectors), strict=True)
+                    for p, blob in zip(part, _encode(vectors), strict=True)
                 ],
             )  # fmt: skip
-        result.embedded += len(batch)
+        result.embedded += len(part)
         if progress:
             progress(result.embedded, len(todo))
     result.passages = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]

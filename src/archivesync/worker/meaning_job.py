@@ -15,6 +15,8 @@ from archivesync.errors import ArchiveSyncError, Interrupted
 log = logging.getLogger("archivesync.daemon")
 
 EXECUTOR = "meaning"
+# Small batches: the daemon stops between two (SIGTERM must end it within seconds).
+BATCH = 4
 MODE = "embed"  # the schedule mode (schedules/*.toml); such a job needs no channel
 CHANGE_FIGURES = ("videos_added", "videos_updated", "videos_removed")
 
@@ -58,7 +60,7 @@ class MeaningUpkeep:
 
         db = open_db(self.db_path, migrate=False)
         try:
-            result = embed_index(db.conn, progress=progress)
+            result = embed_index(db.conn, progress=progress, batch=BATCH)
         except Interrupted as e:
             log.info("%s (the next run goes on)", e, extra={"fields": {"event": "embed_stopped"}})
             return
