@@ -13,7 +13,8 @@ Parts, all in one run so that ratios compare figures measured under the same loa
 3. Query latency p95 at 10k and 100k passages (query embedding + nearest neighbours + fusion),
    in-process: cold (the first query of a process reads every vector: the CLI) and warm (the
    console keeps the matrix). The passages beyond the sample's are SYNTHETIC vectors (random,
-   normalised, float16): nearest-neighbour cost does not depend on what the vectors mean.
+   normalised, stored as the real ones are): nearest-neighbour cost does not depend on what
+   the vectors mean.
 4. Index size per hour of transcript, peak RSS of `embed` and of a hybrid query at 100k
    (`archivesync search` processes), and the start-up of `search --mode words` against a bare
    `python -c 'import sqlite3'`.
@@ -134,10 +135,12 @@ def _grow(db: Path, total: int) -> int:
     """Synthetic passages (random normalised vectors) until the index holds `total`."""
     import numpy as np
 
+    from archivesync.search.meaning_index import encode_vectors
+
     conn = sqlite3.connect(db)
     have, ident = conn.execute("SELECT count(*), max(model) FROM meaning_passages").fetchone()
     rng = np.random.default_rng(7)
-    dims = len(conn.execute("SELECT vector FROM meaning_passages LIMIT 1").fetchone()[0]) // 2
+    dims = len(conn.execute("SELECT vector FROM meaning_passages LIMIT 1").fetchone()[0]) - 4
     for start in range(have, total, 10_000):
         n = min(10_000, total - start)
         vectors = rng.standard_normal((n, dims)).astype(np.float32)
@@ -147,8 +150,8 @@ def _grow(db: Path, total: int) -> int:
                 "INSERT INTO meaning_passages (key, video_id, kind, track_id, start_seconds, "
                 "end_seconds, digest, model, vector, embedded_at) "
                 "VALUES (?, 'synthetic', 'transcript', 'synthetic', 0, 30, '', ?, ?, '')",
-                [(f"synthetic:{start + i}", ident, v.astype("<f2").tobytes())
-                 for i, v in enumerate(vectors)],
+                [(f"synthetic:{start + i}", ident, blob)
+                 for i, blob in enumerate(encode_vectors(vectors))],
             )  # fmt: skip
     conn.close()
     return total

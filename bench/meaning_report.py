@@ -55,7 +55,7 @@ def render(d: dict) -> str:
         f"{_mb(d['embed_sample']['peak_rss_mb'])}); a second run "
         f"{d['embed_again']['seconds']} s, peak RSS {_mb(d['embed_again']['peak_rss_mb'])}.",
         f"- Index size: {s['bytes_per_passage']} bytes a passage ({s['vector_bytes']} of them the "
-        f"float16 vector) × ~{s['passages_per_hour']:.0f} passages an hour = "
+        f"int8 vector and its scale) × ~{s['passages_per_hour']:.0f} passages an hour = "
         f"**{s['mb_per_hour_of_transcript']} MB per hour of transcript** (measured with dbstat "
         f"over {s['passages']:,} rows).",
         f"- Start-up of `search --mode words`: {st['search_words_s'] * 1000:.0f} ms, "
@@ -63,7 +63,8 @@ def render(d: dict) -> str:
         f"ms): target ≤ {STARTUP_TARGET} × — {_met(st['ratio'] <= STARTUP_TARGET)}.",
         "",
         "Query latency (in-process; **passages beyond the sample's 80 are synthetic vectors**: "
-        "random, normalised, float16 — nearest-neighbour cost does not depend on meaning). "
+        "random, normalised, stored as real ones — nearest-neighbour cost does not depend on "
+        "meaning). "
         "Cold = the first query of a process (reads every vector: the CLI); warm = the console, "
         "which keeps the matrix until the index changes.\n",
         "| Passages | words p95 ms | hybrid cold p95 ms | hybrid warm p95 ms (× words) | "

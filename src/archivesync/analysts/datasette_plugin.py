@@ -352,7 +352,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "end_seconds": "Where it ends (empty for a video, or the last chapter)",
             "digest": "SHA-1 of the text embedded: a change means embedding again",
             "model": "The model that made the vector, name@version",
-            "vector": "The L2-normalised vector, little-endian float16",
+            "vector": "The L2-normalised vector: float32 scale, then int8 a dimension",
             "embedded_at": "When it was embedded (UTC)",
         },
     ),

@@ -363,13 +363,15 @@ def _analytics(db: Database) -> None:
 @MIGRATIONS(name="0009_meaning_index")
 def _meaning_index(db: Database) -> None:
     # Search by meaning (search/meaning_index.py): one row per passage (a video's title and
-    # description, a chapter, a transcript window), its vector as float16 bytes and the model
+    # description, a chapter, a transcript window), its vector (int8 with a scale) and the model
     # (name@version) that made it. In the database, so Litestream replicates it; a passage is
     # found again by `key`, and embedded again when its text (`digest`) or the model changes.
+    # AUTOINCREMENT: ids never come back, so (count, max id) tells a searcher that keeps the
+    # vectors in memory whether any changed, without reading them.
     db.executescript(
         """
         CREATE TABLE meaning_passages (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             key TEXT NOT NULL UNIQUE,
             video_id TEXT NOT NULL,
             kind TEXT NOT NULL,

@@ -1,10 +1,10 @@
 """Search by meaning: the passages nearest a query, as search rows.
 
-Exact nearest neighbours with numpy: every vector of the index is read (float16 BLOBs, one
-row per passage) and scored by one matrix product with the query's vector. At 100,000
-passages that is ~77 MB of vectors (bench/meaning.py measures it); a process that searches
-again (the console) keeps the matrix until the index changes. Past a few hundred thousand
-passages an approximate index would be needed: see docs/search.md.
+Exact nearest neighbours with numpy: every vector of the index is read (int8 BLOBs with a
+scale, one row per passage) and scored by matrix products with the query's vector, a block at
+a time. At 100,000 passages that is ~39 MB of vectors (bench/meaning.py measures it); a
+process that searches again (the console) keeps them until the index changes. Past a few
+hundred thousand passages an approximate index would be needed: see docs/search.md.
 
 A transcript hit points at the cue of its window that shares most words (character bigrams,
 after NFKC + case folding) with the query; with none in common, at the window's first cue.
@@ -17,7 +17,7 @@ import threading
 from collections import defaultdict
 
 from archivesync.parsing import chapter_url, normalize_text
-from archivesync.search.meaning_index import TABLE, indexed_model
+from archivesync.search.meaning_index import TABLE, decode_vectors, indexed_model
 from archivesync.search.models import load_model, model_name
 from archivesync.search.passages import KIND_CHAPTER, KIND_TRANSCRIPT, KIND_VIDEO
 
@@ -29,18 +29,20 @@ SCOPE_KINDS = {
     "transcripts": KIND_TRANSCRIPT,
 }
 
+KIND_CODES = {KIND_VIDEO: 1, KIND_CHAPTER: 2, KIND_TRANSCRIPT: 3}
+_BLOCK = 8192
 _cache_lock = threading.Lock()
 _cache: dict[tuple, tuple] = {}
 
 
-def _matrix(conn: sqlite3.Connection, ident: str):
-    """(passage ids, kinds, float32 matrix) of every vector made by `ident`, cached per state."""
+def _vectors(conn: sqlite3.Connection, ident: str):
+    """(passage ids, kind codes, scales, int8 matrix) of `ident`'s vectors, cached per state."""
     import numpy as np
 
     path = conn.execute("PRAGMA database_list").fetchone()[2]
-    state = conn.execute(
-        f"SELECT count(*), max(id), max(embedded_at) FROM {TABLE} WHERE model = ?", [ident]
-    ).fetchone()
+    # Cheap (an index count and the last id): ids are never reused and a changed passage
+    # gets a new one, so any change shows here.
+    state = conn.execute(f"SELECT count(*), max(id) FROM {TABLE}").fetchone()
     key = (path, ident)
     with _cache_lock:
         cached = _cache.get(key)
@@ -48,14 +50,26 @@ def _matrix(conn: sqlite3.Connection, ident: str):
         return cached[1:]
     rows = conn.execute(f"SELECT id, kind, vector FROM {TABLE} WHERE model = ?", [ident]).fetchall()
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    kinds = np.array([r[1] for r in rows], dtype=object)
-    blob = b"".join(r[2] for r in rows)
-    matrix = np.frombuffer(blob, dtype="<f2").reshape(len(rows), -1).astype(np.float32)
+    codes = np.fromiter((KIND_CODES.get(r[1], 0) for r in rows), dtype=np.uint8, count=len(rows))
+    scales, matrix = decode_vectors(b"".join(r[2] for r in rows), len(rows))
+    del rows
     if path:
         with _cache_lock:
             _cache.clear()  # one index per process is the common case; keep memory bounded
-            _cache[key] = (state, ids, kinds, matrix)
-    return ids, kinds, matrix
+            _cache[key] = (state, ids, codes, scales, matrix)
+    return ids, codes, scales, matrix
+
+
+def _scores(scales, matrix, query):
+    """Cosine similarity of every stored vector with `query`, converting a block at a time
+    (the whole matrix as float32 would be 4 times the int8 one in memory)."""
+    import numpy as np
+
+    out = np.empty(len(matrix), dtype=np.float32)
+    for start in range(0, len(matrix), _BLOCK):
+        block = matrix[start : start + _BLOCK].astype(np.float32)
+        out[start : start + _BLOCK] = block @ query
+    return out * scales
 
 
 def _bigrams(text: str) -> set[str]:
@@ -83,12 +97,13 @@ def nearest(
     if ident is None:
         return []
     embedder = load_model(model_name(ident))
-    ids, passage_kinds, matrix = _matrix(conn, ident)
+    ids, codes, scales, matrix = _vectors(conn, ident)
     if not len(ids):
         return []
-    scores = matrix @ embedder.query(query)
+    scores = _scores(scales, matrix, embedder.query(query))
     if kinds is not None:
-        scores = np.where(np.isin(passage_kinds, list(kinds)), scores, -np.inf)
+        wanted = np.isin(codes, [KIND_CODES[k] for k in kinds])
+        scores = np.where(wanted, scores, -np.inf)
     top = min(limit, len(ids))
     best = np.argpartition(-scores, top - 1)[:top]
     best = best[np.argsort(-scores[best], kind="stable")]

@@ -1,7 +1,7 @@
 """The meaning index: passage vectors in SQLite, brought up to date incrementally.
 
 Table ``meaning_passages`` (migration 0009_meaning_index): one row per passage (see
-search/passages.py), its L2-normalised vector as little-endian float16 bytes, and the model
+search/passages.py), its L2-normalised vector (``encode_vectors``: int8 and a scale), the model
 (``name@version``) that made it. Vectors in the database are replicated by Litestream with the
 rest, and need no SQLite extension (the Python here cannot load one, and Datasette reads the
 index through that same sqlite3): nearest neighbours are computed with numpy (search/meaning.py).
@@ -57,12 +57,14 @@ def has_meaning_index(conn: sqlite3.Connection) -> bool:
 
 
 def indexed_model(conn: sqlite3.Connection) -> str | None:
-    """The model (name@version) most passages were embedded with, or None."""
+    """The model (name@version) of the passage embedded last, or None.
+
+    The last, not the most common: one lookup where counting would read the whole table at
+    every query. Midway through a change of model, search uses the new one's passages.
+    """
     try:
-        row = conn.execute(
-            f"SELECT model FROM {TABLE} GROUP BY model ORDER BY count(*) DESC LIMIT 1"
-        ).fetchone()
-    except sqlite3.OperationalError:
+        row = conn.execute(f"SELECT model FROM {TABLE} ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # an index older than migration 0009
         return None
     return row[0] if row else None
 
@@ -82,10 +84,30 @@ def plan(conn: sqlite3.Connection, ident: str) -> tuple[list[Passage], list[str]
     return todo, [key for key in stored if key not in current]
 
 
-def _encode(vectors) -> list[bytes]:
+def encode_vectors(vectors) -> list[bytes]:
+    """Each vector as 4 bytes of float32 scale then one signed byte a dimension.
+
+    int8 with a scale per vector keeps the cosine within ~0.005 of float32's and reads (and
+    converts) several times faster than float16 at query time.
+    """
     import numpy as np
 
-    return [row.tobytes() for row in np.asarray(vectors, dtype="<f2")]
+    vectors = np.asarray(vectors, dtype=np.float32)
+    peak = np.abs(vectors).max(axis=1, keepdims=True)
+    scales = np.where(peak > 0, peak / 127, 1).astype("<f4")
+    quantized = np.round(vectors / scales).astype(np.int8)
+    return [s.tobytes() + q.tobytes() for s, q in zip(scales, quantized, strict=True)]
+
+
+def decode_vectors(blob: bytes, count: int):
+    """(float32 scales, int8 matrix) of `count` vectors written by `encode_vectors`."""
+    import numpy as np
+
+    raw = np.frombuffer(blob, dtype=np.uint8).reshape(count, -1) if count else None
+    if raw is None:
+        return np.empty(0, dtype=np.float32), np.empty((0, 0), dtype=np.int8)
+    scales = np.ascontiguousarray(raw[:, :4]).view("<f4").ravel().astype(np.float32)
+    return scales, raw[:, 4:].view(np.int8)
 
 
 def embed_index(
@@ -123,18 +145,14 @@ def embed_index(
         stamp = now().strftime("%Y-%m-%dT%H:%M:%SZ")
         with conn:  # one transaction per batch: an interrupted run keeps the batches before
             conn.executemany(
-                f"INSERT INTO {TABLE} (key, video_id, kind, track_id, start_seconds, "
-                "end_seconds, digest, model, vector, embedded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-                "video_id = excluded.video_id, kind = excluded.kind, "
-                "track_id = excluded.track_id, start_seconds = excluded.start_seconds, "
-                "end_seconds = excluded.end_seconds, digest = excluded.digest, "
-                "model = excluded.model, vector = excluded.vector, "
-                "embedded_at = excluded.embedded_at",
+                # REPLACE gives a re-embedded passage a new id (see search/meaning.py).
+                f"INSERT OR REPLACE INTO {TABLE} (key, video_id, kind, track_id, "
+                "start_seconds, end_seconds, digest, model, vector, embedded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (p.key, p.video_id, p.kind, p.track_id, p.start_seconds, p.end_seconds,
                      p.digest, embedder.ident, blob, stamp)
-                    for p, blob in zip(part, _encode(vectors), strict=True)
+                    for p, blob in zip(part, encode_vectors(vectors), strict=True)
                 ],
             )  # fmt: skip
         result.embedded += len(part)

