@@ -621,14 +621,14 @@ limit 100
 
 CANNED_QUERIES: dict[str, dict] = {
     "search": {
-        "title": "Search videos",
+        "title": "動画を検索 (Search videos)",
         "description": "Videos whose title, description, tags or chapter titles contain "
         "every word (Japanese words of any length, DX, ＤＸ...). Title hits first, then "
         "chapter hits, then the rest, newest first; url opens the best matching chapter.",
         "sql": _SEARCH_SQL.strip(),
     },
     "chapters_matching": {
-        "title": "Chapters matching words",
+        "title": "チャプターを検索 (Chapters matching words)",
         "description": "Chapters whose title contains every word, with a link to the second "
         "they start.",
         "sql": """
@@ -647,7 +647,7 @@ limit 200
 """.strip(),
     },
     "transcripts_matching": {
-        "title": "Where was it said? (transcripts)",
+        "title": "字幕を検索: どこで話されたか (transcripts)",
         "description": "Transcript cues holding every word (a phrase split across two cues "
         "too), newest video first, with a link that plays from that second.",
         "sql": """
