@@ -341,6 +341,7 @@ def test_quota_exceeded_after_budget(emu, yt):
     assert emu.calls("videos") == 4  # quotaExceeded is not retried by the client
 
 
+@pytest.mark.dates
 def test_quota_day_resets_at_pacific_midnight_not_utc(emu, yt):
     emu.quota = 1
     emu.clock = lambda: datetime.fromisoformat("2026-01-10T15:59:00+00:00")  # 07:59 PST
@@ -886,6 +887,7 @@ def test_cli_serves_until_sigterm():
         )
         assert m, line
         assert m[2] == DEFAULT_CHANNEL_ID
+        assert proc.stdout.readline() == "no caption tracks\n"  # a generated channel has none
         with urllib.request.urlopen(m[1] + "/_emulator/stats", timeout=5) as resp:
             assert json.loads(resp.read())["quota"] == 10_000
         proc.send_signal(signal.SIGTERM)
