@@ -713,11 +713,10 @@ def test_synthetic_is_deterministic_and_seeded():
     assert a != synthetic_dataset(300, seed=4).to_json()
 
 
-def test_synthetic_hundred_thousand_is_quick_and_newest_first():
-    started = time.perf_counter()
+def test_synthetic_hundred_thousand_is_unique_and_newest_first():
+    # Its speed is a benchmark's business (bench/), not a timed assertion here.
     ds = synthetic_dataset(100_000)
     ids = ds.video_ids()
-    assert time.perf_counter() - started < 5
     assert len(ids) == len(set(ids)) == 100_000
     stamps = [ds.video(v)["snippet"]["publishedAt"] for v in ids[:200:7]]
     assert stamps == sorted(stamps, reverse=True) and len(set(stamps)) == len(stamps)
