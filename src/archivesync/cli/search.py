@@ -28,7 +28,7 @@ def format_hits(hits: list[dict]) -> str:
         if hit.get("removed_at"):
             lines[0] += f"  (removed {hit['removed_at']})"
         lines.append(f"  {hit.get('deep_link') or hit['chapter_url'] or hit['url']}")
-        if hit.get("matched_by"):
+        if hit.get("matched_by", ["words"]) != ["words"]:  # words alone: today's output
             lines[0] += f"  [{' + '.join(hit['matched_by'])}]"
         if hit.get("match_kind") == "transcript":
             at = format_duration(int(hit["start_seconds"]), hours=True) or ""
