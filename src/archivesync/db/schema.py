@@ -360,6 +360,13 @@ def _analytics(db: Database) -> None:
     create_analytics_views(db)
 
 
+@MIGRATIONS(name="0007_audit_and_sessions")
+def _audit_and_sessions(db: Database) -> None:
+    from archivesync.db.audit import create_tables
+
+    create_tables(db)
+
+
 @MIGRATIONS(name="0009_meaning_index")
 def _meaning_index(db: Database) -> None:
     # Search by meaning (search/meaning_index.py): one row per passage (a video's title and
@@ -468,10 +475,3 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
 def open_readonly(path: str | Path) -> Database:
     """Open an existing index for reading only: analysts' commands can never change it."""
     return Database(connect_readonly(path))
-
-
-@MIGRATIONS(name="0007_audit_and_sessions")
-def _audit_and_sessions(db: Database) -> None:
-    from archivesync.db.audit import create_tables
-
-    create_tables(db)
