@@ -36,6 +36,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from . import meaning_report
 from .common import REPO, log, percentile, run_module, write_json
 
 sys.path.insert(0, str(REPO))
@@ -271,11 +272,27 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
         result["size"] = _size(db)
     write_json("meaning", result)
-    from . import report
-
-    report.write(REPO / "bench" / "RESULTS.md")
-    log("wrote bench/out/meaning.json and bench/RESULTS.md")
+    update_results(REPO / "bench" / "RESULTS.md", meaning_report.render(result))
+    log("wrote bench/out/meaning.json and its section of bench/RESULTS.md")
     return 0
+
+
+def update_results(path: Path, section: str) -> None:
+    """Put `section` in RESULTS.md in place of its last version (the other parts' raw figures
+    may not be on this machine: re-rendering the whole file would drop their sections)."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    heading = section.split("\n", 1)[0]
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + text[end + 1 :] if end != -1 else text[:start]
+    found = [text.find(f"\n## {h}") for h in ("Missed targets", "Notes", "Before this round")]
+    anchor = min((f for f in found if f != -1), default=-1)
+    if anchor == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        text = text[: anchor + 1] + section + "\n" + text[anchor + 1 :]
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
