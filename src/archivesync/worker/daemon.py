@@ -19,11 +19,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import socket
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,8 +51,8 @@ from archivesync.replication.replicator import Replicator
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Settings
-from archivesync.timestamps import Clock, system_clock, utcnow
-from archivesync.worker import meaning_job
+from archivesync.timestamps import Clock, system_clock
+from archivesync.worker import heartbeat, meaning_job
 from archivesync.worker.jobs import JobResult, JobRunner
 from archivesync.worker.schedules import JobSpec
 
@@ -358,36 +356,11 @@ class Daemon:
 
     # --- heartbeat and request queue ------------------------------------------------------
 
-    def _jobs_json(self, *, running: bool = True) -> str:
-        jobs = []
-        for spec in self.jobs:
-            job = self.scheduler.get_job(spec.id) if running else None
-            jobs.append(
-                {
-                    "id": spec.id,
-                    "channel": spec.channel,
-                    "mode": spec.mode,
-                    "schedule": spec.describe(),
-                    "next_run_at": iso_utc(job.next_run_time) if job else None,
-                }
-            )
-        jobs.sort(key=lambda j: (j["next_run_at"] or "~", j["id"]))
-        return json.dumps(jobs, ensure_ascii=False)
-
     def _write_heartbeat(self, *, started: bool = False, stopped: bool = False) -> None:
-        now = utcnow()
-        row = {"id": 1, "heartbeat_at": now, "jobs": self._jobs_json(running=not stopped)}
-        if started:
-            row.update(
-                pid=os.getpid(),
-                hostname=socket.gethostname(),
-                started_at=now,
-                stopped_at=None,
-                schedules_dir=self.schedules_dir,
-            )
-        if stopped:
-            row["stopped_at"] = now
-        self._db()["daemon_heartbeat"].upsert(row, pk="id")
+        jobs = [(spec, None if stopped else self.scheduler.get_job(spec.id)) for spec in self.jobs]
+        heartbeat.write_heartbeat(
+            self._db(), jobs, self.schedules_dir, started=started, stopped=stopped
+        )
 
     def _poll_requests(self) -> None:
         if self.stop.is_set():
