@@ -394,8 +394,11 @@ def test_five_failures_lock_the_name_for_fifteen_minutes(console):
 
     locked = _login(ds, "tanaka", "correct-horse-42")
     assert locked.status_code == 401 and "ds_actor" not in locked.cookies
-    unlock = jst(console["clock"].now.replace(microsecond=0).isoformat().replace("+00:00", "Z"))
-    assert unlock.split(" ")[0] in locked.text and "ロックされています" in locked.text
+    from datetime import timedelta
+
+    # Locked for 15 minutes from the 5th failure (now), shown in Tokyo time.
+    unlock = jst(clock.now.replace(second=0, microsecond=0) + timedelta(minutes=15))
+    assert f"{unlock} まで" in locked.text and "ロックされています" in locked.text
     # The other user is not affected.
     assert _login(ds, "sato", "battery-staple-7").status_code == 302
     clock.advance(minutes=16)
