@@ -530,8 +530,13 @@ def test_internals_are_for_staff_only(console):
         )
         assert anonymous.status_code == 403 and as_analyst.status_code == 403, path
         assert as_staff.status_code in (200, 403), path
-    [dbs] = fetch(ds, ("get", "/-/databases.json", {"cookies": staff}))
-    assert dbs.status_code == 200
+    [dbs, refused] = fetch(
+        ds,
+        ("get", "/-/databases.json", {"cookies": staff}),
+        ("get", "/-/databases.json", {"cookies": analyst}),
+    )
+    assert dbs.status_code == 200 and str(console["db"]) in dbs.text
+    assert refused.json() == {"ok": False, "error": "職員アカウントのみ表示できます"}
 
 
 def test_who_asked_for_a_resync_is_shown_to_staff_only(console):
