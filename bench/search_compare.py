@@ -28,11 +28,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from archivesync.bigrams import bigram_text
 from archivesync.db import schema, store
+from archivesync.db.search_index import rebuild_index
 from archivesync.parsing import normalize_text, parse_chapters, parse_duration
-from archivesync.search.index import rebuild_index
 from archivesync.search.query import search
-from archivesync.search.text import SearchQuery, bigram_text
+from archivesync.search.text import SearchQuery
 
 OUT = Path(__file__).resolve().parent / "out"
 

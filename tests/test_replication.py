@@ -449,7 +449,7 @@ def test_follow_cli_keeps_a_reader_copy_that_datasette_serves_read_only(
 ):
     import asyncio
 
-    from archivesync.analysts.datasette_plugin import make_datasette
+    from archivesync.web.app import make_datasette
 
     db, url, replicator = primary
     replicator.sync()

@@ -28,6 +28,7 @@ from archivesync.cli.common import (
     signal_exit_code,
     stop_on_signals,
 )
+from archivesync.db.heartbeat import daemon_alive, read_heartbeat
 from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
@@ -39,7 +40,6 @@ from archivesync.sync import requests as sync_requests
 from archivesync.sync.run import Target
 from archivesync.worker import status as status_mod
 from archivesync.worker.daemon import Daemon
-from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
 from archivesync.worker.schedules import load_replication, load_schedules
 from archivesync.youtube import resolve_api_key, resolve_endpoint
 

@@ -7,9 +7,7 @@ README; add columns, never rename them.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -17,6 +15,7 @@ from sqlite_utils.migrations import Migrations
 
 from archivesync.db import access
 from archivesync.db.readonly import BUSY_TIMEOUT_MS, connect_readonly
+from archivesync.db.search_index import rebuild_index
 from archivesync.errors import ConfigError
 
 MIGRATIONS = Migrations("archivesync")
@@ -199,15 +198,15 @@ def _daemon_and_requests(db: Database) -> None:
     )
 
 
-# Migrations for the search index and the analysts' views follow (see search/index.py and
-# db/views.py).
+# Migrations for the search index and the analysts' views follow (see db/search_index.py
+# and db/views.py).
 
 
 @MIGRATIONS(name="0003_search_index")
 def _search_index(db: Database) -> None:
-    # search/index.py explains the design: search_docs.id is the rowid in the three FTS tables (all
-    # fields; title; title and chapter titles), and search_docs keeps the normalised text that
-    # a contentless FTS5 table needs to delete a row.
+    # db/search_index.py explains the design: search_docs.id is the rowid in the three FTS
+    # tables (all fields; title; title and chapter titles), and search_docs keeps the
+    # normalised text that a contentless FTS5 table needs to delete a row.
     db.executescript(
         """
         CREATE TABLE search_docs (
@@ -234,9 +233,6 @@ def _search_index(db: Database) -> None:
             ON videos (removed_at, channel_id, published_at, duration_seconds);
         """
     )
-    # Imported here so that schema.py never depends on the search code at import time.
-    from archivesync.search.index import rebuild_index
-
     rebuild_index(db)
 
 
@@ -358,53 +354,6 @@ def _analytics(db: Database) -> None:
     from archivesync.db.views import create_analytics_views
 
     create_analytics_views(db)
-
-
-@contextlib.contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[None]:
-    """All of the block or none of it: its own transaction, or part of the caller's.
-
-    The sync's hot path uses this, not `Database.atomic()`. Inside an open transaction
-    (every page of a sync is one) it adds no savepoint: an error leaves the caller's
-    transaction to roll back, as every `with` block around it does. A savepoint there was
-    pure cost: each SAVEPOINT and RELEASE makes FTS5 flush its pending terms into a new
-    segment, and `atomic()` names each one with `secrets.token_hex`, a system call that hands
-    the GIL to the fetching threads.
-    """
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("SAVEPOINT archivesync")
-    try:
-        yield
-    except BaseException:
-        # An error that destroyed the transaction (RAISE(ROLLBACK)) took the savepoint with it.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK TO SAVEPOINT archivesync")
-            conn.execute("RELEASE SAVEPOINT archivesync")
-        raise
-    conn.execute("RELEASE SAVEPOINT archivesync")
-
-
-@contextlib.contextmanager
-def write_transaction(db: Database) -> Iterator[Database]:
-    """A transaction that takes the write lock up front (BEGIN IMMEDIATE).
-
-    A plain BEGIN reads first and upgrades to a write lock later; if another connection (the
-    daemon's heartbeat, a queued resync) commits in between, SQLite fails the upgrade at once
-    with "database is locked" instead of waiting out the busy timeout.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.rollback()
-        raise
-    db.conn.commit()
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:

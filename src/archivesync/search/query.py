@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from archivesync.bigrams import FIELDS
 from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.text import (
-    FIELDS,
     GROUP_ANY,
     GROUP_CHAPTER,
     GROUP_TITLE,

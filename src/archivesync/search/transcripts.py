@@ -19,8 +19,9 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+from archivesync.bigrams import bigram_text
 from archivesync.parsing import chapter_url, normalize_text
-from archivesync.search.text import SearchQuery, bigram_text
+from archivesync.search.text import SearchQuery
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

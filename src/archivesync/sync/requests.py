@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from archivesync.db.heartbeat import STALE_AFTER_SECONDS, daemon_alive, read_heartbeat
 from archivesync.db.runs import FIGURES, get_run
 from archivesync.errors import (
     EXIT_ERROR,
@@ -28,7 +29,6 @@ from archivesync.errors import (
 from archivesync.sync.channel import run_sync
 from archivesync.sync.run import Outcome, Progress, Settings, Target
 from archivesync.timestamps import utcnow
-from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, daemon_alive, read_heartbeat
 
 log = logging.getLogger(__name__)
 

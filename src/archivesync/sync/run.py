@@ -22,7 +22,8 @@ from sqlite_utils import Database
 from archivesync.db import quota, store
 from archivesync.db.access import is_write_failure, write_failure
 from archivesync.db.runs import latest_running, mark_stale_runs, start_run, update_run
-from archivesync.db.schema import open_db, open_readonly, write_transaction
+from archivesync.db.schema import open_db, open_readonly
+from archivesync.db.transactions import write_transaction
 from archivesync.errors import (
     EXIT_ERROR,
     EXIT_OK,

@@ -17,17 +17,17 @@ from urllib.parse import quote, urlencode
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from sqlite_utils import Database
 
+from archivesync.db.heartbeat import daemon_alive, read_heartbeat
 from archivesync.db.schema import open_db
+from archivesync.errors import EmptyQuery
 from archivesync.parsing import video_ids_from_text
 from archivesync.replication import status as replication_status
-from archivesync.search.text import EmptyQuery
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
 from archivesync.web import charts, data
 from archivesync.web import users as users_mod
 from archivesync.web.text import MODE_LABELS, jst, status_label
 from archivesync.worker import status as status_mod
-from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
 
 CONFIG = "archivesync-console"
 COOKIE = "ds_actor"
@@ -40,7 +40,7 @@ SESSION_SECONDS = 12 * 3600
 
 
 def config(datasette) -> dict:
-    """The console's settings, as `make_datasette` put them in the plugin configuration."""
+    """The console's settings, as `web.app.make_datasette` put them in the plugin configuration."""
     return datasette.plugin_config(CONFIG) or {}
 
 

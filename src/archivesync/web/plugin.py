@@ -1,6 +1,6 @@
 """The console's Datasette hooks, and Datasette's own pages made readable. Hooks only.
 
-Registered by `analysts.datasette_plugin.make_datasette` (not through the entry point): a plain
+Registered by `web.app.make_datasette` (not through the entry point): a plain
 `datasette archive.db` keeps Datasette's home page and gets no login.
 """
 

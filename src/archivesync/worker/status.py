@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from archivesync.db import quota, runs
+from archivesync.db.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 from archivesync.db.runs import FIGURES
 from archivesync.reporting import figures_sentence
 from archivesync.sync.requests import ACTIVE, describe
 from archivesync.timestamps import format_utc, parse_utc
-from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 
 RECENT_REQUESTS = 5
 RECENT_RUNS = 5
