@@ -39,5 +39,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# The venv, the demo's index and what a replicating daemon leaves beside it (Litestream's
+# state directory, its generated config, the replication status file).
 clean:
 	rm -rf $(VENV) data/archive.db data/archive.db-wal data/archive.db-shm
+	rm -rf data/.*-litestream data/*.litestream.yml data/*.replication.json

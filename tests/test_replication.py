@@ -17,6 +17,7 @@ import pytest
 
 from archivesync.db.schema import open_db, open_readonly
 from archivesync.errors import ConfigError, ReplicationError
+from archivesync.host import pid_alive
 from archivesync.replication import litestream
 from archivesync.replication import status as replication_status
 from archivesync.replication.restore import integrity_check, restore
@@ -425,7 +426,7 @@ def test_drill_sigkill_during_a_sync_then_restore_is_sound_and_the_next_sync_com
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(5)
         # Litestream dies with its parent: no orphan keeps replicating.
-        wait_until(lambda: not litestream.pid_alive(ls_pid), timeout=10, what="litestream exit")
+        wait_until(lambda: not pid_alive(ls_pid), timeout=10, what="litestream exit")
 
         restored = tmp_path / "restored.db"
         result = run_cli(["restore", "--from", url, "--db", str(restored)], env)

@@ -14,7 +14,7 @@ import stat
 import pytest
 
 from archivesync.db.schema import open_db
-from archivesync.parsing import video_ids_from_text
+from archivesync.urls import video_ids_from_text
 from archivesync.web import users as users_mod
 from archivesync.web.app import make_datasette
 

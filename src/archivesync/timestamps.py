@@ -1,4 +1,5 @@
-"""The one timestamp format the index stores: `YYYY-MM-DDTHH:MM:SSZ`, always UTC."""
+"""The one timestamp format the index stores (`YYYY-MM-DDTHH:MM:SSZ`, always UTC), and the one
+lenient parser for the timestamps the API and people write."""
 
 from __future__ import annotations
 
@@ -20,3 +21,49 @@ def parse_utc(text: str) -> datetime:
 def utcnow() -> str:
     """Now, in the stored format."""
     return datetime.now(UTC).strftime(FORMAT)
+
+
+# --------------------------------------------------------------------------------------------
+# Timestamps as the API writes them
+# --------------------------------------------------------------------------------------------
+
+
+def parse_iso(s: str | None) -> datetime | None:
+    """An API timestamp (``2022-04-01T09:00:00Z``, ``...00.123Z``, ``...+09:00``) as an aware
+    UTC datetime truncated to whole seconds. None or "" gives None; a timestamp without an
+    offset is taken as UTC; anything unparsable raises ValueError.
+    """
+    if s is None or not s.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(s.strip())
+    except ValueError as exc:
+        raise ValueError(f"not an ISO 8601 timestamp: {s!r}") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).replace(microsecond=0)
+
+
+def iso_utc(dt: datetime | str | None) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC for a datetime or an API timestamp string.
+
+    Naive datetimes are taken as UTC; fractions of a second are dropped. None gives None.
+    """
+    if dt is None:
+        return None
+    if isinstance(dt, str):
+        parsed = parse_iso(dt)
+        if parsed is None:
+            return None
+        dt = parsed
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return format_utc(dt)
+
+
+def read_iso(s: str | None) -> datetime | None:
+    """`parse_iso`, with None for a text it cannot read (for display and ordering, not storage)."""
+    try:
+        return parse_iso(s)
+    except ValueError:
+        return None

@@ -178,6 +178,9 @@ class _CachedResources:
 
 
 class YouTubeClient:
+    # The API `service` builds (its discovery document ships with googleapiclient).
+    API = ("youtube", "v3")
+
     def __init__(
         self,
         api_key: str,
@@ -204,20 +207,23 @@ class YouTubeClient:
         self.calls = 0
         self._calls_lock = threading.Lock()
 
+    def _auth(self) -> dict[str, Any]:
+        """How this client's requests authenticate: the API key (subclasses: OAuth)."""
+        return {"developerKey": self._key, "http": httplib2.Http(timeout=self.timeout)}
+
     def service(self):
-        """This thread's service object, built on first use."""
+        """This thread's service object, built on first use (httplib2 is not thread-safe)."""
         svc = getattr(self._local, "service", None)
         if svc is None:
-            svc = build(
-                "youtube",
-                "v3",
-                developerKey=self._key,
-                client_options={"api_endpoint": self.endpoint},
-                http=httplib2.Http(timeout=self.timeout),
-                static_discovery=True,
-                cache_discovery=False,
+            svc = _CachedResources(
+                build(
+                    *self.API,
+                    client_options={"api_endpoint": self.endpoint},
+                    static_discovery=True,
+                    cache_discovery=False,
+                    **self._auth(),
+                )
             )
-            svc = _CachedResources(svc)
             self._local.service = svc
         return svc
 

@@ -57,6 +57,7 @@ from sqlite_utils import Database
 
 from archivesync.bigrams import FIELDS, PUNCT, bigram_text, document
 from archivesync.db.transactions import atomic
+from archivesync.timestamps import read_iso
 
 # Rows touched per statement: well under SQLite's 32766 host parameters.
 _CHUNK = 500
@@ -72,14 +73,9 @@ _KEEP_WITHIN = 24 * 60
 def doc_id_base(published_at: str | None) -> int:
     """The preferred search_docs id for a video published at `published_at`: minutes since
     2005-01-01 (0 when unknown)."""
-    if not published_at:
+    published = read_iso(published_at)
+    if published is None:
         return 0
-    try:
-        published = datetime.fromisoformat(published_at)
-    except ValueError:
-        return 0
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
     return max(int((published - _EPOCH).total_seconds() // 60), 0)
 
 

@@ -28,12 +28,13 @@ import tempfile
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 from archivesync.errors import ConfigError, ReplicationError
+from archivesync.host import write_private
 from archivesync.timestamps import format_utc
 
 log = logging.getLogger("archivesync.replication")
@@ -94,14 +95,6 @@ def redact_url(url: str | None) -> str | None:
         return url
     netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
     return parsed._replace(netloc=netloc).geturl()
-
-
-def _private_write(path: Path, text: str) -> None:
-    """Write a file only its owner can read: it may hold a replica URL with a password."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -208,7 +201,8 @@ def write_config(db_path: str | Path, url: str, socket_path: str | Path) -> Path
         ],
     }
     path = config_path(db_path)
-    _private_write(path, json.dumps(config, indent=2) + "\n")
+    # Only its owner may read it: it may hold a replica URL with a password.
+    write_private(path, json.dumps(config, indent=2) + "\n")
     return path
 
 
@@ -222,23 +216,7 @@ def read_state(db_path: str | Path) -> dict | None:
 
 def write_state(db_path: str | Path, **fields) -> None:
     """Record the replicating or following process in `<db>.replication.json` (atomically)."""
-    path = state_path(db_path)
-    tmp = path.with_suffix(".json.tmp")
-    _private_write(tmp, json.dumps(fields, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process of that id still runs on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    write_private(state_path(db_path), json.dumps(fields, indent=2) + "\n")
 
 
 # --- the replicating child ---------------------------------------------------------------
@@ -467,21 +445,6 @@ def remove_database_files(db_path: str | Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             Path(f"{db_path}{suffix}").unlink()
     shutil.rmtree(meta_dir(db_path), ignore_errors=True)
-
-
-@dataclass
-class FollowerStatus:
-    """A read replica kept current by `litestream restore -f`."""
-
-    url: str
-    txid: int | None
-    replica: Position | None
-
-    def as_json(self) -> dict:
-        """The follower's status as JSON values, for `--json`."""
-        data = asdict(self)
-        data["replica"] = self.replica.as_json() if self.replica else None
-        return data
 
 
 def follower_txid(db_path: str | Path) -> int | None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from archivesync.errors import ArchiveSyncError
+from archivesync.host import pid_alive
 from archivesync.replication import litestream
 
 # A replica that is behind and has not advanced for this long is a warning.
@@ -38,7 +39,7 @@ def collect(
     if state is None:
         return {"state": "off", "role": None, "warnings": []}
     role = state.get("role", "primary")
-    alive = litestream.pid_alive(state.get("pid")) and litestream.pid_alive(state.get("owner_pid"))
+    alive = pid_alive(state.get("pid")) and pid_alive(state.get("owner_pid"))
     data = {
         "state": "on" if alive else "off",
         "role": role,

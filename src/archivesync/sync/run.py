@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -80,6 +81,24 @@ def ledger_guard(db: Database, settings: Settings) -> QuotaGuard:
     """A run's quota guard: today's Pacific-day spend against the budget less the margin."""
     spent = quota.spent_on(db, quota.pacific_day())
     return QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
+
+
+def client_factory(
+    client_class: type[YouTubeClient], *args: Any, settings: Settings, stop: threading.Event
+) -> Callable[[Database], YouTubeClient]:
+    """A run's `make_client`: `client_class(*args)` (an API key or credentials, and the
+    endpoint) with the settings' timeout and retries, the ledger's quota guard and the stop."""
+
+    def make_client(db: Database) -> YouTubeClient:
+        return client_class(
+            *args,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            guard=ledger_guard(db, settings),
+            stop=stop,
+        )
+
+    return make_client
 
 
 class RunContext:

@@ -39,7 +39,7 @@ from archivesync.sync.run import (
     Progress,
     RunContext,
     Settings,
-    ledger_guard,
+    client_factory,
     run_envelope,
 )
 from archivesync.transcripts import store
@@ -97,10 +97,6 @@ class _Budget:
                 f"{cost}; the rest waits for the reset (midnight Pacific time)"
             )
         return False
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _eligible_sql(video_ids: tuple[str, ...]) -> tuple[str, list]:
@@ -283,16 +279,6 @@ def run_transcripts(
     credentials = load_credentials(token_file)
     ensure_fresh(credentials, settings.timeout)
 
-    def make_client(db: Database) -> OAuthYouTubeClient:
-        return OAuthYouTubeClient(
-            credentials,
-            endpoint,
-            timeout=settings.timeout,
-            retries=settings.retries,
-            guard=ledger_guard(db, settings),
-            stop=stop,
-        )
-
     def work(ctx: RunContext) -> tuple[str, str | None]:
         transcripts_work(ctx, channel_id, options)
         return "transcripts", channel_id
@@ -303,7 +289,9 @@ def run_transcripts(
         channel_id=channel_id,
         label=f"transcripts {channel_id}",
         trigger=trigger,
-        make_client=make_client,
+        make_client=client_factory(
+            OAuthYouTubeClient, credentials, endpoint, settings=settings, stop=stop
+        ),
         work=work,
         stop=stop,
         wait=wait,

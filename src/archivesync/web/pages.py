@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 from datetime import date
 from urllib.parse import quote, urlencode
 
@@ -20,7 +19,6 @@ from sqlite_utils import Database
 from archivesync.db.heartbeat import daemon_alive, read_heartbeat
 from archivesync.db.schema import open_db
 from archivesync.errors import EmptyQuery
-from archivesync.parsing import video_ids_from_text
 from archivesync.replication import status as replication_status
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
@@ -31,8 +29,6 @@ from archivesync.worker import status as status_mod
 
 CONFIG = "archivesync-console"
 COOKIE = "ds_actor"
-CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
-PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 SESSION_SECONDS = 12 * 3600
 
 
@@ -76,8 +72,9 @@ def is_staff(datasette, request) -> bool:
     return user is not None and user["role"] == "staff"
 
 
-def _login_redirect(request) -> Response:
-    return Response.redirect("/-/login?" + urlencode({"next": request.full_path}))
+def _login_redirect(datasette, request) -> Response:
+    login = datasette.urls.path("/-/login")
+    return Response.redirect(f"{login}?" + urlencode({"next": request.full_path}))
 
 
 async def _render(datasette, request, template: str, context: dict, status: int = 200):
@@ -176,8 +173,8 @@ def _expiry() -> str:
 async def logout(request, datasette):
     """POST: end the session (the form carries the CSRF token)."""
     if request.method != "POST":
-        return Response.redirect("/")
-    response = Response.redirect("/")
+        return Response.redirect(datasette.urls.instance())
+    response = Response.redirect(datasette.urls.instance())
     response.set_cookie(COOKIE, "", expires=0, max_age=0)
     return response
 
@@ -188,7 +185,7 @@ async def logout(request, datasette):
 async def overview(request, datasette):
     """Staff overview: daemon, quota, last runs per channel and kind, recent failures."""
     if not can_read(datasette, request):
-        return _login_redirect(request)
+        return _login_redirect(datasette, request)
     cfg = config(datasette)
 
     def collect(db):
@@ -208,29 +205,27 @@ async def overview(request, datasette):
     return await _render(datasette, request, "overview.html", page)
 
 
+# The console's words for what resync_target refuses (sync/requests.py: TARGET_PROBLEMS).
+TARGET_PROBLEMS_JA = {
+    "kind": "再同期する対象 (チャンネル、再生リスト、動画) を選んでください。",
+    "full": "完全同期はチャンネルにだけ指定できます。",
+    "channel": "チャンネル ID (UC で始まる 24 文字) を選ぶか入力してください。",
+    "handle": "チャンネル ID (UC で始まる 24 文字) を選ぶか入力してください。",
+    "playlist": "再生リストを選ぶか、再生リスト ID を入力してください。",
+    "video": "動画 ID でも YouTube の URL でもありません: {item}",
+    "no_video": "動画 ID か YouTube の URL を入力してください。",
+}
+
+
 def _target_from_form(form: dict) -> Target:
     """The resync target the form asks for; ValueError with a Japanese message if unclear."""
-    kind = form.get("kind")
-    if kind == "channel":
-        channel_id = (form.get("channel_id") or "").strip()
-        if not CHANNEL_ID.match(channel_id):
-            raise ValueError("チャンネル ID (UC で始まる 24 文字) を選ぶか入力してください。")
-        return Target("channel", [channel_id], full=form.get("mode") == "full")
-    if kind == "playlist":
-        playlist_id = (form.get("playlist_id") or "").strip()
-        if not PLAYLIST_ID.match(playlist_id):
-            raise ValueError("再生リストを選ぶか、再生リスト ID を入力してください。")
-        return Target("playlist", [playlist_id])
-    if kind == "videos":
-        try:
-            ids = video_ids_from_text(form.get("videos") or "")
-        except ValueError as e:
-            bad = str(e).split(": ", 1)[-1]
-            raise ValueError(f"動画 ID でも YouTube の URL でもありません: {bad}") from None
-        if not ids:
-            raise ValueError("動画 ID か YouTube の URL を入力してください。")
-        return Target("videos", ids)
-    raise ValueError("再同期する対象 (チャンネル、再生リスト、動画) を選んでください。")
+    kind = form.get("kind") or ""
+    field = {"channel": "channel_id", "playlist": "playlist_id"}.get(kind, "videos")
+    full = kind == "channel" and form.get("mode") == "full"
+    try:
+        return queue.resync_target(kind, form.get(field) or "", full=full)
+    except queue.TargetError as e:
+        raise ValueError(TARGET_PROBLEMS_JA[e.reason].format(item=repr(e.item))) from None
 
 
 def _enqueue(db_path: str, target: Target, requested_by: str) -> int:
@@ -249,7 +244,7 @@ async def resync(request, datasette):
     if user is None:
         if request.method == "POST":
             raise Forbidden("ログインが必要です")
-        return _login_redirect(request)
+        return _login_redirect(datasette, request)
     if user["role"] != "staff":
         raise Forbidden("再同期は職員アカウントのみ実行できます")
     error, form = None, {"kind": "videos", "mode": "incremental"}
@@ -263,7 +258,7 @@ async def resync(request, datasette):
             request_id = await asyncio.to_thread(
                 _enqueue, config(datasette)["db_path"], target, user["id"]
             )
-            return Response.redirect(f"/-/requests/{request_id}")
+            return Response.redirect(datasette.urls.path(f"/-/requests/{request_id}"))
     playlists = await _read(datasette, data.playlists)
     return await _render(
         datasette,
@@ -308,7 +303,7 @@ def _request_state(db: Database, request_id: int) -> dict | None:
 async def request_detail(request, datasette):
     """One request: its place in the queue, then its outcome; the page polls the JSON form."""
     if not can_read(datasette, request):
-        return _login_redirect(request)
+        return _login_redirect(datasette, request)
     request_id = int(request.url_vars["id"])
     state = await _read(datasette, _request_state, request_id)
     if state is None:
@@ -321,7 +316,7 @@ async def request_detail(request, datasette):
 async def request_list(request, datasette):
     """Request history: who asked for what, and what came of it."""
     if not can_read(datasette, request):
-        return _login_redirect(request)
+        return _login_redirect(datasette, request)
     rows = await _read(datasette, data.request_history)
     if _wants_csv(request):
         columns = ["id", "requested_at", "requested_by", "target_kind", "target_id", "mode",
@@ -336,7 +331,7 @@ async def request_list(request, datasette):
 async def search_view(request, datasette):
     """The Japanese search, grouped by video, each hit linked at its second."""
     if not can_read(datasette, request):
-        return _login_redirect(request)
+        return _login_redirect(datasette, request)
     q = (request.args.get("q") or "").strip()
     where = tuple(w for w in request.args.getlist("in") if w in data.WHERE) or data.WHERE
     channel_id = request.args.get("channel") or None
@@ -400,7 +395,7 @@ async def search_view(request, datasette):
 async def video(request, datasette):
     """A video: facts, chapters, transcript, views over time, retention with chapter lines."""
     if not can_read(datasette, request):
-        return _login_redirect(request)
+        return _login_redirect(datasette, request)
     page = await _read(datasette, data.video_page, request.url_vars["id"])
     if page is None:
         raise NotFound("その動画はインデックスにありません")
@@ -434,13 +429,13 @@ async def video(request, datasette):
 async def channel(request, datasette):
     """A channel: uploads and hours per month, views per month, most watched, removed."""
     if not can_read(datasette, request):
-        return _login_redirect(request)
+        return _login_redirect(datasette, request)
     channel_id = request.url_vars.get("id") or request.args.get("channel")
     if not channel_id:
         found = await _read(datasette, data.channels)
         if not found:
             raise NotFound("同期済みのチャンネルがありません")
-        return Response.redirect(f"/-/channel/{found[0]['id']}")
+        return Response.redirect(datasette.urls.path(f"/-/channel/{found[0]['id']}"))
     page = await _read(datasette, data.channel_page, channel_id)
     if page is None:
         raise NotFound("そのチャンネルはインデックスにありません")

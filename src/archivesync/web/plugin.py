@@ -49,7 +49,7 @@ def permission_allowed(datasette, actor, action, resource):
 def forbidden(datasette, request, message):
     """Datasette hook: with --read-login, send a visitor to the login page."""
     if pages.config(datasette).get("read_login") and pages.current_user(datasette, request) is None:
-        return pages._login_redirect(request)
+        return pages._login_redirect(datasette, request)
     return None
 
 
@@ -59,7 +59,7 @@ def extra_css_urls(template, database, table, columns, view_name, request, datas
     # Datasette's pages only: the console's own templates link their stylesheet themselves.
     if template and template.startswith("console/"):
         return []
-    return ["/-/console/datasette.css"]
+    return [datasette.urls.path("/-/console/datasette.css")]
 
 
 @hookimpl
@@ -67,15 +67,15 @@ def extra_js_urls(template, database, table, columns, view_name, request, datase
     """Datasette hook: the console's script on Datasette's own pages."""
     if template and template.startswith("console/"):
         return []
-    return [{"url": "/-/console/datasette.js", "module": False}]
+    return [{"url": datasette.urls.path("/-/console/datasette.js"), "module": False}]
 
 
 @hookimpl
 def menu_links(datasette, actor, request):
     """Datasette hook: links to the console in Datasette's menu."""
     return [
-        {"href": "/", "label": "コンソール (概要)"},
-        {"href": "/-/search", "label": "検索"},
+        {"href": datasette.urls.instance(), "label": "コンソール (概要)"},
+        {"href": datasette.urls.path("/-/search"), "label": "検索"},
     ]
 
 

@@ -47,14 +47,13 @@ from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
 from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
-from archivesync.parsing import iso_utc
 from archivesync.replication.litestream import Replicator, redact_url
 from archivesync.reporting import figures_sentence, progress_reporter
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Outcome, Settings, Target
-from archivesync.timestamps import utcnow
+from archivesync.timestamps import iso_utc, utcnow
 from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")

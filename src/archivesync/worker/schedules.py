@@ -33,7 +33,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archivesync.errors import ConfigError
-from archivesync.parsing import parse_channel
+from archivesync.urls import parse_channel
 
 MODES = ("incremental", "full", "analytics", "transcripts")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units")
