@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -33,7 +33,7 @@ from archivesync.sync.run import (
     client_factory,
     run_envelope,
 )
-from archivesync.timestamps import format_utc
+from archivesync.timestamps import Clock, format_utc, system_clock
 from archivesync.urls import ChannelRef
 from archivesync.youtube import (
     GOOGLE_ENDPOINT,
@@ -219,7 +219,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
             # Uploads come newest first: the first known video means the rest are known too.
             if known:
                 break
-    since = format_utc(datetime.now(UTC) - timedelta(days=settings.recent_days))
+    since = format_utc(ctx.clock() - timedelta(days=settings.recent_days))
     recent = [
         r["id"]
         for r in ctx.db.query(
@@ -354,6 +354,7 @@ def run_sync(
     wait: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Outcome:
     """Run one metadata sync to the end and record it; errors become the outcome, not exceptions.
 
@@ -376,13 +377,16 @@ def run_sync(
         channel_id=target.ids[0] if target.kind == "channel" else None,
         label=target.label,
         trigger=trigger,
-        make_client=client_factory(YouTubeClient, api_key, endpoint, settings=settings, stop=stop),
+        make_client=client_factory(
+            YouTubeClient, api_key, endpoint, settings=settings, stop=stop, clock=clock
+        ),
         work=work,
         secret=api_key,
         stop=stop,
         wait=wait,
         progress=progress,
         on_start=on_start,
+        clock=clock,
     )
 
 
