@@ -304,7 +304,7 @@ PASTED = [
 @pytest.mark.parametrize("kind, text, expected", PASTED)
 def test_the_cli_and_the_console_read_pasted_text_alike(kind, text, expected):
     from archivesync.cli.ops import _target
-    from archivesync.web.pages import _target_from_form
+    from archivesync.web.staff import _target_from_form
 
     option = {"channel": "channel_id", "playlist": "playlist_id"}.get(kind, "videos")
     by_cli = _target(
