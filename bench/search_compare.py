@@ -10,7 +10,8 @@ exact check, so precision and recall show what the index itself finds; the bigra
 also timed through the real `archivesync.search.search` (index + exact check + ranking) at the
 --scale size, with the whole pipeline (`store.save_videos` + `index_videos`).
 
-Results go to bench/out/search_compare.json and are printed as Markdown for docs/search.md.
+Results go to bench/out/search_compare.json, and are printed as Markdown for the "Search"
+section of docs/development.md.
 """
 
 from __future__ import annotations

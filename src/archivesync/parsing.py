@@ -1,7 +1,7 @@
 """Pure parsing of what the YouTube Data API sends: durations, chapters, text.
 
 No I/O and stdlib only, so everything here is cheap to test table by table. The YouTube facts
-these functions respect are in README.md (sections "The emulator" and "`chapters`") and in each
+these functions respect are in docs/emulator.md, docs/schema.md (`chapters`) and in each
 function's docstring.
 """
 

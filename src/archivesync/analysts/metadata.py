@@ -23,12 +23,17 @@ def canned_queries() -> dict[str, dict]:
     }
 
 
+def _plain(markdown: str) -> str:
+    """A column's Markdown description as Datasette shows it: plain text."""
+    return markdown.replace("**", "").replace("`", "")
+
+
 def metadata(database_name: str = "archive") -> dict:
     """Datasette metadata for an index served under `database_name` (the file's stem)."""
     tables = {
         name: {
             "description": entry["description"],
-            "columns": dict(entry["columns"]),
+            "columns": {c: _plain(text) for c, text in entry["columns"].items()},
             **({"hidden": True} if entry.get("hidden") else {}),
         }
         for name, entry in describe_tables().items()

@@ -37,7 +37,12 @@ class _Day(click.ParamType):
 @click.command("analytics")
 @db_option
 @click.option("--channel", "channel_id", required=True, help="Channel id (UC...).")
-@click.option("--since", type=_Day(), help="First day to read (default: see README).")
+@click.option(
+    "--since",
+    type=_Day(),
+    help="First day to read (default: the last 7 stored days again, then new ones; on a "
+    "first run, each video's publication day).",
+)
 @click.option("--until", type=_Day(), help="Last day to read (default: today, Pacific time).")
 @endpoint_option
 @oauth_token_option

@@ -1,8 +1,8 @@
 """The database schema: the analysts' interface, created and changed only here.
 
 Every change is a numbered migration in `MIGRATIONS` (sqlite-utils' built-in migration sets,
-recorded in `_sqlite_migrations`). Tables and column names are a contract documented in the
-README; add columns, never rename them.
+recorded in `_sqlite_migrations`). Tables and column names are a contract, described in
+db/columns.toml (docs/schema.md); add columns, never rename them.
 """
 
 from __future__ import annotations
