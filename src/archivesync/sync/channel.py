@@ -23,6 +23,7 @@ from archivesync.db.schema import open_db
 from archivesync.errors import (
     NotFoundError,
 )
+from archivesync.feed import fetch_feed_video_ids
 from archivesync.sync.pipeline import pipelined_upload_pages, playlist_video_ids, settled
 from archivesync.sync.run import (
     Outcome,
@@ -42,7 +43,6 @@ from archivesync.youtube import (
     fetch_channel,
     fetch_channel_id_for_handle,
     fetch_channel_playlist_pages,
-    fetch_feed_video_ids,
     fetch_playlist_item_pages,
     fetch_playlists_by_id,
     fetch_videos,
