@@ -14,6 +14,10 @@ SQL functions (registered on every connection by `prepare_connection`):
   (normalised like the index: NFKC + casefold), else 0. The exact check after the index.
 - ``archivesync_term_hits(q, text)``: how many words of ``q`` the text holds.
 - ``archivesync_normalize(text)``: NFKC + casefold + single spaces.
+
+Their inputs are capped (`MAX_QUERY_CHARS` for a query, `MAX_TEXT_CHARS` for a text): a longer
+one is an error, so each call takes milliseconds and a query calling them stops at Datasette's
+time limit like any other (the limit is checked between SQLite's steps, never inside a call).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import functools
 
 from datasette import hookimpl
 
+from archivesync.analysts.readonly_sql import install_guard, limit_connection
 from archivesync.bigrams import FIELDS
 from archivesync.parsing import normalize_text
 from archivesync.search.text import SearchQuery, contains_all, term_hits
@@ -32,9 +37,33 @@ from archivesync.search.transcripts import window as transcript_window
 _NOTHING = '"_"'
 
 
+# A search query is a few words; the longest text the functions see is a video description
+# (YouTube allows 5,000 bytes) or the chapter titles of a long lecture.
+MAX_QUERY_CHARS = 1_000
+MAX_TEXT_CHARS = 100_000
+
+
+class InputTooLong(ValueError):
+    """An argument of an archivesync_* SQL function is longer than its cap."""
+
+
+def _capped(text: str | None, most: int) -> str | None:
+    if text is not None and len(text) > most:
+        raise InputTooLong(f"archivesync SQL functions take at most {most} characters")
+    return text
+
+
 @functools.lru_cache(maxsize=256)
+def _cached_query(q: str) -> SearchQuery:
+    return SearchQuery(q)
+
+
 def _query(q: str | None) -> SearchQuery:
-    return SearchQuery(q or "")
+    return _cached_query(_capped(q, MAX_QUERY_CHARS) or "")
+
+
+def _text(text: str | None) -> str:
+    return normalize_text(_capped(text, MAX_TEXT_CHARS))
 
 
 def archivesync_match(q: str | None) -> str:
@@ -53,17 +82,17 @@ def archivesync_contains_all(q: str | None, *texts: str | None) -> int:
     query = _query(q)
     if not query:
         return 0
-    return int(contains_all(query.terms, [normalize_text(t) for t in texts if t]))
+    return int(contains_all(query.terms, [_text(t) for t in texts if t]))
 
 
 def archivesync_term_hits(q: str | None, text: str | None) -> int:
     """SQL function: how many words of the query the text holds."""
-    return term_hits(_query(q).terms, normalize_text(text))
+    return term_hits(_query(q).terms, _text(text))
 
 
 def archivesync_normalize(text: str | None) -> str:
     """SQL function: the text normalised the way the search index stores it."""
-    return normalize_text(text)
+    return _text(text)
 
 
 def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str | None) -> int:
@@ -72,13 +101,19 @@ def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str |
     query = _query(q)
     if not query or not text:
         return 0
+    _capped(text, MAX_TEXT_CHARS)
+    _capped(next_text, MAX_TEXT_CHARS)
     normalized, own = transcript_window(text, next_text)
     return int(starts_in_own(query.terms, normalized, own))
 
 
 @hookimpl
-def prepare_connection(conn):
-    """Datasette hook: registers the archivesync_* SQL functions on a connection."""
+def prepare_connection(conn, database):
+    """Datasette hook: the read-only guard, size limits and archivesync_* SQL functions."""
+    # _internal is Datasette's own catalogue, which it writes; every other database is ours.
+    if database != "_internal":
+        install_guard(conn, web=True)
+        limit_connection(conn)
     conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
     conn.create_function("archivesync_match_in", 2, archivesync_match_in, deterministic=True)
     conn.create_function(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from archivesync.analysts.metadata import metadata
@@ -33,12 +35,15 @@ def make_datasette(
     users_file: str | Path | None = None,
     read_login: bool = False,
     daily_budget: int | None = None,
+    session_idle: timedelta | None = None,
+    clock: Callable[[], datetime] | None = None,
     **settings,
 ):
     """A Datasette over the index, read-only, with our metadata, SQL functions and console.
 
     `users_file` enables logins and the staff's write actions (without it they are absent);
-    `read_login` makes every page, Datasette's included, need a login.
+    `read_login` makes every page, Datasette's included, need a login. `session_idle`: how
+    long a session may sit unused (default 30 minutes); `clock`: now, for tests.
     """
     from importlib.resources import files
 
@@ -49,15 +54,16 @@ def make_datasette(
     register_plugin()
     path = Path(db_path)
     meta = metadata(path.stem)
-    meta["plugins"] = {
-        "archivesync-console": {
-            "db_path": str(path.resolve()),
-            "users_file": str(Path(users_file).resolve()) if users_file else None,
-            "read_login": bool(read_login),
-            "daily_budget": daily_budget or DEFAULT_DAILY_BUDGET,
-        }
+    # Kept on the instance, not in the metadata: /-/metadata.json would show the paths.
+    console = {
+        "db_path": str(path.resolve()),
+        "users_file": str(Path(users_file).resolve()) if users_file else None,
+        "read_login": bool(read_login),
+        "daily_budget": daily_budget or DEFAULT_DAILY_BUDGET,
+        "session_idle": session_idle,
+        "clock": clock,
     }
-    return Datasette(
+    ds = Datasette(
         [str(path)],
         metadata=meta,
         # Signs the session cookies: random per start unless set, as Datasette's own CLI does.
@@ -66,6 +72,8 @@ def make_datasette(
         template_dir=str(files("archivesync.web") / "templates"),
         settings={"sql_time_limit_ms": 3000, **settings},
     )
+    ds.archivesync_console = console
+    return ds
 
 
 def serve(
@@ -76,14 +84,24 @@ def serve(
     users_file: str | Path | None = None,
     read_login: bool = False,
     daily_budget: int | None = None,
+    session_idle: timedelta | None = None,
 ) -> None:
     """Run the console and Datasette until interrupted (what `archivesync serve` does)."""
     import asyncio
 
     import uvicorn
 
+    if users_file:
+        # Logins write sessions and the audit trail: the tables must exist (migration 0007).
+        from archivesync.db.schema import open_db
+
+        open_db(db_path).close()
     ds = make_datasette(
-        db_path, users_file=users_file, read_login=read_login, daily_budget=daily_budget
+        db_path,
+        users_file=users_file,
+        read_login=read_login,
+        daily_budget=daily_budget,
+        session_idle=session_idle,
     )
     asyncio.run(ds.invoke_startup())
     # Bound here rather than by uvicorn, so that with port 0 the line below names the port
