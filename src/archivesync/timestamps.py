@@ -77,3 +77,17 @@ def read_iso(s: str | None) -> datetime | None:
         return parse_iso(s)
     except ValueError:
         return None
+
+
+def json_time(value: datetime | str | None) -> str | None:
+    """Any time we hand out as JSON (a datetime or an ISO 8601 string) in the one format.
+
+    Strings already in it pass through; `...+00:00`, offsets and fractions become `...Z`;
+    text that is no time at all is returned unchanged rather than lost.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return format_utc(value if value.tzinfo else value.replace(tzinfo=UTC))
+    moment = read_iso(value)
+    return format_utc(moment) if moment else value

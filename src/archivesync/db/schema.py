@@ -396,3 +396,32 @@ def _audit_and_sessions(db: Database) -> None:
     from archivesync.db.audit import create_tables
 
     create_tables(db)
+
+
+@MIGRATIONS(name="0008_quota_buckets")
+def _quota_buckets(db: Database) -> None:
+    # Since 2026 YouTube charges some methods to their own buckets (videos.batchGetStats): the
+    # ledger keeps one row per day and bucket. Every existing row was the default bucket's.
+    db["quota_usage"].add_column("bucket", str, not_null_default="default")
+    db["quota_usage"].transform(pk=("day", "bucket"), column_order=("day", "bucket", "units"))
+    # What the daemon has told operators (notify/): one row per event and subject, so a failure
+    # repeated every 15 minutes, or a restart, does not send the same message again.
+    db.executescript(
+        """
+        CREATE TABLE notify_state (
+            key TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            subject TEXT,
+            state TEXT NOT NULL,
+            cause TEXT,
+            run_id INTEGER,
+            since TEXT NOT NULL,
+            notified_at TEXT,
+            sent INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+    # stats_latest gained view_counting and views_growth_spans_counting_change (2026-08-27).
+    from archivesync.db.views import create_views
+
+    create_views(db)

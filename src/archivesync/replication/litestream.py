@@ -29,13 +29,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 from archivesync.errors import ConfigError, ReplicationError
 from archivesync.host import write_private
-from archivesync.timestamps import format_utc
+from archivesync.timestamps import format_utc, json_time, parse_iso, read_iso, utcnow
 
 log = logging.getLogger("archivesync.replication")
 
@@ -97,12 +97,6 @@ def redact_url(url: str | None) -> str | None:
     return parsed._replace(netloc=netloc).geturl()
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -138,7 +132,7 @@ class Position:
 
     def as_json(self) -> dict:
         """The position as JSON values: the transaction id and its time."""
-        return {"txid": self.txid, "at": self.at.isoformat() if self.at else None}
+        return {"txid": self.txid, "at": json_time(self.at)}
 
 
 def replica_position(url: str, timeout: float = 30) -> Position | None:
@@ -154,7 +148,7 @@ def replica_position(url: str, timeout: float = 30) -> Position | None:
     # newest txid reached the replica is that of its level-0 file when there still is one.
     level0 = [f for f in files if f["level"] == 0 and f["max_txid"] == best["max_txid"]]
     chosen = level0[0] if level0 else best
-    return Position(int(best["max_txid"], 16), _parse_time(chosen.get("timestamp")))
+    return Position(int(best["max_txid"], 16), parse_iso(chosen.get("timestamp")))
 
 
 def local_txid(config_path: str | Path, db_path: str | Path) -> int | None:
@@ -281,7 +275,7 @@ class Replicator:
             pid=proc.pid,
             owner_pid=os.getpid(),
             config=str(self.config),
-            started_at=datetime.now(UTC).isoformat(),
+            started_at=utcnow(),
             restarts=self.restarts,
         )
         return proc
@@ -401,9 +395,7 @@ class Replicator:
         if self._thread:
             self._thread.join(5)
         state = read_state(self.db_path) or {}
-        write_state(
-            self.db_path, **{**state, "pid": None, "stopped_at": datetime.now(UTC).isoformat()}
-        )
+        write_state(self.db_path, **{**state, "pid": None, "stopped_at": utcnow()})
         shutil.rmtree(self._socket_dir, ignore_errors=True)
         return synced
 
@@ -413,14 +405,11 @@ class Replicator:
 
 def parse_timestamp(text: str) -> str:
     """A --timestamp as Litestream wants it (UTC, ISO 8601 with Z); ConfigError if unreadable."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    moment = read_iso(text)
+    if moment is None:
         raise ConfigError(
             f"--timestamp {text!r} is not a date and time (e.g. 2026-01-31T12:00:00Z)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        )
     return format_utc(moment)
 
 
@@ -519,7 +508,7 @@ def start_follower(
         url=url,
         pid=proc.pid,
         owner_pid=os.getpid(),
-        started_at=datetime.now(UTC).isoformat(),
+        started_at=utcnow(),
     )
     _wait_first_restore(proc, db_path, timeout)
     _leave_wal_mode(db_path)
