@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format docs bench screenshots clean
+.PHONY: demo test lint format docs bench bench-search screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Search by meaning and hybrid: labelled-set quality, embedding speed, latency at 10k/100k.
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.meaning
 
 # The venv, the demo's index and what a replicating daemon leaves beside it (Litestream's
 # state directory, its generated config, the replication status file).

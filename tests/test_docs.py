@@ -20,7 +20,7 @@ DOCS = REPO / "docs"
 GENERATED = ("docs/cli-reference.md", "docs/schema.md", "docs/development.md")
 CLI_REFERENCE = (DOCS / "cli-reference.md").read_text(encoding="utf-8")
 SCHEMA = (DOCS / "schema.md").read_text(encoding="utf-8")
-INTERNAL_TABLES = {"_sqlite_migrations"}
+INTERNAL_TABLES = {"_sqlite_migrations", "sqlite_sequence"}  # SQLite's, for AUTOINCREMENT
 
 
 @pytest.mark.parametrize("path", GENERATED)

@@ -9,6 +9,7 @@ from datasette.utils.asgi import NotFound, Response
 
 from archivesync.db.views import VIEW_COUNTING_CHANGED_ON
 from archivesync.errors import EmptyQuery
+from archivesync.search.hybrid import MODES
 from archivesync.web import charts, data
 from archivesync.web.access import can_read, database_name, login_redirect
 from archivesync.web.respond import read, render
@@ -89,6 +90,7 @@ async def search_view(request, datasette):
     playlist_id = request.args.get("playlist") or None
     year_arg = request.args.get("year") or ""
     year = int(year_arg) if year_arg.isdigit() else None
+    mode = request.args.get("mode") if request.args.get("mode") in MODES else None
     results, error = [], None
     if q:
         try:
@@ -100,6 +102,7 @@ async def search_view(request, datasette):
                 playlist_id=playlist_id,
                 year=year,
                 where=where,
+                mode=mode,
             )
         except EmptyQuery:
             error = "検索語を入力してください。"
@@ -117,6 +120,7 @@ async def search_view(request, datasette):
             "results": results,
             "error": error,
             "where": where,
+            "mode": mode,
             "channel_id": channel_id,
             "playlist_id": playlist_id,
             "year": year,
