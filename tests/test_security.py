@@ -390,11 +390,15 @@ def test_five_failures_lock_the_name_for_fifteen_minutes(console):
     fifth = _login(ds, "tanaka", "wrong-password")
     assert fifth.status_code == 401 and "ロックされています" in fifth.text
     # Even the right password is refused, with the time to try again (JST).
+    from datetime import timedelta
+
     from archivesync.web.text import jst
 
     locked = _login(ds, "tanaka", "correct-horse-42")
     assert locked.status_code == 401 and "ds_actor" not in locked.cookies
-    unlock = jst(console["clock"].now.replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+    # The lock ends 15 minutes after the fifth failure: near midnight in Japan, the next day.
+    until = console["clock"].now.replace(microsecond=0) + timedelta(minutes=15)
+    unlock = jst(until.isoformat().replace("+00:00", "Z"))
     assert unlock.split(" ")[0] in locked.text and "ロックされています" in locked.text
     # The other user is not affected.
     assert _login(ds, "sato", "battery-staple-7").status_code == 302
