@@ -396,7 +396,6 @@ def test_five_failures_lock_the_name_for_fifteen_minutes(console):
 
     locked = _login(ds, "tanaka", "correct-horse-42")
     assert locked.status_code == 401 and "ds_actor" not in locked.cookies
-    from datetime import timedelta
 
     # Locked for 15 minutes from the 5th failure (now), shown in Tokyo time.
     unlock = jst(clock.now.replace(second=0, microsecond=0) + timedelta(minutes=15))
