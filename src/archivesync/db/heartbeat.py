@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from archivesync.parsing import iso_utc
-from archivesync.timestamps import parse_utc, utcnow
+from archivesync.timestamps import iso_utc, parse_utc, utcnow
 
 # A heartbeat older than this means the daemon is gone (killed, host asleep, wedged).
 STALE_AFTER_SECONDS = 15.0
