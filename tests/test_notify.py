@@ -266,7 +266,7 @@ def test_daemon_sends_one_message_while_quota_is_out_and_one_when_it_is_back(
         )  # fmt: skip
         code, _ = daemon.terminate()
         assert code == 0
-        from archivesync.analysts.datasette_plugin import make_datasette
+        from archivesync.web.app import make_datasette
 
         from .web_helpers import fetch
 
