@@ -414,6 +414,8 @@ class Daemon:
 
     def _embed_soon(self) -> None:
         """Bring the meaning index up to date on its own thread: a sync never waits for it."""
+        if self.stop.is_set():
+            return  # stopping: the next daemon's first run embeds what this one changed
         self.meaning.request()
         self.scheduler.add_job(
             self._guarded(self.meaning.run),
