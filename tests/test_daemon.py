@@ -294,7 +294,7 @@ def test_scheduled_job_skips_while_a_cli_sync_holds_the_database(
         lambda: any(r["status"] == "ok" for r in runs(db_path)), what="a run after the lease"
     )
     code, _ = daemon.terminate()
-    assert code == 0
+    assert code == 0, daemon.stderr()[-4000:]
 
 
 def test_requests_queued_while_no_daemon_ran_are_served_at_start(

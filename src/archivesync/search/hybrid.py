@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from archivesync.search.meaning import meaning_hits, window_keys
 from archivesync.search.meaning_index import has_meaning_index
 from archivesync.search.query import search
 from archivesync.search.text import parse_query
@@ -40,6 +39,8 @@ def _words_key(hit: dict, windows: dict) -> tuple:
 
 def fuse(conn: sqlite3.Connection, words: list[dict], meaning: list[dict], limit: int):
     """Words rows and meaning rows (each best first) as one list, best first."""
+    from archivesync.search.meaning import window_keys
+
     windows = window_keys(
         conn,
         [(h.get("track_id"), h.get("start_seconds")) for h in words if h.get("track_id")],
@@ -112,6 +113,9 @@ def search_modes(
 
     if mode == "words":
         return words(limit)
+    # Only now: numpy and the model load for a meaning search alone (start-up of words mode).
+    from archivesync.search.meaning import meaning_hits
+
     scopes = tuple(where) if where else None
     depth = limit if mode == "meaning" else min(limit, MEANING_DEPTH)
     meaning = meaning_hits(conn, query, limit=depth, include_removed=include_removed, where=scopes)

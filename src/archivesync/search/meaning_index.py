@@ -18,9 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from archivesync.search.models import DEFAULT_MODEL, Embedder, load_model
-from archivesync.search.passages import Passage, read_passages
+from archivesync.search.models import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from archivesync.search.models import Embedder
+    from archivesync.search.passages import Passage
 
 BATCH = 16
 TABLE = "meaning_passages"
@@ -71,6 +75,8 @@ def indexed_model(conn: sqlite3.Connection) -> str | None:
 
 def plan(conn: sqlite3.Connection, ident: str) -> tuple[list[Passage], list[str]]:
     """(passages to embed, keys to drop) for the index as it is now and the model `ident`."""
+    from archivesync.search.passages import read_passages
+
     stored = {
         key: (digest, model)
         for key, digest, model in conn.execute(f"SELECT key, digest, model FROM {TABLE}")
@@ -125,6 +131,8 @@ def embed_index(
     is called after each batch (it may raise to stop: what was committed stays).
     """
     size = batch or BATCH
+    from archivesync.search.models import load_model
+
     started = time.perf_counter()
     embedder = embedder or load_model(model)
     result = EmbedResult(embedder.ident)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from archivesync.errors import ConfigError
@@ -90,6 +89,9 @@ def load_model(name: str = DEFAULT_MODEL) -> Embedder:
 
 
 def _load(name: str) -> Embedder:
+    # Here, not at the top: importlib.metadata alone is ~15 ms of a words search's start-up.
+    from importlib.metadata import PackageNotFoundError, version
+
     spec = MODELS.get(name)
     if spec is None:
         raise ConfigError(f"unknown embedding model {name!r} (known: {', '.join(MODELS)})")

@@ -387,6 +387,8 @@ class Daemon:
 
     def _embed_soon(self) -> None:
         """Bring the meaning index up to date on its own thread: a sync never waits for it."""
+        if self.stop.is_set():
+            return  # stopping: a later change, an `embed` job or `archivesync embed` catches up
         self.meaning.request()
         self.scheduler.add_job(
             self._guarded(self.meaning.run),
