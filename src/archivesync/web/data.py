@@ -16,7 +16,7 @@ from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.query import search
 from archivesync.search.text import GROUP_TITLE, parse_query, term_hits
 from archivesync.timestamps import format_utc
-from archivesync.web.text import TOKYO, parse_utc
+from archivesync.web.text import TOKYO, parse_utc, target_kind_label
 
 FAILURE_DAYS = 7
 HISTORY_LIMIT = 200
@@ -85,7 +85,6 @@ def request_history(db: Database, limit: int = HISTORY_LIMIT) -> list[dict]:
     return rows
 
 
-TARGET_KINDS = {"videos": "動画", "channel": "チャンネル", "playlist": "再生リスト"}
 TARGET_TABLES = {"videos": "videos", "channel": "channels", "playlist": "playlists"}
 
 
@@ -104,7 +103,7 @@ def request_targets(db: Database, row: dict, most: int = 20) -> list[dict]:
     return [
         {
             "kind": kind,
-            "kind_label": TARGET_KINDS.get(kind, kind),
+            "kind_label": target_kind_label(kind),
             "id": target_id,
             "title": titles.get(target_id),
         }
