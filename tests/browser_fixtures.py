@@ -14,14 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from archivesync.db.schema import open_db
 from archivesync.demo import _demo_analytics
 from archivesync.emulator import Emulator, load_dataset
+from archivesync.transcripts.store import import_transcript
 from archivesync.web.users import add_user
 
 from .browser import CHROMIUM_ARGS, find_chromium, start_daemon, start_server
 from .helpers import SAMPLE, SAMPLE_CHANNEL, sync
 
 STAFF, STAFF_PASSWORD = "tanaka", "correct-horse-42"
+LECTURE = "Ns9wE3hTq6b"
+LECTURE_SRT = (
+    "1\n00:41:12,000 --> 00:41:15,000\n人材の育成は研修だけでは\n\n"
+    "2\n00:41:15,000 --> 00:41:18,000\n終わりません。人材は現場で育ちます\n"
+)
 ANALYST, ANALYST_PASSWORD = "suzuki", "battery-staple-7"
 
 
@@ -40,6 +47,13 @@ def site(tmp_path_factory):
         # YouTube Analytics through the emulator, by the same OAuth path as `make demo`.
         analytics = _demo_analytics(str(db), emu, SAMPLE_CHANNEL)
         assert analytics.exit_code == 0, analytics.message
+        # A transcript for one lecture: the search's cue hits and the video page's cues.
+        db_handle = open_db(db)
+        with db_handle.conn:
+            import_transcript(
+                db_handle, LECTURE, "talk.srt", LECTURE_SRT, "srt", "2026-11-28T00:00:00Z"
+            )
+        db_handle.close()
         add_user(users, STAFF, STAFF_PASSWORD)
         add_user(users, ANALYST, ANALYST_PASSWORD, role="analyst")
         # The daemon and the server start side by side: each takes a second or two.

@@ -17,13 +17,13 @@ import pytest
 from archivesync.demo import ROUNDTABLE
 
 from .browser import VIEWPORT, login, shot, skip_without_chromium
-from .browser_fixtures import ANALYST, ANALYST_PASSWORD, STAFF, STAFF_PASSWORD
+from .browser_fixtures import ANALYST, ANALYST_PASSWORD, LECTURE, STAFF, STAFF_PASSWORD
 from .helpers import SAMPLE_CHANNEL
 
 skip_without_chromium()
 
-# A lecture of the sample channel and a chapter of it: オープンデータ starts at 38:30.
-LECTURE = "Ns9wE3hTq6b"
+# A lecture of the sample channel (with a transcript) and a chapter of it: オープンデータ
+# starts at 38:30.
 OPEN_DATA_SECOND = 2310
 
 
@@ -204,6 +204,44 @@ def test_channel_page_and_switcher(page, site, shots):
     assert pg.locator("#uploads-chart svg rect.bar").count() >= 1
     assert pg.locator("#views-chart svg rect.bar").count() >= 1  # from channel_daily_metrics
     shot(pg, shots, "channel")
+
+
+def test_a_transcript_hit_opens_the_video_page_at_its_cue_highlighted(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + "/-/search?q=研修だけ&in=transcripts")
+    pg.click(f"li.result[data-video={LECTURE}] a.in-page")
+    pg.wait_for_url(re.compile(rf"/-/video/{LECTURE}#t=2472$"))
+    cue = pg.locator("ol.transcript li:target")
+    assert cue.count() == 1 and "研修だけでは" in cue.inner_text()
+    # Highlighted (not the page's white) and scrolled into view.
+    background = cue.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+    box = cue.bounding_box()
+    assert 0 <= box["y"] < VIEWPORT["height"]
+    shot(pg, shots, "video-cue")
+
+
+def test_overview_shows_internals_to_staff_only_behind_a_toggle(page, site):
+    pg = page
+    login(pg, site, ANALYST, ANALYST_PASSWORD)
+    text = pg.inner_text("main")
+    assert "稼働中" in text
+    for internal in ("プロセス ID", "pid", "ジョブ", "nightly", "--replicate-to"):
+        assert internal not in text and internal not in pg.content(), internal
+    pg.context.clear_cookies()
+    login(pg, site, STAFF, STAFF_PASSWORD)
+    details = pg.locator("details.staff-details").first
+    assert details.get_attribute("open") is None
+    assert not pg.locator("details.staff-details p").first.is_visible()
+    details.locator("summary").click()
+    assert "プロセス ID" in details.inner_text()
+    assert "nightly" in pg.inner_text("main")  # the schedule's job id, for staff
+    # The quota's reset time stays on one line on a phone.
+    pg.set_viewport_size({"width": 375, "height": 812})
+    reset = pg.locator("span.nowrap", has_text=re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+    assert reset.count() >= 1
+    lines = reset.first.evaluate("e => e.getClientRects().length")
+    assert lines == 1
 
 
 # --- Datasette's own pages -----------------------------------------------------------------
