@@ -440,3 +440,10 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
 def open_readonly(path: str | Path) -> Database:
     """Open an existing index for reading only: analysts' commands can never change it."""
     return Database(connect_readonly(path))
+
+
+@MIGRATIONS(name="0007_audit_and_sessions")
+def _audit_and_sessions(db: Database) -> None:
+    from archivesync.db.audit import create_tables
+
+    create_tables(db)
