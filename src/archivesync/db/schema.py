@@ -7,9 +7,7 @@ README; add columns, never rename them.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -360,53 +358,6 @@ def _analytics(db: Database) -> None:
     create_analytics_views(db)
 
 
-@contextlib.contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[None]:
-    """All of the block or none of it: its own transaction, or part of the caller's.
-
-    The sync's hot path uses this, not `Database.atomic()`. Inside an open transaction
-    (every page of a sync is one) it adds no savepoint: an error leaves the caller's
-    transaction to roll back, as every `with` block around it does. A savepoint there was
-    pure cost: each SAVEPOINT and RELEASE makes FTS5 flush its pending terms into a new
-    segment, and `atomic()` names each one with `secrets.token_hex`, a system call that hands
-    the GIL to the fetching threads.
-    """
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("SAVEPOINT archivesync")
-    try:
-        yield
-    except BaseException:
-        # An error that destroyed the transaction (RAISE(ROLLBACK)) took the savepoint with it.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK TO SAVEPOINT archivesync")
-            conn.execute("RELEASE SAVEPOINT archivesync")
-        raise
-    conn.execute("RELEASE SAVEPOINT archivesync")
-
-
-@contextlib.contextmanager
-def write_transaction(db: Database) -> Iterator[Database]:
-    """A transaction that takes the write lock up front (BEGIN IMMEDIATE).
-
-    A plain BEGIN reads first and upgrades to a write lock later; if another connection (the
-    daemon's heartbeat, a queued resync) commits in between, SQLite fails the upgrade at once
-    with "database is locked" instead of waiting out the busy timeout.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.rollback()
-        raise
-    db.conn.commit()
-
-
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (and create or upgrade) the index at `path`.
 
@@ -447,3 +398,32 @@ def _audit_and_sessions(db: Database) -> None:
     from archivesync.db.audit import create_tables
 
     create_tables(db)
+
+
+@MIGRATIONS(name="0008_quota_buckets")
+def _quota_buckets(db: Database) -> None:
+    # Since 2026 YouTube charges some methods to their own buckets (videos.batchGetStats): the
+    # ledger keeps one row per day and bucket. Every existing row was the default bucket's.
+    db["quota_usage"].add_column("bucket", str, not_null_default="default")
+    db["quota_usage"].transform(pk=("day", "bucket"), column_order=("day", "bucket", "units"))
+    # What the daemon has told operators (notify/): one row per event and subject, so a failure
+    # repeated every 15 minutes, or a restart, does not send the same message again.
+    db.executescript(
+        """
+        CREATE TABLE notify_state (
+            key TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            subject TEXT,
+            state TEXT NOT NULL,
+            cause TEXT,
+            run_id INTEGER,
+            since TEXT NOT NULL,
+            notified_at TEXT,
+            sent INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+    # stats_latest gained view_counting and views_growth_spans_counting_change (2026-08-27).
+    from archivesync.db.views import create_views
+
+    create_views(db)

@@ -55,7 +55,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from archivesync.db.schema import atomic
+from archivesync.db.transactions import atomic
 from archivesync.search.text import _PUNCT, FIELDS, bigram_text, document
 
 # Rows touched per statement: well under SQLite's 32766 host parameters.
