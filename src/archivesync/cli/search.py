@@ -14,7 +14,9 @@ from archivesync.cli.common import db_option, fail_cleanly
 from archivesync.db.readonly import connect_readonly
 from archivesync.errors import MissingIndex
 from archivesync.parsing import format_duration
-from archivesync.search.query import WHERE_CHOICES, search
+from archivesync.search.hybrid import MODES, search_modes
+from archivesync.search.meaning_index import has_meaning_index
+from archivesync.search.query import WHERE_CHOICES
 from archivesync.search.text import EmptyQuery
 
 
@@ -26,6 +28,8 @@ def format_hits(hits: list[dict]) -> str:
         if hit.get("removed_at"):
             lines[0] += f"  (removed {hit['removed_at']})"
         lines.append(f"  {hit.get('deep_link') or hit['chapter_url'] or hit['url']}")
+        if hit.get("matched_by", ["words"]) != ["words"]:  # words alone: today's output
+            lines[0] += f"  [{' + '.join(hit['matched_by'])}]"
         if hit.get("match_kind") == "transcript":
             at = format_duration(int(hit["start_seconds"]), hours=True) or ""
             lines.append(f"  transcript at {at}: {hit['context']}")
@@ -74,9 +78,17 @@ def _is_dash_word(arg: str) -> bool:
     show_default=True,
     help="Where to look, comma-separated: " + ", ".join(WHERE_CHOICES) + ".",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=None,
+    help="words: the words as written; meaning: passages nearest in meaning (needs "
+    "`archivesync embed`); hybrid: both in one ranked list. Default: hybrid when the index "
+    "has a meaning index, else words.",
+)
 @click.argument("query", nargs=-1, required=True)
 @fail_cleanly
-def search_command(db_path, limit, as_json, include_removed, where, query):
+def search_command(db_path, limit, as_json, include_removed, where, mode, query):
     """Find videos whose title, description, tags or chapter titles contain every word.
 
     Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
@@ -85,6 +97,11 @@ def search_command(db_path, limit, as_json, include_removed, where, query):
     Videos with every word in the title come first, then those with every word in the title
     or a chapter title (linked at that chapter), then the rest; newest first within each.
     Then transcript cues (downloaded with `archivesync transcripts`), each linked at its second.
+
+    With a meaning index (`archivesync embed`), the default mode is hybrid: words hits and
+    passages near the query in meaning (titles with descriptions, chapters, transcript
+    windows) in one list, sorted by score; each row says whether it matched by words, by
+    meaning or both.
     """
     scopes = [w.strip() for w in where.split(",") if w.strip()]
     bad = [w for w in scopes if w not in WHERE_CHOICES]
@@ -103,9 +120,18 @@ def search_command(db_path, limit, as_json, include_removed, where, query):
                 "this index has no search tables yet: open it once with this version of "
                 "archivesync for writing (e.g. run `archivesync sync`) to add them"
             )
+        if mode in ("meaning", "hybrid") and not has_meaning_index(conn):
+            raise MissingIndex(
+                f"--mode {mode} needs a meaning index: run `archivesync embed --db {db_path}` first"
+            )
         try:
-            hits = search(
-                conn, " ".join(query), limit=limit, include_removed=include_removed, where=scopes
+            hits = search_modes(
+                conn,
+                " ".join(query),
+                mode=mode,
+                limit=limit,
+                include_removed=include_removed,
+                where=scopes,
             )
         except EmptyQuery as e:
             raise click.UsageError(str(e)) from None

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from datasette.utils.asgi import NotFound, Response
 
 from archivesync.db.views import VIEW_COUNTING_CHANGED_ON
+from archivesync.search.hybrid import MODES
 from archivesync.search.text import EmptyQuery
 from archivesync.web import charts, data
 from archivesync.web.access import can_read, database_name, login_redirect
@@ -88,6 +89,7 @@ async def search_view(request, datasette):
     playlist_id = request.args.get("playlist") or None
     year_arg = request.args.get("year") or ""
     year = int(year_arg) if year_arg.isdigit() else None
+    mode = request.args.get("mode") if request.args.get("mode") in MODES else None
     results, error = [], None
     if q:
         try:
@@ -99,6 +101,7 @@ async def search_view(request, datasette):
                 playlist_id=playlist_id,
                 year=year,
                 where=where,
+                mode=mode,
             )
         except EmptyQuery:
             error = "検索語を入力してください。"
@@ -116,6 +119,7 @@ async def search_view(request, datasette):
             "results": results,
             "error": error,
             "where": where,
+            "mode": mode,
             "channel_id": channel_id,
             "playlist_id": playlist_id,
             "year": year,

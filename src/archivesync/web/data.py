@@ -13,8 +13,8 @@ from sqlite_utils import Database
 
 from archivesync.db import runs as sync_runs
 from archivesync.parsing import chapter_url, normalize_text
-from archivesync.search.query import search
-from archivesync.search.text import GROUP_TITLE, parse_query, term_hits
+from archivesync.search.hybrid import search_modes
+from archivesync.search.text import parse_query, term_hits
 from archivesync.timestamps import format_utc
 from archivesync.web.text import TOKYO, parse_utc, target_kind_label
 
@@ -196,8 +196,13 @@ def search_page(
     playlist_id: str | None = None,
     year: int | None = None,
     where: tuple[str, ...] = WHERE,
+    mode: str | None = None,
 ) -> list[dict]:
     """Videos matching `q`, best first, each with its chapter and transcript hits.
+
+    `mode` is the core search's (words, meaning, hybrid; default hybrid when the index has a
+    meaning index): a video lists the moments found by meaning too, and says how it matched
+    (`matched_by`).
 
     `where` narrows where the words must be: titles (every word in the title), chapters (a
     chapter title holds a word), transcripts (a cue holds every word), other (description
@@ -205,9 +210,16 @@ def search_page(
     Raises EmptyQuery for a query with no words.
     """
     query = parse_query(q)
-    found = search(db, q, limit=SEARCH_LIMIT)
+    found = search_modes(db, q, mode=mode, limit=SEARCH_LIMIT)
     if not found:
         return []
+    matched_by: dict[str, list[str]] = defaultdict(list)
+    by_meaning: dict[str, list[dict]] = defaultdict(list)
+    for hit in found:
+        how = hit.get("matched_by") or ["words"]
+        matched_by[hit["video_id"]] += [m for m in how if m not in matched_by[hit["video_id"]]]
+        if how == ["meaning"]:
+            by_meaning[hit["video_id"]].append(_meaning_hit(hit))
     in_playlist = None
     if playlist_id:
         in_playlist = {
@@ -237,17 +249,28 @@ def search_page(
             continue
         if year and _year_jst(hit["published_at"]) != year:
             continue
-        chapter_hits = _chapter_hits(db, video_id, query.terms)
-        transcript_hits = _transcript_hits(db, video_id, query.terms) if with_transcripts else []
-        places = set()
-        if hit["score"] == GROUP_TITLE:
+        by_words = "words" in matched_by[video_id]
+        chapter_hits = _chapter_hits(db, video_id, query.terms) if by_words else []
+        transcript_hits = (
+            _transcript_hits(db, video_id, query.terms) if with_transcripts and by_words else []
+        )
+        in_title = by_words and term_hits(query.terms, normalize_text(hit["title"])) == len(
+            query.terms
+        )
+        places = {_PLACE[h["match_kind"]] for h in by_meaning[video_id]}
+        if in_title:
             places.add("titles")
         if chapter_hits:
             places.add("chapters")
         if transcript_hits:
             places.add("transcripts")
-        if hit.get("match_kind") != "transcript" and (not places or hit["score"] != GROUP_TITLE):
+        if by_words and hit.get("match_kind") != "transcript" and not in_title:
             places.add("other")
+        if not by_words and not places:
+            places.add("other")  # the title and description, by meaning
+        meaning_moments = [h for h in by_meaning[video_id] if h["start_seconds"] is not None]
+        chapter_hits += [h for h in meaning_moments if h["match_kind"] == "chapter"]
+        transcript_hits += [h for h in meaning_moments if h["match_kind"] == "transcript"]
         if not places & set(where):
             continue
         hits = []
@@ -256,8 +279,31 @@ def search_page(
         if "transcripts" in where:
             hits += transcript_hits
         hits.sort(key=lambda h: h["start_seconds"])
-        results.append({**hit, "channel_id": channel_of.get(video_id), "hits": hits})
+        results.append(
+            {
+                **hit,
+                "channel_id": channel_of.get(video_id),
+                "hits": hits,
+                "matched_by": matched_by[video_id],
+            }
+        )
     return results
+
+
+_PLACE = {"transcript": "transcripts", "chapter": "chapters", "video": "other"}
+
+
+def _meaning_hit(hit: dict) -> dict:
+    """A row found by meaning alone as one of its video's hits (at its second, if any)."""
+    start = hit.get("start_seconds")
+    return {
+        "match_kind": hit["match_kind"],
+        "text": hit.get("text") or hit.get("chapter_title") or "",
+        "context": hit.get("context") or hit.get("chapter_title") or "",
+        "start_seconds": int(start) if start is not None else None,
+        "url": hit["deep_link"],
+        "meaning": True,
+    }
 
 
 # --- video ---------------------------------------------------------------------------------
