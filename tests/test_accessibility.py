@@ -50,6 +50,8 @@ PAGES = [
     ("channel", "visitor", f"/-/channel/{SAMPLE_CHANNEL}"),
     ("not-found", "visitor", "/-/video/notAVideo00"),
     ("forbidden", "analyst", "/-/resync"),
+    ("audit", "staff", "/-/audit"),
+    ("audit-filtered", "staff", "/-/audit?action=login"),
 ]
 
 
