@@ -281,7 +281,7 @@ def test_the_content_security_policy_breaks_nothing(page, site):
         "console",
         lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
     )
-    login(page, site)
+    login(page, site, STAFF, STAFF_PASSWORD)
     page.wait_for_url(site["url"] + "/")
     for path in ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/audit",
                  "/archive", "/archive/videos", "/archive?sql=select+1"]:  # fmt: skip
