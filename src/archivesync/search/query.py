@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from archivesync.parsing import chapter_url, normalize_text
+from archivesync.bigrams import FIELDS
+from archivesync.parsing import normalize_text
 from archivesync.search.text import (
-    FIELDS,
     GROUP_ANY,
     GROUP_CHAPTER,
     GROUP_TITLE,
@@ -25,6 +25,7 @@ from archivesync.search.text import (
     term_hits,
 )
 from archivesync.search.transcripts import search_transcripts
+from archivesync.urls import chapter_url
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

@@ -19,8 +19,11 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
-from archivesync.parsing import chapter_url, normalize_text
-from archivesync.search.text import SearchQuery, bigram_text
+from archivesync.bigrams import bigram_text
+from archivesync.parsing import normalize_text
+from archivesync.search.text import SearchQuery
+from archivesync.timestamps import read_iso
+from archivesync.urls import chapter_url
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -69,13 +72,6 @@ def unindex_track(db: Database, track_id: str) -> None:
         "(SELECT id FROM transcript_cues WHERE track_id = ?)",
         [track_id],
     )
-
-
-def rebuild_transcript_index(db: Database) -> None:
-    """Index every track's cues from scratch (after a change of tokenising)."""
-    db.execute("DELETE FROM search_fts_transcripts")
-    for (track_id,) in db.conn.execute("SELECT DISTINCT track_id FROM transcript_cues").fetchall():
-        index_track(db, track_id)
 
 
 def starts_in_own(terms: list[str], text: str, own_length: int) -> bool:
@@ -166,11 +162,5 @@ def search_transcripts(
 
 
 def _stamp(published_at: str | None) -> float:
-    from datetime import datetime
-
-    if not published_at:
-        return 0.0
-    try:
-        return datetime.fromisoformat(published_at.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
+    moment = read_iso(published_at)
+    return moment.timestamp() if moment else 0.0

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from archivesync.db import runs as sync_runs
-from archivesync.parsing import chapter_url, normalize_text
+from archivesync.parsing import normalize_text
 from archivesync.search.hybrid import search_modes
 from archivesync.search.text import parse_query, term_hits
-from archivesync.timestamps import format_utc
+from archivesync.timestamps import format_utc, read_iso
+from archivesync.urls import chapter_url
 from archivesync.web.text import TOKYO, parse_utc, target_kind_label
 
 FAILURE_DAYS = 7
@@ -115,7 +116,7 @@ def request_targets(db: Database, row: dict, most: int = 20) -> list[dict]:
 
 
 def _year_jst(published_at: str | None) -> int | None:
-    moment = parse_utc(published_at)
+    moment = read_iso(published_at)
     return moment.astimezone(TOKYO).year if moment else None
 
 

@@ -1,14 +1,14 @@
 """Search over titles, descriptions, tags and chapter titles that finds Japanese words.
 
 FTS5's tokenizers cannot find 人材 inside 人材育成 (unicode61 keeps a run of kanji as one token)
-or any word shorter than three characters (trigram). So the text is tokenised here, in Python:
+or any word shorter than three characters (trigram). So bigrams.py tokenises the text in Python:
 after NFKC + casefold, every whitespace-separated chunk becomes its overlapping character
 bigrams plus its last character alone ("人材育成" -> "人材 材育 育成 成"). A query word (words
 never hold whitespace) is then the phrase of its bigrams ("人材" -> "人材"; "材育成" -> "材育
 育成"), or a prefix query for a single character ("人"*). Such a phrase matches exactly where
 the word is a substring of the text: the index alone gives precision and recall 1.0, for
 punctuation too ("c++", "(ai)", "https://..."), which is indexed like letters. The comparison
-with unicode61, trigram and SudachiPy is in docs/search.md.
+with unicode61, trigram and SudachiPy is in docs/development.md.
 
 Layout (DDL in db/schema.py, migration 0003_search_index):
 
@@ -55,8 +55,9 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from archivesync.bigrams import FIELDS, PUNCT, bigram_text, document
 from archivesync.db.transactions import atomic
-from archivesync.search.text import _PUNCT, FIELDS, bigram_text, document
+from archivesync.timestamps import read_iso
 
 # Rows touched per statement: well under SQLite's 32766 host parameters.
 _CHUNK = 500
@@ -72,14 +73,9 @@ _KEEP_WITHIN = 24 * 60
 def doc_id_base(published_at: str | None) -> int:
     """The preferred search_docs id for a video published at `published_at`: minutes since
     2005-01-01 (0 when unknown)."""
-    if not published_at:
+    published = read_iso(published_at)
+    if published is None:
         return 0
-    try:
-        published = datetime.fromisoformat(published_at)
-    except ValueError:
-        return 0
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
     return max(int((published - _EPOCH).total_seconds() // 60), 0)
 
 
@@ -104,7 +100,7 @@ FTS_TABLES = {
 # ASCII punctuation and its private-use stand-in: replacing the few present is several times
 # faster than str.translate over mostly Japanese text. (The NUL is left out: _fts_texts puts
 # it between fields, and normalised text never holds one.)
-_PUNCT_STAND_IN = {chr(c): chr(p) for c, p in _PUNCT.items() if c}
+_PUNCT_STAND_IN = {chr(c): chr(p) for c, p in PUNCT.items() if c}
 _PUNCT_FOUND = re.compile("[" + re.escape("".join(_PUNCT_STAND_IN)) + "]")
 _AFTER_SPACE = re.compile(" [^ ]")
 # Code points as four-byte array items (UTF-32); where "I" is not four bytes, the slow way.
