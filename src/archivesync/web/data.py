@@ -17,7 +17,7 @@ from archivesync.search.hybrid import search_modes
 from archivesync.search.text import parse_query, term_hits
 from archivesync.timestamps import format_utc, read_iso
 from archivesync.urls import chapter_url
-from archivesync.web.text import TOKYO, parse_utc, target_kind_label
+from archivesync.web.text import TOKYO, target_kind_label
 
 FAILURE_DAYS = 7
 HISTORY_LIMIT = 200
