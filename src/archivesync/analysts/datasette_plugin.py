@@ -15,18 +15,26 @@ SQL functions (registered on every connection by `prepare_connection`):
   (normalised like the index: NFKC + casefold), else 0. The exact check after the index.
 - ``archivesync_term_hits(q, text)``: how many words of ``q`` the text holds.
 - ``archivesync_normalize(text)``: NFKC + casefold + single spaces.
+- ``archivesync_search(q, scope, exact)``: the rows of `archivesync search` (the one matcher,
+  search/query.py) as a JSON array, for ``json_each``: scope ``videos`` (one row per video,
+  best first), ``chapters`` or ``transcripts`` (one row per chapter or cue hit, each at its
+  second). The canned queries below read their hits from it.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 from pathlib import Path
 
 from datasette import hookimpl
 
+from archivesync.db.views import hms_sql
+from archivesync.errors import EmptyQuery
 from archivesync.parsing import normalize_text
+from archivesync.search.query import search
 from archivesync.search.text import FIELDS, SearchQuery, contains_all, term_hits
 from archivesync.search.transcripts import starts_in_own
 from archivesync.search.transcripts import window as transcript_window
@@ -81,9 +89,45 @@ def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str |
     return int(starts_in_own(query.terms, normalized, own))
 
 
+# archivesync_search scopes: where to look, and the rows kept.
+_SCOPES = {"videos": None, "chapters": ["chapters"], "transcripts": ["transcripts"]}
+_SQL_VIDEOS = 100
+_SQL_HITS_PER_VIDEO = 20
+
+
+def _search_json(conn, q: str | None, scope: str | None, exact: int | None = 0) -> str:
+    """The core search's rows for one connection, as JSON (see the module docstring)."""
+    if scope not in _SCOPES:
+        return "[]"
+    try:
+        rows = search(
+            conn,
+            q or "",
+            limit=_SQL_VIDEOS,
+            where=_SCOPES[scope],
+            exact=bool(exact),
+            hits_per_video=_SQL_HITS_PER_VIDEO,
+        )
+    except EmptyQuery:
+        return "[]"
+    if scope == "videos":
+        out = [{k: v for k, v in r.items() if k != "hits"} for r in rows]
+    else:
+        kind = scope[:-1]  # chapter, transcript
+        out = [
+            {"video_id": r["video_id"], "video_title": r["title"], **h}
+            for r in rows
+            for h in r["hits"]
+            if h["match_kind"] == kind
+        ]
+    return json.dumps(out, ensure_ascii=False)
+
+
 @hookimpl
 def prepare_connection(conn):
     """Datasette hook: registers the archivesync_* SQL functions on a connection."""
+    conn.create_function("archivesync_search", 2, functools.partial(_search_json, conn))
+    conn.create_function("archivesync_search", 3, functools.partial(_search_json, conn))
     conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
     conn.create_function("archivesync_match_in", 2, archivesync_match_in, deterministic=True)
     conn.create_function(
@@ -284,6 +328,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "description": "Description, normalised",
             "tags": "Tags, normalised, one per line",
             "chapters": "Chapter titles, normalised, one per line",
+            "title_folded": "Title, spelling variants folded (取組 -> 取り組み); '' if the same",
+            "description_folded": "Description, variants folded; '' if the same",
+            "tags_folded": "Tags, variants folded; '' if the same",
+            "chapters_folded": "Chapter titles, variants folded; '' if the same",
         },
     ),
     "_sqlite_migrations": (
@@ -337,6 +385,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "start_seconds": "Start in seconds (with milliseconds)",
             "end_seconds": "End in seconds",
             "text": "What is said",
+            "text_folded": "What is said, normalised, spelling variants folded (取組 -> "
+            "取り組み) as words search matches it; NULL when folding changes nothing",
         },
     ),
     # Views
@@ -559,96 +609,48 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
 
 HIDDEN = ("search_docs", "_sqlite_migrations")
 
-# The same order as `archivesync search`: every word in the title, then in the title or chapter
-# titles, then anywhere; newest first in each. Each group reads its own FTS table newest first
-# and stops early (see search/query.py), so a common word costs what a rare one does.
-_SEARCH_SQL = """
-with
-  in_title as (
-    select rowid as id from search_fts_title
-    where search_fts_title match archivesync_match(:q) order by rowid desc limit 100),
-  in_head as (
-    select rowid as id from search_fts_head
-    where search_fts_head match archivesync_match(:q) order by rowid desc limit 200),
-  anywhere as (
-    select rowid as id from search_fts
-    where search_fts match archivesync_match(:q) order by rowid desc limit 300),
-  hits as (
-    select 3 as grp, id from in_title
-    union all
-    select 2, id from in_head where id not in (select id from in_title)
-    union all
-    select 1, id from anywhere where id not in (select id from in_head)
-  )
-select
-  v.id as video_id,
-  v.title,
-  v.published_at,
-  (select c.title from chapters c
-    where c.video_id = v.id and archivesync_term_hits(:q, c.title) > 0
-    order by archivesync_term_hits(:q, c.title) desc, c.position limit 1) as chapter_title,
-  coalesce(
-    (select c.url from chapters c
-      where c.video_id = v.id and archivesync_term_hits(:q, c.title) > 0
-      order by archivesync_term_hits(:q, c.title) desc, c.position limit 1),
-    v.url
-  ) as url
-from hits
-join search_docs d on d.id = hits.id
-join videos v on v.id = d.video_id
-where v.removed_at is null
-  and archivesync_contains_all(:q, d.title, d.description, d.tags, d.chapters)
-order by hits.grp desc, hits.id desc
-limit 100
+# Search hits come from the core search (archivesync_search): the ranking and the seconds are
+# those of `archivesync search` and of the console, whatever the query.
+_HIT = "json_extract(j.value, '$.{}')"
+_START = hms_sql(f"CAST({_HIT.format('start_seconds')} AS INTEGER)")
+_SEARCH_SQL = f"""
+select {_HIT.format("video_id")} as video_id, {_HIT.format("title")} as title,
+  {_HIT.format("published_at")} as published_at, {_HIT.format("match_kind")} as match_kind,
+  {_HIT.format("chapter_title")} as chapter_title, {_HIT.format("start_seconds")} as start_seconds,
+  {_HIT.format("deep_link")} as url, {_HIT.format("score")} as score
+from json_each(archivesync_search(:q, 'videos')) j
 """
 
 CANNED_QUERIES: dict[str, dict] = {
     "search": {
         "title": "Search videos",
-        "description": "Videos whose title, description, tags or chapter titles contain "
-        "every word (Japanese words of any length, DX, ＤＸ...). Title hits first, then "
-        "chapter hits, then the rest, newest first; url opens the best matching chapter.",
+        "description": "Videos whose title, description, tags, chapter titles or transcript "
+        "contain every word (Japanese words of any length, DX, ＤＸ, spelling variants...), "
+        "ranked like `archivesync search`; url opens the best matching chapter or cue.",
         "sql": _SEARCH_SQL.strip(),
     },
     "chapters_matching": {
         "title": "Chapters matching words",
         "description": "Chapters whose title contains every word, with a link to the second "
         "they start.",
-        "sql": """
-with hits as (
-  select rowid as id from search_fts_head
-  where search_fts_head match archivesync_match_in(:q, 'chapters')
-  order by rowid desc limit 200
-)
-select ci.video_title, ci.title as chapter, ci.start, ci.url
-from hits
-join search_docs d on d.id = hits.id
-join chapter_index ci on ci.video_id = d.video_id
-where archivesync_contains_all(:q, ci.title) = 1
-order by hits.id desc, ci.position
-limit 200
+        "sql": f"""
+select {_HIT.format("video_title")} as video_title, {_HIT.format("text")} as chapter,
+  {_START} as start, {_HIT.format("deep_link")} as url,
+  {_HIT.format("video_id")} as video_id
+from json_each(archivesync_search(:q, 'chapters')) j
 """.strip(),
     },
     "transcripts_matching": {
         "title": "Where was it said? (transcripts)",
         "description": "Transcript cues holding every word (a phrase split across two cues "
-        "too), newest video first, with a link that plays from that second.",
-        "sql": """
-with hits as (
-  select rowid as id from search_fts_transcripts
-  where search_fts_transcripts match archivesync_match(:q)
-)
-select v.title as video_title, ti.start, c.text,
-  ti.url, c.video_id, c.start_seconds
-from hits
-join transcript_cues c on c.id = hits.id
-join transcript_index ti on ti.video_id = c.video_id and ti.track_id = c.track_id
-  and ti.position = c.position
-join videos v on v.id = c.video_id
-left join transcript_cues n on n.track_id = c.track_id and n.position = c.position + 1
-where archivesync_transcript_hit(:q, c.text, n.text) = 1
-order by v.published_at desc, c.start_seconds
-limit 200
+        "too; spelling variants too), newest video first, with a link that plays from the "
+        "start of the cue.",
+        "sql": f"""
+select {_HIT.format("video_title")} as video_title, {_START} as start,
+  {_HIT.format("text")} as text, {_HIT.format("deep_link")} as url,
+  {_HIT.format("video_id")} as video_id,
+  {_HIT.format("start_seconds")} as start_seconds
+from json_each(archivesync_search(:q, 'transcripts')) j
 """.strip(),
     },
     "longest_lectures": {

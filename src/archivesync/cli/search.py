@@ -18,20 +18,24 @@ from archivesync.search.query import WHERE_CHOICES, search
 from archivesync.search.text import EmptyQuery
 
 
-def format_hits(hits: list[dict]) -> str:
-    """Plain-text search results: one block per video, the link at the matching chapter."""
+def format_hits(rows: list[dict]) -> str:
+    """Plain-text search results: one block per video, linked at its best hit, then each
+    chapter and cue hit with its time (the time of the cue whose text is shown first)."""
     blocks = []
-    for hit in hits:
-        lines = [hit["title"] or hit["video_id"]]
-        if hit.get("removed_at"):
-            lines[0] += f"  (removed {hit['removed_at']})"
-        lines.append(f"  {hit.get('deep_link') or hit['chapter_url'] or hit['url']}")
-        if hit.get("match_kind") == "transcript":
+    for row in rows:
+        lines = [row["title"] or row["video_id"]]
+        if row.get("removed_at"):
+            lines[0] += f"  (removed {row['removed_at']})"
+        lines.append(f"  {row.get('deep_link') or row.get('chapter_url') or row['url']}")
+        attached = row.get("hits") or []
+        if not attached and row.get("chapter_position") is not None:
+            attached = [{**row, "match_kind": "chapter", "text": row["chapter_title"]}]
+        for hit in attached:
             at = format_duration(int(hit["start_seconds"]), hours=True) or ""
-            lines.append(f"  transcript at {at}: {hit['context']}")
-        elif hit["chapter_position"] is not None:
-            at = format_duration(hit["start_seconds"], hours=True) or ""
-            lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['chapter_title']}")
+            if hit["match_kind"] == "transcript":
+                lines.append(f"  transcript at {at}: {hit['context']}")
+            else:
+                lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['text']}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -74,17 +78,24 @@ def _is_dash_word(arg: str) -> bool:
     show_default=True,
     help="Where to look, comma-separated: " + ", ".join(WHERE_CHOICES) + ".",
 )
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Only the spelling typed: no spelling variants (取組 finds only 取組, not 取り組み).",
+)
 @click.argument("query", nargs=-1, required=True)
 @fail_cleanly
-def search_command(db_path, limit, as_json, include_removed, where, query):
+def search_command(db_path, limit, as_json, include_removed, where, exact, query):
     """Find videos whose title, description, tags or chapter titles contain every word.
 
     Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
-    found inside longer text (人材 in 人材育成). Everything in QUERY is taken literally; put
-    `--` before a query that starts with an ASCII dash (`-- -DX`).
-    Videos with every word in the title come first, then those with every word in the title
-    or a chapter title (linked at that chapter), then the rest; newest first within each.
-    Then transcript cues (downloaded with `archivesync transcripts`), each linked at its second.
+    found inside longer text (人材 in 人材育成); spelling variants are found too (取組 finds
+    取り組み and 取組み, 子ども finds 子供) unless --exact. Everything in QUERY is taken
+    literally; put `--` before a query that starts with an ASCII dash (`-- -DX`).
+    One block per video, best first: every word in the title, then in the title or a chapter
+    title, then said in a transcript cue (downloaded with `archivesync transcripts`), then
+    elsewhere; newest first within each. Each chapter and cue hit is listed with its time,
+    and the link plays from the best one.
     """
     scopes = [w.strip() for w in where.split(",") if w.strip()]
     bad = [w for w in scopes if w not in WHERE_CHOICES]
@@ -105,7 +116,12 @@ def search_command(db_path, limit, as_json, include_removed, where, query):
             )
         try:
             hits = search(
-                conn, " ".join(query), limit=limit, include_removed=include_removed, where=scopes
+                conn,
+                " ".join(query),
+                limit=limit,
+                include_removed=include_removed,
+                where=scopes,
+                exact=exact,
             )
         except EmptyQuery as e:
             raise click.UsageError(str(e)) from None

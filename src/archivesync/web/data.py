@@ -12,9 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from archivesync.db import runs as sync_runs
-from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.query import search
-from archivesync.search.text import GROUP_TITLE, parse_query, term_hits
 from archivesync.timestamps import format_utc
 from archivesync.web.text import TOKYO, parse_utc
 
@@ -23,6 +21,9 @@ HISTORY_LIMIT = 200
 SEARCH_LIMIT = 200
 HITS_PER_VIDEO = 5
 WHERE = ("titles", "chapters", "transcripts", "other")
+# The core search's match kinds -> the page's `where` choices.
+PLACES = {"title": "titles", "chapter": "chapters", "transcript": "transcripts",
+          "description": "other"}  # fmt: skip
 
 
 def has_table(db: Database, name: str) -> bool:
@@ -89,63 +90,6 @@ def _year_jst(published_at: str | None) -> int | None:
     return moment.astimezone(TOKYO).year if moment else None
 
 
-def _chapter_hits(db: Database, video_id: str, terms) -> list[dict]:
-    hits = []
-    for row in db.query(
-        "SELECT position, title, start_seconds FROM chapters WHERE video_id = ? ORDER BY position",
-        [video_id],
-    ):
-        count = term_hits(terms, normalize_text(row["title"]))
-        if count:
-            hits.append(
-                {
-                    "match_kind": "chapter",
-                    "text": row["title"],
-                    "start_seconds": row["start_seconds"],
-                    "url": chapter_url(video_id, row["start_seconds"]),
-                    "words": count,
-                }
-            )
-    # The chapters holding the most words first, then in the order they are spoken.
-    hits.sort(key=lambda h: (-h["words"], h["start_seconds"]))
-    return hits[:HITS_PER_VIDEO]
-
-
-def _transcript_hits(db: Database, video_id: str, terms) -> list[dict]:
-    """Cues holding every word, alone or joined to the next cue (a phrase split in two)."""
-    cues = list(
-        db.conn.execute(
-            "SELECT start_seconds, text FROM transcript_cues WHERE video_id = ? "
-            "ORDER BY start_seconds, position",
-            [video_id],
-        )
-    )
-    normalized = [normalize_text(text) for _, text in cues]
-    hits = []
-    skip_until = -1
-    for i, (start, text) in enumerate(cues):
-        if i <= skip_until:
-            continue
-        window = normalized[i] + (normalized[i + 1] if i + 1 < len(cues) else "")
-        if not all(term in window for term in terms):
-            continue
-        context = " ".join(t for _, t in cues[max(0, i - 1) : i + 2])
-        hits.append(
-            {
-                "match_kind": "transcript",
-                "text": text,
-                "context": context,
-                "start_seconds": int(start),
-                "url": chapter_url(video_id, int(start)),
-                "words": len(terms),
-            }
-        )
-        skip_until = i + 1
-        if len(hits) == HITS_PER_VIDEO:
-            break
-    return hits
-
-
 def search_page(
     db: Database,
     q: str,
@@ -154,16 +98,17 @@ def search_page(
     playlist_id: str | None = None,
     year: int | None = None,
     where: tuple[str, ...] = WHERE,
+    exact: bool = False,
 ) -> list[dict]:
     """Videos matching `q`, best first, each with its chapter and transcript hits.
 
+    The rows and their hits are the core search's (search/query.py), filtered here only.
     `where` narrows where the words must be: titles (every word in the title), chapters (a
     chapter title holds a word), transcripts (a cue holds every word), other (description
-    and tags); a video is kept when it matches in one of the places asked for.
-    Raises EmptyQuery for a query with no words.
+    and tags); a video is kept when it matches in one of the places asked for. `exact`
+    turns off spelling variants. Raises EmptyQuery for a query with no words.
     """
-    query = parse_query(q)
-    found = search(db, q, limit=SEARCH_LIMIT)
+    found = search(db, q, limit=SEARCH_LIMIT, exact=exact, hits_per_video=HITS_PER_VIDEO)
     if not found:
         return []
     in_playlist = None
@@ -174,47 +119,30 @@ def search_page(
                 "SELECT video_id FROM playlist_items WHERE playlist_id = ?", [playlist_id]
             )
         }
-    ids = [hit["video_id"] for hit in found]
+    ids = [row["video_id"] for row in found]
     marks = ",".join("?" * len(ids))
     channel_of = dict(
         db.conn.execute(f"SELECT id, channel_id FROM videos WHERE id IN ({marks})", ids)
     )
-    with_transcripts = has_table(db, "transcript_cues")
     results = []
-    listed: set[str] = set()
-    for hit in found:
-        video_id = hit["video_id"]
-        # The core search gives a row per transcript cue too: a video is listed once, at its
-        # best row, with every hit of its own gathered below.
-        if video_id in listed:
-            continue
-        listed.add(video_id)
+    for row in found:
+        video_id = row["video_id"]
         if channel_id and channel_of.get(video_id) != channel_id:
             continue
         if in_playlist is not None and video_id not in in_playlist:
             continue
-        if year and _year_jst(hit["published_at"]) != year:
+        if year and _year_jst(row["published_at"]) != year:
             continue
-        chapter_hits = _chapter_hits(db, video_id, query.terms)
-        transcript_hits = _transcript_hits(db, video_id, query.terms) if with_transcripts else []
-        places = set()
-        if hit["score"] == GROUP_TITLE:
-            places.add("titles")
-        if chapter_hits:
-            places.add("chapters")
-        if transcript_hits:
-            places.add("transcripts")
-        if hit.get("match_kind") != "transcript" and (not places or hit["score"] != GROUP_TITLE):
-            places.add("other")
+        kinds = {h["match_kind"] for h in row["hits"]}
+        places = {PLACES[k] for k in kinds}
+        if row["match_kind"] in PLACES:
+            places.add(PLACES[row["match_kind"]])
+        if row["match_kind"] == "chapter" and "chapter" not in kinds:
+            places.add("other")  # a few of the words in a chapter title, the rest elsewhere
         if not places & set(where):
             continue
-        hits = []
-        if "chapters" in where:
-            hits += chapter_hits
-        if "transcripts" in where:
-            hits += transcript_hits
-        hits.sort(key=lambda h: h["start_seconds"])
-        results.append({**hit, "channel_id": channel_of.get(video_id), "hits": hits})
+        hits = [h for h in row["hits"] if PLACES[h["match_kind"]] in where]
+        results.append({**row, "channel_id": channel_of.get(video_id), "hits": hits})
     return results
 
 

@@ -343,6 +343,7 @@ async def search_view(request, datasette):
     playlist_id = request.args.get("playlist") or None
     year_arg = request.args.get("year") or ""
     year = int(year_arg) if year_arg.isdigit() else None
+    exact = bool(request.args.get("exact"))
     results, error = [], None
     if q:
         try:
@@ -354,6 +355,7 @@ async def search_view(request, datasette):
                 playlist_id=playlist_id,
                 year=year,
                 where=where,
+                exact=exact,
             )
         except EmptyQuery:
             error = "検索語を入力してください。"
@@ -369,7 +371,7 @@ async def search_view(request, datasette):
                     h["match_kind"],
                     h["start_seconds"],
                     h["text"],
-                    h["url"],
+                    h["deep_link"],
                 ]
                 for h in r["hits"]
             ]
@@ -387,6 +389,7 @@ async def search_view(request, datasette):
             "results": results,
             "error": error,
             "where": where,
+            "exact": exact,
             "channel_id": channel_id,
             "playlist_id": playlist_id,
             "year": year,
