@@ -89,7 +89,7 @@ def run(db_path, emu, token, today=TODAY, **kwargs):
     kwargs.setdefault("retries", 1)
     try:
         return run_analytics(
-            db_path, SAMPLE_CHANNEL, endpoint=emu.url, token_file=str(token), today=today,
+            db_path, SAMPLE_CHANNEL, endpoint=emu.url, token_file=str(token), clock=at(today),
             **kwargs,
         )  # fmt: skip
     finally:

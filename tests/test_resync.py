@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from archivesync.cli import cli
 from archivesync.db.schema import open_db
 from archivesync.sync.lease import Lease
-from archivesync.sync.run import utcnow
+from archivesync.timestamps import utcnow
 
 from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+# A run reads the time from one clock, so every decision it takes (quota day, windows, ages,
+# expiry) agrees with the timestamps it writes; tests inject their own.
+Clock = Callable[[], datetime]
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -17,6 +22,11 @@ def parse_utc(text: str) -> datetime:
     return datetime.strptime(text, FORMAT).replace(tzinfo=UTC)
 
 
-def utcnow() -> str:
-    """Now, in the stored format."""
-    return datetime.now(UTC).strftime(FORMAT)
+def system_clock() -> datetime:
+    """The wall clock, as an aware UTC datetime (the default `Clock`)."""
+    return datetime.now(UTC)
+
+
+def utcnow(clock: Clock = system_clock) -> str:
+    """Now by `clock`, in the stored format."""
+    return format_utc(clock())

@@ -23,9 +23,10 @@ from sqlite_utils import Database
 from archivesync.analytics import fetch
 from archivesync.analytics import store as astore
 from archivesync.analytics.client import connect
-from archivesync.db.quota import PACIFIC, pacific_day
+from archivesync.db.quota import PACIFIC
 from archivesync.errors import ConfigError
 from archivesync.sync.run import Outcome, Progress, RunContext, run_envelope
+from archivesync.timestamps import Clock, system_clock
 
 MODE = "analytics"
 REREAD_DAYS = 7
@@ -77,14 +78,15 @@ def _retention_due(row: dict, views: int, today: date) -> bool:
 
 
 def analytics_work(
-    ctx: RunContext,
-    channel_id: str,
-    since: date | None,
-    until: date | None,
-    today: date,
+    ctx: RunContext, channel_id: str, since: date | None, until: date | None
 ) -> tuple[str, str]:
-    """Read and save a channel's analytics; returns (mode, channel) for the run record."""
+    """Read and save a channel's analytics; returns (mode, channel) for the run record.
+
+    "Today" is the Pacific day of the run's clock when it starts, the same clock that stamps
+    `retention_fetched_at`, so the daily re-read rule compares like with like.
+    """
     db, client = ctx.db, ctx.client
+    today = ctx.clock().astimezone(PACIFIC).date()
     if not db["channels"].exists() or not list(
         db.query("SELECT 1 FROM channels WHERE id = ?", [channel_id])
     ):
@@ -140,14 +142,13 @@ def run_analytics(
     wait: bool = False,
     progress: Progress | None = None,
     on_start=None,
-    today: date | None = None,
+    clock: Clock = system_clock,
     timeout: float = 30.0,
     retries: int = 6,
 ) -> Outcome:
     """One recorded `analytics` run for a channel (CLI and daemon call this)."""
     if since is not None and until is not None and until < since:
         raise ValueError("until is before since")
-    day = today or date.fromisoformat(pacific_day())
     stop = stop or threading.Event()
     return run_envelope(
         db_path,
@@ -158,8 +159,9 @@ def run_analytics(
         make_client=lambda db: connect(
             token_file, endpoint, timeout=timeout, retries=retries, stop=stop
         ),
-        work=lambda ctx: analytics_work(ctx, channel_id, since, until, day),
+        work=lambda ctx: analytics_work(ctx, channel_id, since, until),
         stop=stop,
+        clock=clock,
         wait=wait,
         progress=progress,
         on_start=on_start,

@@ -21,7 +21,7 @@ from archivesync.errors import ConfigError, TranscriptParseError
 from archivesync.logs import setup_logging
 from archivesync.oauth import resolve_token_file
 from archivesync.reporting import progress_reporter
-from archivesync.sync.run import utcnow
+from archivesync.timestamps import utcnow
 from archivesync.transcripts.cues import detect_format
 from archivesync.transcripts.store import import_transcript
 from archivesync.transcripts.sync import (

@@ -14,7 +14,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from archivesync.sync.run import (
     ledger_guard,
     run_envelope,
 )
-from archivesync.timestamps import format_utc
+from archivesync.timestamps import Clock, format_utc, system_clock
 from archivesync.youtube import (
     GOOGLE_ENDPOINT,
     YouTubeClient,
@@ -310,7 +310,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
             # Uploads come newest first: the first known video means the rest are known too.
             if known:
                 break
-    since = format_utc(datetime.now(UTC) - timedelta(days=settings.recent_days))
+    since = format_utc(ctx.clock() - timedelta(days=settings.recent_days))
     recent = [
         r["id"]
         for r in ctx.db.query(
@@ -445,6 +445,7 @@ def run_sync(
     wait: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Outcome:
     """Run one metadata sync to the end and record it; errors become the outcome, not exceptions.
 
@@ -459,7 +460,7 @@ def run_sync(
             endpoint,
             timeout=settings.timeout,
             retries=settings.retries,
-            guard=ledger_guard(db, settings),
+            guard=ledger_guard(db, settings, clock()),
             stop=stop,
         )
 
@@ -484,6 +485,7 @@ def run_sync(
         wait=wait,
         progress=progress,
         on_start=on_start,
+        clock=clock,
     )
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -31,7 +32,7 @@ from archivesync.errors import (
     QuotaExhausted,
 )
 from archivesync.sync.lease import Lease
-from archivesync.timestamps import utcnow
+from archivesync.timestamps import Clock, format_utc, parse_utc, system_clock
 from archivesync.youtube import QuotaGuard, YouTubeClient
 
 log = logging.getLogger(__name__)
@@ -75,20 +76,28 @@ class Outcome:
 Progress = Callable[[dict], None]
 
 
-def ledger_guard(db: Database, settings: Settings) -> QuotaGuard:
-    """A run's quota guard: today's Pacific-day spend against the budget less the margin."""
-    spent = quota.spent_on(db, quota.pacific_day())
+def ledger_guard(db: Database, settings: Settings, now: datetime) -> QuotaGuard:
+    """A run's quota guard: the Pacific-day spend as of `now` against the budget less margin."""
+    spent = quota.spent_on(db, quota.pacific_day(now))
     return QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
 
 
 class RunContext:
     """One run's database, client and figures; `page()` commits a page with its bookkeeping."""
 
-    def __init__(self, db: Database, client: YouTubeClient, run_id: int, progress: Progress):
+    def __init__(
+        self,
+        db: Database,
+        client: YouTubeClient,
+        run_id: int,
+        progress: Progress,
+        clock: Clock = system_clock,
+    ):
         self.db = db
         self.client = client
         self.run_id = run_id
         self.progress = progress
+        self.clock = clock
         self.added = self.updated = self.removed = self.pages = self.seen = 0
         self.total: int | None = None
         self.phase = "starting"
@@ -109,7 +118,7 @@ class RunContext:
     @contextlib.contextmanager
     def page(self, pages: int = 1) -> Iterator[str]:
         """One transaction holding `pages` pages and the run's figures; yields the time."""
-        now = utcnow()
+        now = format_utc(self.clock())
         with write_transaction(self.db):
             yield now
             self.pages += pages
@@ -129,7 +138,8 @@ class RunContext:
     def flush(self, now: str) -> None:
         """Write the units spent since the last flush and the run's figures."""
         units = self.client.guard.units
-        quota.record_units(self.db, quota.pacific_day(), units - self._flushed_units)
+        day = quota.pacific_day(parse_utc(now))
+        quota.record_units(self.db, day, units - self._flushed_units)
         self._flushed_units = units
         update_run(self.db, self.run_id, {**self.figures(), "heartbeat_at": now})
 
@@ -179,12 +189,14 @@ def run_envelope(
     wait: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Outcome:
     """Run `work` under the writer lease as one recorded run; errors become the outcome.
 
     `mode(db)` names the run before it starts; `work(ctx)` returns the mode it really ran in and
-    the channel it concerned. `secret` is blanked out of any recorded message. Only set-up
-    mistakes (bad database path, lease held without `wait`) raise.
+    the channel it concerned. `secret` is blanked out of any recorded message. Every time the
+    run writes or decides by comes from `clock` (`ctx.clock`). Only set-up mistakes (bad
+    database path, lease held without `wait`) raise.
     """
     stop = stop or threading.Event()
     progress = progress or (lambda figures: None)
@@ -194,7 +206,17 @@ def run_envelope(
         lease.acquire(wait=wait, describe_holder=lambda: describe_running(db_path), stop=stop)
         try:
             return _run_locked(
-                db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start
+                db,
+                mode,
+                channel_id,
+                label,
+                trigger,
+                make_client,
+                work,
+                secret,
+                progress,
+                on_start,
+                clock,
             )
         finally:
             lease.release()
@@ -207,9 +229,9 @@ def run_envelope(
 
 
 def _run_locked(
-    db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start
+    db, mode, channel_id, label, trigger, make_client, work, secret, progress, on_start, clock
 ):
-    now = utcnow()
+    now = format_utc(clock())
     mark_stale_runs(db, now)
     client = make_client(db)
     mode = mode(db)
@@ -228,7 +250,7 @@ def _run_locked(
     )
     if on_start:
         on_start(run_id)
-    ctx = RunContext(db, client, run_id, progress)
+    ctx = RunContext(db, client, run_id, progress, clock)
     status, code, message = "ok", EXIT_OK, ""
     try:
         mode, channel_id = work(ctx)
@@ -244,7 +266,7 @@ def _run_locked(
         log.exception("sync run %s failed unexpectedly", run_id)
         status, code, message = "failed", EXIT_ERROR, f"unexpected error: {type(e).__name__}: {e}"
     message = message.replace(secret, "***") if secret else message
-    finished = utcnow()
+    finished = format_utc(clock())
     with write_transaction(db):
         ctx.flush(finished)
         update_run(

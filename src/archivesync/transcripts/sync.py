@@ -27,7 +27,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -42,6 +42,7 @@ from archivesync.sync.run import (
     ledger_guard,
     run_envelope,
 )
+from archivesync.timestamps import Clock, format_utc, system_clock
 from archivesync.transcripts import store
 from archivesync.transcripts.fetch import (
     DOWNLOAD_COST,
@@ -99,10 +100,6 @@ class _Budget:
         return False
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _eligible_sql(video_ids: tuple[str, ...]) -> tuple[str, list]:
     where = (
         "v.channel_id = ? AND v.removed_at IS NULL "
@@ -132,7 +129,7 @@ def plan_listings(
         f"WHERE {where} AND k.caption_flag IS NOT v.caption ORDER BY v.published_at DESC, v.id",
         params,
     ).fetchall()
-    cutoff = (now - timedelta(days=options.recheck_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cutoff = format_utc(now - timedelta(days=options.recheck_days))
     old = db.execute(
         f"SELECT v.id, v.caption FROM videos v JOIN caption_checks k ON k.video_id = v.id "
         f"WHERE {where} AND k.caption_flag IS v.caption AND k.checked_at < ? "
@@ -227,8 +224,7 @@ def _list(ctx: RunContext, video_id: str, caption_flag, budget: _Budget) -> list
 def transcripts_work(ctx: RunContext, channel_id: str, options: TranscriptOptions) -> None:
     """The body of a transcripts run (see the module docstring for the order)."""
     budget = _Budget(ctx, options.max_units)
-    now = datetime.now(UTC)
-    first, later = plan_listings(ctx.db, channel_id, options, now)
+    first, later = plan_listings(ctx.db, channel_id, options, ctx.clock())
     ctx.total = len(first) + len(later)
 
     def list_and_download(video_id: str, flag) -> bool:
@@ -271,6 +267,7 @@ def run_transcripts(
     wait: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Outcome:
     """Run one transcripts run and record it in `sync_runs` (mode `transcripts`).
 
@@ -289,7 +286,7 @@ def run_transcripts(
             endpoint,
             timeout=settings.timeout,
             retries=settings.retries,
-            guard=ledger_guard(db, settings),
+            guard=ledger_guard(db, settings, clock()),
             stop=stop,
         )
 
@@ -309,4 +306,5 @@ def run_transcripts(
         wait=wait,
         progress=progress,
         on_start=on_start,
+        clock=clock,
     )
