@@ -373,14 +373,14 @@ def test_batched_normalisation_equals_normalising_each_text_alone():
     """search normalises a video's texts in one call; it must agree with parsing's rule."""
     from archivesync.emulator import synthetic_dataset
     from archivesync.parsing import normalize_text
-    from archivesync.search.text import _normalize_many
+    from archivesync.search.text import normalize_many
 
     dataset = synthetic_dataset(300)
     tricky = ["ＤＸ\u3000推進", "ｾﾐﾅｰ", "㍻の話\n\n  行", "ﬁnal ½", "", None, " 前後 ", "a\tb\r\nc"]
     for video_id in dataset.video_ids():
         snippet = dataset.get_video(video_id)["snippet"]
         texts = [snippet["title"], snippet["description"], *snippet.get("tags", []), *tricky]
-        assert _normalize_many(texts) == [normalize_text(t) for t in texts]
+        assert normalize_many(texts) == [normalize_text(t) for t in texts]
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,33 @@ def fold(normalized: str) -> str:
     return "\n".join(lines)
 
 
+def fold_many(texts: list[str]) -> list[str]:
+    """``[fold(t) for t in texts]`` for normalised one-line texts, with one analyser call per
+    ~10,000 characters instead of one per text (a transcript's cues)."""
+    out: list[str] = []
+    batch: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        if batch:
+            out.extend(fold("\n".join(batch)).split("\n"))
+            batch.clear()
+
+    for text in texts:
+        if "\n" in text or len(text) >= _MAX_CHARS:
+            flush()
+            size = 0
+            out.append(fold(text))
+            continue
+        if size + len(text) + 1 > _MAX_CHARS:
+            flush()
+            size = 0
+        batch.append(text)
+        size += len(text) + 1
+    flush()
+    return out
+
+
 def needs_folding(term: str) -> bool:
     """Whether a query word can fold at all (it holds Japanese or other non-ASCII text)."""
     return bool(_NON_ASCII.search(term))

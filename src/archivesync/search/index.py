@@ -38,7 +38,7 @@ video's ids first (exactly as writing them one by one would), then writes with o
 ``executemany`` per table, in ascending rowid order. FTS5 starts a new segment whenever a rowid
 is lower than the one before, and a full sync saves newest first: one video at a time, that was
 a segment per video. The bigram text is built with no per-character Python loop
-(``_fts_texts``), and NFKC runs only over lines that need it.
+(``text.fts_texts``), and NFKC runs only over lines that need it.
 
 Contentless keeps the index small (the bigram text is 2-3 times the text), at a price: deleting
 a row needs the values it was indexed with, which ``search_docs`` keeps. If the tokenising below
@@ -47,8 +47,6 @@ ever changes, a new migration must call ``rebuild_index``.
 
 from __future__ import annotations
 
-import re
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -56,7 +54,7 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from archivesync.db.schema import atomic
-from archivesync.search.text import _PUNCT, FIELDS, FOLDED, bigram_text, document, folded_copies
+from archivesync.search.text import FIELDS, FOLDED, document, folded_copies, fts_texts
 from archivesync.search.transcripts import clear_index, rekey_videos
 
 # Rows touched per statement: well under SQLite's 32766 host parameters.
@@ -102,43 +100,6 @@ FTS_TABLES = {
 }
 
 
-# ASCII punctuation and its private-use stand-in: replacing the few present is several times
-# faster than str.translate over mostly Japanese text. (The NUL is left out: _fts_texts puts
-# it between fields, and normalised text never holds one.)
-_PUNCT_STAND_IN = {chr(c): chr(p) for c, p in _PUNCT.items() if c}
-_PUNCT_FOUND = re.compile("[" + re.escape("".join(_PUNCT_STAND_IN)) + "]")
-_AFTER_SPACE = re.compile(" [^ ]")
-# Code points as four-byte array items (UTF-32); where "I" is not four bytes, the slow way.
-_CODE_POINTS = array("I").itemsize == 4
-_SPACE_CODE = array("I", [32])
-
-
-def _fts_texts(fields: Sequence[str]) -> list[str]:
-    """What FTS5 is given for these normalised fields: the tokens of ``bigram_text``, faster.
-
-    ``bigram_text`` makes a token of every character of a chunk and the next one (the last
-    character alone). Here that is three strings interleaved, with no loop in Python: the
-    chunks' characters, the character after each (a space after a chunk's last), and spaces
-    (``"人材 材育 育成 成  "``; runs of spaces are one separator to the ascii tokenizer). All
-    the fields go at once, split again at a NUL chunk put between them (a text holding a NUL
-    itself, never a normalised one, goes the slow way).
-    """
-    text = " \0 ".join(fields)
-    if not _CODE_POINTS or text.count("\0") != len(fields) - 1:
-        return [bigram_text(f) for f in fields]
-    for char in set(_PUNCT_FOUND.findall(text)):
-        text = text.replace(char, _PUNCT_STAND_IN[char])
-    spaced = " ".join(text.split())  # the chunks, one space apart
-    if not spaced:
-        return [""] * len(fields)
-    chars = spaced.replace(" ", "")
-    nexts = _AFTER_SPACE.sub(" ", spaced[1:] + " ")  # each chunk's first character dropped
-    out = _SPACE_CODE * (3 * len(chars))
-    out[0::3] = array("I", chars.encode("utf-32-le"))
-    out[1::3] = array("I", nexts.encode("utf-32-le"))
-    return out.tobytes().decode("utf-32-le").split("\0")
-
-
 def _fts_rows(writes: list[tuple[int, int, dict]]) -> dict[str, list[list]]:
     """Per FTS table, the rows of one ``executemany``: (command, rowid, columns...).
 
@@ -150,12 +111,12 @@ def _fts_rows(writes: list[tuple[int, int, dict]]) -> dict[str, list[list]]:
     """
     rows: dict[str, list[list]] = {table: [] for table in FTS_TABLES}
     for doc_id, insert, doc in sorted(writes, key=lambda w: (w[0], w[1])):
-        tokens = dict(zip(FIELDS, _fts_texts([doc[f] or "" for f in FIELDS]), strict=True))
+        tokens = dict(zip(FIELDS, fts_texts([doc[f] or "" for f in FIELDS]), strict=True))
         # A field's folded copy (search/fold.py), when folding changed it, follows its text
         # after a gap no phrase can cross (the text's last token is a lone character).
         folded = [doc.get(f) or "" for f in FOLDED]
         if any(folded):
-            for field, extra in zip(FIELDS, _fts_texts(folded), strict=True):
+            for field, extra in zip(FIELDS, fts_texts(folded), strict=True):
                 if extra.strip():
                     tokens[field] += "  " + extra
         command = None if insert else "delete"

@@ -26,13 +26,14 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from archivesync.parsing import chapter_url, normalize_text
-from archivesync.search.text import SearchQuery, bigram_text
+from archivesync.search.text import SearchQuery, fts_texts, normalize_many
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from sqlite_utils import Database
 
+_BLOCK = 2000  # cues given to fts_texts at once
 _LOW = 0xFFFFFFFF  # cue ids live in the low 32 bits of a rowid, counted down
 TABLE = "search_fts_transcripts"
 
@@ -65,13 +66,23 @@ def windows(
     return plain, _join(folded if folded is not None else own, next_folded or after)
 
 
-def window_tokens(text: str, folded: str | None, next_text: str | None, next_folded) -> str:
-    """What FTS5 is given for a cue: the window's bigrams, then its folded copy's if any."""
-    plain, folded_window = windows(text, folded, next_text, next_folded)
-    tokens = bigram_text(plain[0])
-    if folded_window is not None and folded_window[0] != plain[0]:
-        tokens += "  " + bigram_text(folded_window[0])
-    return tokens
+def window_tokens(rows: list[tuple[str, str | None, str | None, str | None]]) -> list[str]:
+    """What FTS5 is given for each cue (text, folded, next text, next folded): the window's
+    bigrams, then its folded copy's where folding changed it (after a gap no phrase crosses:
+    the window's last token is a lone character)."""
+    out = []
+    for start in range(0, len(rows), _BLOCK):  # bounded strings, whatever the track's length
+        plain, extra = [], []
+        for row in rows[start : start + _BLOCK]:
+            window, folded_window = windows(*row)
+            plain.append(window[0])
+            changed = folded_window is not None and folded_window[0] != window[0]
+            extra.append(folded_window[0] if changed else "")
+        tokens = fts_texts(plain + extra)
+        size = len(plain)
+        for own, more in zip(tokens[:size], tokens[size:], strict=True):
+            out.append(own + "  " + more if more.strip() else own)
+    return out
 
 
 def cue_key(doc_id: int, cue_id: int) -> int:
@@ -96,7 +107,7 @@ def _rows_of(conn: sqlite3.Connection, where: str, arg) -> list[tuple[int, str]]
         f"WHERE {where}",
         [arg],
     ).fetchall()
-    return [(r[0], window_tokens(r[1], r[2], r[3], r[4])) for r in rows]
+    return list(zip([r[0] for r in rows], window_tokens([r[1:] for r in rows]), strict=True))
 
 
 def _doc_id(conn: sqlite3.Connection, video_id: str) -> int | None:
@@ -114,15 +125,14 @@ def _write(conn, doc_id: int, rows: list[tuple[int, str]], command: str | None) 
 
 def fold_cues(db: Database, track_id: str) -> None:
     """Store each cue's folded text (``text_folded``; NULL when folding changes nothing)."""
-    from archivesync.search.fold import fold
+    from archivesync.search.fold import fold_many
 
-    updates = []
-    for cue_id, text in db.conn.execute(
+    rows = db.conn.execute(
         "SELECT id, text FROM transcript_cues WHERE track_id = ?", [track_id]
-    ):
-        own = normalize_text(text)
-        folded = fold(own)
-        updates.append((folded if folded != own else None, cue_id))
+    ).fetchall()
+    own = normalize_many([text for _, text in rows])
+    folded = fold_many(own)
+    updates = [(f if f != o else None, r[0]) for r, o, f in zip(rows, own, folded, strict=True)]
     db.conn.executemany("UPDATE transcript_cues SET text_folded = ? WHERE id = ?", updates)
 
 
