@@ -85,8 +85,7 @@ def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str |
     query = _query(q)
     if not query or not text:
         return 0
-    normalized, own = transcript_window(text, next_text)
-    return int(starts_in_own(query.terms, normalized, own))
+    return int(starts_in_own(query, transcript_window(text, next_text)))
 
 
 # archivesync_search scopes: where to look, and the rows kept.

@@ -194,8 +194,9 @@ def clear_index(conn: sqlite3.Connection) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _starts_in_own(query: SearchQuery, plain: tuple[str, int], folded) -> bool:
-    """Every word in the window (or its folded copy), one starting in the cue's own part."""
+def starts_in_own(query: SearchQuery, plain: tuple[str, int], folded=None) -> bool:
+    """The rule of a cue hit: every word in the window (text, own length) or, unless exact,
+    its folded copy; and at least one starting in the cue's own part."""
     texts = [plain] if folded is None or query.exact else [plain, folded]
     started = False
     for forms in query.forms:
@@ -204,13 +205,6 @@ def _starts_in_own(query: SearchQuery, plain: tuple[str, int], folded) -> bool:
             return False
         started = started or any(at < own for at, own in found)
     return started
-
-
-def starts_in_own(terms: list[str], text: str, own_length: int) -> bool:
-    """Every word in the window, and at least one starting in the cue's own part (exact)."""
-    if not all(term in text for term in terms):
-        return False
-    return any(0 <= text.find(term) < own_length for term in terms)
 
 
 _CUE_SQL = (
@@ -236,7 +230,7 @@ def _check(conn, query: SearchQuery, video_id: str, keys: list[int]) -> list[dic
             continue
         (_, track_id, position, start, end, text, folded, next_text, next_folded, kind) = row
         plain, folded_window = windows(text, folded, next_text, next_folded)
-        if not _starts_in_own(query, plain, folded_window):
+        if not starts_in_own(query, plain, folded_window):
             continue
         hits.append(
             {
