@@ -19,6 +19,7 @@ from archivesync.emulator import Emulator, load_dataset
 from archivesync.emulator.captions import load_captions
 from archivesync.search.query import search
 from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
+from archivesync.web.browse import HIT_PLACES, SEARCH_COLUMNS
 from tests.helpers import REPO, SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli, sync
 from tests.oauth_helpers import write_token_file
 
@@ -124,9 +125,13 @@ def test_every_surface_gives_the_same_video_second_and_link(index, query):
     assert shown == {v for v, _, _ in expected}
     assert linked == {link for _, _, link in expected}
     # Its CSV: one line per hit, each at the second of the cue that holds the words.
-    lines = [r for r in csv.DictReader(io.StringIO(table.lstrip("\ufeff")))]
-    spoken = [r for r in lines if r["match_kind"] == "transcript"]
-    assert {(r["video_id"], int(float(r["start_seconds"])), r["url"]) for r in spoken} == expected
+    label = {c.key: c.label for c in SEARCH_COLUMNS}
+    lines = list(csv.DictReader(io.StringIO(table.lstrip("\ufeff"))))
+    spoken = [r for r in lines if r[label["where"]] == HIT_PLACES["transcript"]]
+    assert {
+        (r[label["video_id"]], int(float(r[label["start_seconds"]])), r[label["url"]])
+        for r in spoken
+    } == expected
     # Datasette's canned query.
     assert {(r["video_id"], int(r["start_seconds"]), r["url"]) for r in canned} == expected
 

@@ -6,7 +6,6 @@ browser tests (test_browser.py) drive the same pages in Chromium.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import stat
@@ -19,6 +18,7 @@ from archivesync.parsing import video_ids_from_text
 from archivesync.web import users as users_mod
 
 from .helpers import SAMPLE, SAMPLE_CHANNEL, run_cli, sync
+from .web_helpers import cookie_for, fetch, synced_index
 
 # --- video ids from what staff paste -------------------------------------------------------
 
@@ -137,33 +137,7 @@ def test_users_commands_read_the_password_from_stdin(tmp_path):
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    from archivesync.emulator import Emulator, load_dataset
-
-    root = tmp_path_factory.mktemp("webpages")
-    db = root / "archive.db"
-    with Emulator(load_dataset(SAMPLE)) as emu:
-        assert sync(db, emu, full=True).status == "ok"
-    users = root / "users.json"
-    users_mod.add_user(users, "tanaka", "correct-horse-42")
-    users_mod.add_user(users, "sato", "battery-staple-7", role="analyst")
-    return {"db": db, "users": users}
-
-
-def fetch(ds, *calls):
-    """Run (method, path, kwargs) calls against one Datasette; the responses in order."""
-
-    async def go():
-        await ds.invoke_startup()
-        out = []
-        for method, path, kwargs in calls:
-            out.append(await getattr(ds.client, method)(path, **kwargs))
-        return out
-
-    return asyncio.run(go())
-
-
-def cookie_for(ds, name: str) -> dict:
-    return {"ds_actor": ds.sign({"a": {"id": name}}, "actor")}
+    return synced_index(tmp_path_factory.mktemp("webpages"))
 
 
 PAGES = [

@@ -622,14 +622,14 @@ from json_each(archivesync_search(:q, 'videos')) j
 
 CANNED_QUERIES: dict[str, dict] = {
     "search": {
-        "title": "Search videos",
+        "title": "動画を検索 (Search videos)",
         "description": "Videos whose title, description, tags, chapter titles or transcript "
         "contain every word (Japanese words of any length, DX, ＤＸ, spelling variants...), "
         "ranked like `archivesync search`; url opens the best matching chapter or cue.",
         "sql": _SEARCH_SQL.strip(),
     },
     "chapters_matching": {
-        "title": "Chapters matching words",
+        "title": "チャプターを検索 (Chapters matching words)",
         "description": "Chapters whose title contains every word, with a link to the second "
         "they start.",
         "sql": f"""
@@ -640,7 +640,7 @@ from json_each(archivesync_search(:q, 'chapters')) j
 """.strip(),
     },
     "transcripts_matching": {
-        "title": "Where was it said? (transcripts)",
+        "title": "字幕を検索: どこで話されたか (transcripts)",
         "description": "Transcript cues holding every word (a phrase split across two cues "
         "too; spelling variants too), newest video first, with a link that plays from the "
         "start of the cue.",

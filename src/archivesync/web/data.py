@@ -72,14 +72,45 @@ def recent_failures(db: Database, now: datetime | None = None) -> list[dict]:
 
 
 def request_history(db: Database, limit: int = HISTORY_LIMIT) -> list[dict]:
-    """Staff requests, newest first, with the figures of the run that served each."""
-    return _rows(
+    """Staff requests, newest first, with the figures of the run that served each and the
+    titles of what each named."""
+    rows = _rows(
         db,
         "SELECT r.*, s.videos_added, s.videos_updated, s.videos_removed, s.quota_units "
         "FROM sync_requests r LEFT JOIN sync_runs s ON s.id = r.run_id "
         "ORDER BY r.id DESC LIMIT ?",
         [limit],
     )
+    for row in rows:
+        row["targets"] = request_targets(db, row, most=5)
+    return rows
+
+
+TARGET_KINDS = {"videos": "動画", "channel": "チャンネル", "playlist": "再生リスト"}
+TARGET_TABLES = {"videos": "videos", "channel": "channels", "playlist": "playlists"}
+
+
+def request_targets(db: Database, row: dict, most: int = 20) -> list[dict]:
+    """What a request names, each with its title: [{kind, kind_label, id, title}].
+
+    A title is None for what the index does not hold yet (a video never synced).
+    """
+    kind = row["target_kind"]
+    ids = [i for i in (row["target_id"] or "").split(",") if i][:most]
+    table = TARGET_TABLES.get(kind)
+    titles = {}
+    if table and ids:
+        marks = ",".join("?" * len(ids))
+        titles = dict(db.conn.execute(f"SELECT id, title FROM {table} WHERE id IN ({marks})", ids))
+    return [
+        {
+            "kind": kind,
+            "kind_label": TARGET_KINDS.get(kind, kind),
+            "id": target_id,
+            "title": titles.get(target_id),
+        }
+        for target_id in ids
+    ]
 
 
 # --- search --------------------------------------------------------------------------------
@@ -88,6 +119,18 @@ def request_history(db: Database, limit: int = HISTORY_LIMIT) -> list[dict]:
 def _year_jst(published_at: str | None) -> int | None:
     moment = parse_utc(published_at)
     return moment.astimezone(TOKYO).year if moment else None
+
+
+def publication_years(db: Database) -> list[int]:
+    """The years (Japan time) in which the index's videos were published, newest first."""
+    return [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT DISTINCT CAST(strftime('%Y', published_at, '+9 hours') AS INTEGER) AS y "
+            "FROM videos WHERE published_at IS NOT NULL ORDER BY y DESC"
+        )
+        if row[0]
+    ]
 
 
 def search_page(

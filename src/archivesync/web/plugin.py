@@ -6,12 +6,11 @@ Registered by `analysts.datasette_plugin.make_datasette` (not through the entry 
 
 from __future__ import annotations
 
-import io
-
 from datasette import hookimpl
-from datasette.utils.asgi import Response
+from datasette.utils.asgi import NotFound
 
-from archivesync.web import pages
+from archivesync.web import access, errors, routes
+from archivesync.web.tables import labelled, table_response
 from archivesync.web.text import FILTERS
 
 
@@ -24,7 +23,7 @@ def startup(datasette):
 @hookimpl
 def register_routes(datasette):
     """Datasette hook: the console's pages."""
-    return pages.ROUTES
+    return routes.ROUTES
 
 
 @hookimpl
@@ -32,8 +31,8 @@ def permission_allowed(datasette, actor, action, resource):
     """Datasette hook: with --read-login, only signed-in users see any page."""
     # `--read-login` closes Datasette's own pages too. Only a denial is returned: anything else
     # is left to Datasette's defaults.
-    if action == "view-instance" and pages.config(datasette).get("read_login"):
-        users_file = pages.config(datasette).get("users_file")
+    if action == "view-instance" and access.config(datasette).get("read_login"):
+        users_file = access.config(datasette).get("users_file")
         if not actor or not users_file:
             return False
         from archivesync.web import users as users_mod
@@ -47,9 +46,23 @@ def permission_allowed(datasette, actor, action, resource):
 
 @hookimpl
 def forbidden(datasette, request, message):
-    """Datasette hook: with --read-login, send a visitor to the login page."""
-    if pages.config(datasette).get("read_login") and pages.current_user(datasette, request) is None:
-        return pages._login_redirect(request)
+    """Datasette hook: with --read-login, send a visitor to the login page; else a Japanese
+    403 page."""
+    if (
+        access.config(datasette).get("read_login")
+        and access.current_user(datasette, request) is None
+    ):
+        return access.login_redirect(request)
+    return errors.error_page(datasette, request, 403, message)
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """Datasette hook: a 404 in the console's Japanese page (JSON answers stay Datasette's)."""
+    if isinstance(exception, NotFound):
+        return errors.error_page(
+            datasette, request, 404, str(exception.args[0]) if exception.args else ""
+        )
     return None
 
 
@@ -79,20 +92,23 @@ def menu_links(datasette, actor, request):
     ]
 
 
-def _csv_with_bom(datasette, columns, rows):
-    """The rows of a table, view or query page as CSV with a UTF-8 BOM (for Excel)."""
-    from archivesync.analysts.export import write_rows
+def _excel_renderer(fmt: str):
+    """A Datasette renderer writing a page's rows for Excel as `fmt` (csv or xlsx)."""
 
-    out = io.BytesIO()
-    write_rows(out, columns, [list(r) for r in rows], "csv", bom=True)
-    return Response(
-        out.getvalue(),
-        content_type="text/csv; charset=utf-8",
-        headers={"content-disposition": "attachment"},
-    )
+    def render(datasette, columns, rows, table, query_name):
+        stem = table or query_name or "query"
+        return table_response(fmt, stem, labelled(columns), [list(r) for r in rows])
+
+    return render
 
 
 @hookimpl
 def register_output_renderer(datasette):
-    """Datasette hook: the `.csvbom` output (CSV with a BOM, for Excel)."""
-    return {"extension": "csvbom", "render": _csv_with_bom}
+    """Datasette hook: `.csvbom` and `.xlsx`, the rows for Excel (Japanese headers, JST).
+
+    Datasette's own `.csv` stays as it is (column names, UTC) for programs.
+    """
+    return [
+        {"extension": "csvbom", "render": _excel_renderer("csv")},
+        {"extension": "xlsx", "render": _excel_renderer("xlsx")},
+    ]

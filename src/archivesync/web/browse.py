@@ -1,0 +1,202 @@
+"""Analysts' pages: the Japanese search, a video, a channel (with their charts and CSV)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from datasette.utils.asgi import NotFound, Response
+
+from archivesync.search.text import EmptyQuery
+from archivesync.web import charts, data
+from archivesync.web.access import can_read, database_name, login_redirect
+from archivesync.web.respond import read, render
+from archivesync.web.tables import Column, export_format, table_response
+from archivesync.web.text import clock
+
+SEARCH_COLUMNS = [
+    Column("video_id", "動画 ID"),
+    Column("title", "タイトル"),
+    Column("published_at", "公開日時"),
+    Column("where", "一致した場所"),
+    Column("start", "開始位置"),
+    Column("start_seconds", "開始 (秒)"),
+    Column("text", "一致したテキスト"),
+    Column("url", "URL"),
+]
+CHAPTER_COLUMNS = [
+    Column("position", "番号"),
+    Column("start", "開始位置"),
+    Column("start_seconds", "開始 (秒)"),
+    Column("end_seconds", "終了 (秒)"),
+    Column("title", "チャプター"),
+    Column("url", "URL"),
+]
+MONTHLY_COLUMNS = [
+    Column("year", "年"),
+    Column("month", "月"),
+    Column("videos", "公開本数"),
+    Column("hours", "公開時間 (時間)"),
+]
+HIT_PLACES = {"chapter": "チャプター", "transcript": "字幕"}
+
+
+def _datasette_query(db_name: str, q: str, where: tuple[str, ...]) -> str:
+    """The Datasette canned query that finds what the console found: transcripts or chapters
+    alone have a query of their own, anything else is the video search."""
+    name = {("transcripts",): "transcripts_matching", ("chapters",): "chapters_matching"}
+    return f"/{db_name}/{name.get(where, 'search')}?" + urlencode({"q": q})
+
+
+def _search_rows(results: list[dict]) -> list[dict]:
+    """A row per video (where it matched as a whole), then a row per chapter or cue hit."""
+    rows = []
+    for r in results:
+        video = {"video_id": r["video_id"], "title": r["title"], "published_at": r["published_at"]}
+        rows.append({**video, "where": "動画", "start": "", "start_seconds": None,
+                     "text": "", "url": r["url"]})  # fmt: skip
+        rows += [
+            {
+                **video,
+                "where": HIT_PLACES.get(h["match_kind"], h["match_kind"]),
+                "start": clock(h["start_seconds"]),
+                "start_seconds": h["start_seconds"],
+                "text": h["text"],
+                "url": h["deep_link"],
+            }
+            for h in r["hits"]
+        ]
+    return rows
+
+
+async def search_view(request, datasette):
+    """The Japanese search, grouped by video, each hit linked at its second."""
+    if not can_read(datasette, request):
+        return login_redirect(request)
+    q = (request.args.get("q") or "").strip()
+    where = tuple(w for w in request.args.getlist("in") if w in data.WHERE) or data.WHERE
+    channel_id = request.args.get("channel") or None
+    playlist_id = request.args.get("playlist") or None
+    year_arg = request.args.get("year") or ""
+    year = int(year_arg) if year_arg.isdigit() else None
+    exact = bool(request.args.get("exact"))
+    results, error = [], None
+    if q:
+        try:
+            results = await read(
+                datasette,
+                data.search_page,
+                q,
+                channel_id=channel_id,
+                playlist_id=playlist_id,
+                year=year,
+                where=where,
+                exact=exact,
+            )
+        except EmptyQuery:
+            error = "検索語を入力してください。"
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, "search", SEARCH_COLUMNS, _search_rows(results))
+    playlists = await read(datasette, data.playlists)
+    years = await read(datasette, data.publication_years)
+    return await render(
+        datasette,
+        request,
+        "search.html",
+        {
+            "q": q,
+            "results": results,
+            "error": error,
+            "where": where,
+            "exact": exact,
+            "channel_id": channel_id,
+            "playlist_id": playlist_id,
+            "year": year,
+            "years": years,
+            "datasette_query": _datasette_query(database_name(datasette), q, where),
+            "playlists": playlists,
+            "query_string": request.query_string,
+        },
+    )
+
+
+async def video(request, datasette):
+    """A video: facts, chapters, transcript, views over time, retention with chapter lines."""
+    if not can_read(datasette, request):
+        return login_redirect(request)
+    page = await read(datasette, data.video_page, request.url_vars["id"])
+    if page is None:
+        raise NotFound("その動画はインデックスにありません")
+    fmt = export_format(request)
+    if fmt:
+        for c in page["chapters"]:
+            c["start"] = clock(c["start_seconds"])
+        return table_response(
+            fmt, f"{page['video']['id']}-chapters", CHAPTER_COLUMNS, page["chapters"]
+        )
+    v = page["video"]
+    page["views_chart"] = charts.line_chart(
+        "再生回数の推移 (同期時の累計)", page["views_series"], second=()
+    )
+    if page["daily_series"]:
+        page["daily_chart"] = charts.bar_chart(
+            "日別の再生回数",
+            [d.isoformat() for d, _ in page["daily_series"]],
+            [n for _, n in page["daily_series"]],
+        )
+    if page["retention"]:
+        page["retention_chart"] = charts.retention_chart(
+            "視聴維持率 (縦線はチャプターの始まり)",
+            [(r["elapsed_ratio"], r["audience_watch_ratio"]) for r in page["retention"]],
+            v["duration_seconds"] or 0,
+            [(c["start_seconds"], c["title"]) for c in page["chapters"]],
+        )
+    return await render(datasette, request, "video.html", page)
+
+
+async def channel(request, datasette):
+    """A channel: uploads and hours per month, views per month, most watched, removed."""
+    if not can_read(datasette, request):
+        return login_redirect(request)
+    channel_id = request.url_vars.get("id") or request.args.get("channel")
+    if not channel_id:
+        found = await read(datasette, data.channels)
+        if not found:
+            raise NotFound("同期済みのチャンネルがありません")
+        return Response.redirect(f"/-/channel/{found[0]['id']}")
+    page = await read(datasette, data.channel_page, channel_id)
+    if page is None:
+        raise NotFound("そのチャンネルはインデックスにありません")
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, f"{channel_id}-monthly", MONTHLY_COLUMNS, page["monthly"])
+    months = _every_month(page["monthly"])
+    labels = [f"{year}-{month:02d}" for year, month, _ in months]
+    page["uploads_chart"] = charts.bar_chart(
+        "月別の公開本数", labels, [m["videos"] if m else 0 for _, _, m in months]
+    )
+    page["hours_chart"] = charts.bar_chart(
+        "月別の公開時間 (時間)", labels, [m["hours"] if m else 0 for _, _, m in months]
+    )
+    if page["views_monthly"]:
+        page["views_chart"] = charts.bar_chart(
+            "月別の再生回数",
+            [m["month"] for m in page["views_monthly"]],
+            [m["views"] for m in page["views_monthly"]],
+        )
+    return await render(datasette, request, "channel.html", page)
+
+
+def _every_month(monthly: list[dict], most: int = 120) -> list[tuple[int, int, dict | None]]:
+    """(year, month, row or None) for every month from the first row to the last: a month
+    with no upload is a zero bar, not a missing one. The last `most` months at most."""
+    if not monthly:
+        return []
+    rows = {(m["year"], m["month"]): m for m in monthly}
+    year, month = monthly[0]["year"], monthly[0]["month"]
+    last = (monthly[-1]["year"], monthly[-1]["month"])
+    out = []
+    while (year, month) <= last:
+        out.append((year, month, rows.get((year, month))))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out[-most:]

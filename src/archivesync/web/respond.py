@@ -1,0 +1,40 @@
+"""What every console handler does the same way: read the index, render a template.
+
+Reading runs on Datasette's read-only connections (`execute_fn`).
+"""
+
+from __future__ import annotations
+
+from datasette.utils.asgi import Response
+from sqlite_utils import Database
+
+from archivesync.web import data
+from archivesync.web.access import config, current_user, database_name
+
+
+async def render(datasette, request, template: str, context: dict, status: int = 200):
+    """A console template rendered with what every page needs (user, menu, channels)."""
+    db_name = database_name(datasette)
+    base = {
+        "user": current_user(datasette, request),
+        "writable": bool(config(datasette).get("users_file")),
+        "db_name": db_name,
+        "all_channels": await read(datasette, data.channels),
+        "path": request.path,
+    }
+    html = await datasette.render_template(
+        f"console/{template}", {**base, **context}, request=request
+    )
+    return Response.html(html, status=status)
+
+
+async def read(datasette, fn, *args, **kwargs):
+    """Run `fn(db, ...)` on a read-only connection of the index."""
+    return await datasette.get_database(database_name(datasette)).execute_fn(
+        lambda conn: fn(Database(conn), *args, **kwargs)
+    )
+
+
+def wants_csv(request) -> bool:
+    """Whether the page is asked for as CSV (`?format=csv`)."""
+    return request.args.get("format") == "csv"

@@ -1,0 +1,195 @@
+"""Staff pages: the overview, the resync form and queue, a request followed to its outcome.
+
+Queueing a resync opens the index for writing just for the insert, in a worker thread, through
+the same `sync.requests` functions as `archivesync resync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from datasette.utils.asgi import Forbidden, NotFound, Response
+from sqlite_utils import Database
+
+from archivesync.db.schema import open_db
+from archivesync.parsing import video_ids_from_text
+from archivesync.replication import status as replication_status
+from archivesync.sync import requests as queue
+from archivesync.sync.run import Target
+from archivesync.web import data
+from archivesync.web.access import can_read, config, current_user, login_redirect
+from archivesync.web.respond import read, render
+from archivesync.web.tables import Column, export_format, table_response
+from archivesync.web.text import MODE_LABELS, jst, mode_label, status_label
+from archivesync.worker import status as status_mod
+from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
+
+REQUEST_COLUMNS = [
+    Column("id", "依頼番号"),
+    Column("requested_at", "依頼日時"),
+    Column("requested_by", "依頼者"),
+    Column("target_label", "対象の種類"),
+    Column("target_titles", "対象"),
+    Column("target_id", "対象の ID"),
+    Column("mode_label", "同期の種類"),
+    Column("status_label", "状態"),
+    Column("run_id", "実行番号"),
+    Column("videos_added", "追加"),
+    Column("videos_updated", "更新"),
+    Column("videos_removed", "削除"),
+    Column("quota_units", "クォータ (ユニット)"),
+    Column("error", "メッセージ"),
+    Column("finished_at", "終了日時"),
+]
+CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
+
+
+async def overview(request, datasette):
+    """Staff overview: daemon, quota, last runs per channel and kind, recent failures."""
+    if not can_read(datasette, request):
+        return login_redirect(request)
+    cfg = config(datasette)
+
+    def collect(db):
+        return {
+            "status": status_mod.collect(
+                db, db_path=cfg.get("db_path", ""), daily_budget=cfg.get("daily_budget", 10000)
+            ),
+            "last_runs": data.last_runs_by_kind(db),
+            "failures": data.recent_failures(db),
+        }
+
+    page = await read(datasette, collect)
+    # Asks Litestream (a subprocess or two) only when this database is replicated or followed.
+    page["replication"] = await asyncio.to_thread(
+        replication_status.collect, cfg.get("db_path", "")
+    )
+    return await render(datasette, request, "overview.html", page)
+
+
+def _target_from_form(form: dict) -> Target:
+    """The resync target the form asks for; ValueError with a Japanese message if unclear."""
+    kind = form.get("kind")
+    if kind == "channel":
+        channel_id = (form.get("channel_id") or "").strip()
+        if not CHANNEL_ID.match(channel_id):
+            raise ValueError("チャンネル ID (UC で始まる 24 文字) を選ぶか入力してください。")
+        return Target("channel", [channel_id], full=form.get("mode") == "full")
+    if kind == "playlist":
+        playlist_id = (form.get("playlist_id") or "").strip()
+        if not PLAYLIST_ID.match(playlist_id):
+            raise ValueError("再生リストを選ぶか、再生リスト ID を入力してください。")
+        return Target("playlist", [playlist_id])
+    if kind == "videos":
+        try:
+            ids = video_ids_from_text(form.get("videos") or "")
+        except ValueError as e:
+            bad = str(e).split(": ", 1)[-1]
+            raise ValueError(f"動画 ID でも YouTube の URL でもありません: {bad}") from None
+        if not ids:
+            raise ValueError("動画 ID か YouTube の URL を入力してください。")
+        return Target("videos", ids)
+    raise ValueError("再同期する対象 (チャンネル、再生リスト、動画) を選んでください。")
+
+
+def _enqueue(db_path: str, target: Target, requested_by: str) -> int:
+    db = open_db(db_path, migrate=False)
+    try:
+        return queue.enqueue(db, target, requested_by)
+    finally:
+        db.close()
+
+
+async def resync(request, datasette):
+    """GET: the resync form. POST: queue the request, then show it (staff only)."""
+    if not config(datasette).get("users_file"):
+        raise NotFound("書き込み操作は無効です (--users が指定されていません)")
+    user = current_user(datasette, request)
+    if user is None:
+        if request.method == "POST":
+            raise Forbidden("ログインが必要です")
+        return login_redirect(request)
+    if user["role"] != "staff":
+        raise Forbidden("再同期は職員アカウントのみ実行できます")
+    error, form = None, {"kind": "videos", "mode": "incremental"}
+    if request.method == "POST":
+        form = dict(await request.post_vars())
+        try:
+            target = _target_from_form(form)
+        except ValueError as e:
+            error = str(e)
+        else:
+            request_id = await asyncio.to_thread(
+                _enqueue, config(datasette)["db_path"], target, user["id"]
+            )
+            return Response.redirect(f"/-/requests/{request_id}")
+    playlists = await read(datasette, data.playlists)
+    return await render(
+        datasette,
+        request,
+        "resync.html",
+        {"error": error, "form": form, "playlists": playlists, "modes": MODE_LABELS},
+        400 if error else 200,
+    )
+
+
+def _request_state(db: Database, request_id: int) -> dict | None:
+    row = queue.get(db, request_id)
+    if row is None:
+        return None
+    finished = row["status"] in queue.FINISHED
+    state = {
+        "id": row["id"],
+        "status": row["status"],
+        "status_label": status_label(row["status"]),
+        "finished": finished,
+        "position": queue.queue_position(db, request_id),
+        "daemon_alive": daemon_alive(read_heartbeat(db)),
+        "run_id": row["run_id"],
+        "figures": queue.run_figures(db, row["run_id"]),
+        "error": row["error"],
+        "requested_by": row["requested_by"],
+        "requested_at": jst(row["requested_at"]),
+        "finished_at": jst(row["finished_at"]) if row["finished_at"] else None,
+        "what": queue.describe(row["target_kind"], row["target_id"], row["mode"]),
+        "targets": data.request_targets(db, row),
+        "target_kind": row["target_kind"],
+        "target_id": row["target_id"],
+        "mode": row["mode"],
+    }
+    if finished:
+        state["outcome"] = queue.outcome_of(db, row).status
+        state["outcome_label"] = status_label(state["outcome"])
+    else:
+        state["outcome"] = state["outcome_label"] = None
+    return state
+
+
+async def request_detail(request, datasette):
+    """One request: its place in the queue, then its outcome; the page polls the JSON form."""
+    if not can_read(datasette, request):
+        return login_redirect(request)
+    request_id = int(request.url_vars["id"])
+    state = await read(datasette, _request_state, request_id)
+    if state is None:
+        raise NotFound("その依頼はありません")
+    if request.url_vars.get("format") == "json":
+        return Response.json(state)
+    return await render(datasette, request, "request.html", {"state": state})
+
+
+async def request_list(request, datasette):
+    """Request history: who asked for what, and what came of it."""
+    if not can_read(datasette, request):
+        return login_redirect(request)
+    rows = await read(datasette, data.request_history)
+    fmt = export_format(request)
+    if fmt:
+        for r in rows:
+            r["target_titles"] = "、".join(t["title"] or t["id"] for t in r["targets"])
+            r["target_label"] = data.TARGET_KINDS.get(r["target_kind"], r["target_kind"])
+            r["mode_label"], r["status_label"] = mode_label(r["mode"]), status_label(r["status"])
+        return table_response(fmt, "requests", REQUEST_COLUMNS, rows)
+    return await render(datasette, request, "requests.html", {"rows": rows})
