@@ -22,6 +22,8 @@ test: $(STAMP)
 	  echo "*** Install it to run them: apt-get install chromium fonts-noto-cjk"; \
 	fi
 	$(BIN)/python -m pytest -q
+	@echo "*** Again with the clock a year ahead: the tests that decide by date (marker 'dates')."
+	ARCHIVESYNC_CLOCK_AHEAD_DAYS=365 $(BIN)/python -m pytest -q -m dates
 
 # Browser tests only, saving a screenshot of every console page into docs/screenshots/.
 screenshots: $(STAMP)

@@ -17,6 +17,9 @@ from archivesync.emulator import Emulator, load_dataset, oauth
 
 from .helpers import SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli, sync
 
+# Analytics windows and re-reads are decided by date: also run a year ahead (make test).
+pytestmark = pytest.mark.dates
+
 TODAY = date(2026, 11, 28)
 ROUNDTABLE = "kD7mQx2LrVw"  # 5,001 s: an opening, 7 parts, an ending
 DAILY = "views,estimatedMinutesWatched,averageViewDuration,averageViewPercentage,likes," + (

@@ -341,6 +341,7 @@ def test_quota_exceeded_after_budget(emu, yt):
     assert emu.calls("videos") == 4  # quotaExceeded is not retried by the client
 
 
+@pytest.mark.dates
 def test_quota_day_resets_at_pacific_midnight_not_utc(emu, yt):
     emu.quota = 1
     emu.clock = lambda: datetime.fromisoformat("2026-01-10T15:59:00+00:00")  # 07:59 PST
@@ -712,11 +713,10 @@ def test_synthetic_is_deterministic_and_seeded():
     assert a != synthetic_dataset(300, seed=4).to_json()
 
 
-def test_synthetic_hundred_thousand_is_quick_and_newest_first():
-    started = time.perf_counter()
+def test_synthetic_hundred_thousand_is_unique_and_newest_first():
+    # Its speed is a benchmark's business (bench/), not a timed assertion here.
     ds = synthetic_dataset(100_000)
     ids = ds.video_ids()
-    assert time.perf_counter() - started < 5
     assert len(ids) == len(set(ids)) == 100_000
     stamps = [ds.video(v)["snippet"]["publishedAt"] for v in ids[:200:7]]
     assert stamps == sorted(stamps, reverse=True) and len(set(stamps)) == len(stamps)
@@ -886,6 +886,7 @@ def test_cli_serves_until_sigterm():
         )
         assert m, line
         assert m[2] == DEFAULT_CHANNEL_ID
+        assert proc.stdout.readline() == "no caption tracks\n"  # a generated channel has none
         with urllib.request.urlopen(m[1] + "/_emulator/stats", timeout=5) as resp:
             assert json.loads(resp.read())["quota"] == 10_000
         proc.send_signal(signal.SIGTERM)

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import urllib.error
 import urllib.request
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from googleapiclient.discovery import build
@@ -69,6 +70,7 @@ def reason(body: bytes) -> str:
     return json.loads(body)["error"]["errors"][0]["reason"]
 
 
+@pytest.mark.dates
 def test_auth_flow_end_to_end(tmp_path, emu):
     """The installed-app flow: URL printed, consent page redirects to the loopback server,
     the code is exchanged, and a 0600 authorized-user file comes out that refreshes."""
@@ -91,6 +93,9 @@ def test_auth_flow_end_to_end(tmp_path, emu):
                 break
         assert url, "".join(seen)
         assert "scope=" in url and "code_challenge=" in url
+        # --port 0: the prompt names the port the redirect server got, for an SSH tunnel.
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        assert f"tunnelled to port {urlsplit(redirect).port} here" in "".join(seen)
         # The "browser": the emulator's consent page answers 302 to the loopback redirect_uri.
         with urllib.request.urlopen(url, timeout=10) as page:
             assert b"authorised" in page.read()
@@ -128,6 +133,7 @@ def test_consent_page_only_redirects_to_loopback(emu):
     assert status == 400 and json.loads(body)["error"] == "invalid_request"
 
 
+@pytest.mark.dates
 def test_token_file_keeps_its_token_uri_and_refreshes_there(token, emu):
     creds = load_credentials(token)
     assert creds.token_uri == emu.url + "/token"
@@ -147,6 +153,7 @@ def test_revoked_token_is_an_auth_error_without_secrets(token, emu):
     assert refresh not in message and "secret" not in message
 
 
+@pytest.mark.dates
 def test_expired_access_token_is_refreshed_on_401(token, emu):
     creds = load_credentials(token)
     service = captions_service(creds, emu)

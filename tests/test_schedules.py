@@ -16,6 +16,9 @@ from archivesync.worker.schedules import (
     parse_every,
 )
 
+# Schedules are decided by date: also run a year ahead (make test).
+pytestmark = pytest.mark.dates
+
 REPO = Path(__file__).resolve().parents[1]
 CHANNEL = "UCX__Mlqfalo-NO1zAHhhuNw"
 GOOD = f"""

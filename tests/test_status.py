@@ -11,6 +11,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlite_utils
 
 from archivesync.db.schema import open_db, open_readonly
@@ -212,6 +213,7 @@ def collect(db_path, **kwargs):
         db.close()
 
 
+@pytest.mark.dates
 def test_collect_a_busy_day(db_path):
     seed(db_path)
     report = collect(db_path)
@@ -248,6 +250,7 @@ def test_collect_a_busy_day(db_path):
     assert collect(db_path, daily_budget=9_000)["quota"]["left"] == 0
 
 
+@pytest.mark.dates
 def test_render_a_busy_day(db_path):
     seed(db_path)
     text = status.render(collect(db_path))
@@ -265,6 +268,7 @@ def test_render_a_busy_day(db_path):
     assert "2025-01-06T07:10:00Z inc: incremental sync of UCaaaaaaaaaaaaaaaaaaaaaa" in text
 
 
+@pytest.mark.dates
 def test_daemon_states(db_path):
     seed(db_path)
     db = sqlite_utils.Database(db_path)
@@ -301,6 +305,7 @@ def test_durations():
     ]
 
 
+@pytest.mark.dates
 def test_render_shows_times_in_the_zone_asked_for_with_the_offset(db_path):
     seed(db_path)
     report = collect(db_path)

@@ -10,14 +10,18 @@ import pytest
 
 from archivesync.db.schema import open_db, open_readonly
 from archivesync.emulator import Emulator, load_dataset
-from archivesync.emulator.captions import load_captions
+from archivesync.emulator.captions import Captions, load_captions
 from archivesync.errors import AuthError, TranscriptParseError
+from archivesync.reporting import run_summary
 from archivesync.search.query import search
 from archivesync.sync.run import Settings
 from archivesync.transcripts.cues import parse, parse_vtt
 from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
 from tests.helpers import REPO, SAMPLE, cli_env, run_cli, sync
 from tests.oauth_helpers import refresh_token_of, write_token_file
+
+# Re-checks and the quota day are decided by date: also run a year ahead (make test).
+pytestmark = pytest.mark.dates
 
 TRANSCRIPTS = REPO / "data" / "sample_transcripts.json"
 CAPTIONED = {"kD7mQx2LrVw", "Ns9wE3hTq6b", "Gf1pR6yLk4x", "Lm0qW4zJd7g"}
@@ -86,6 +90,7 @@ def test_sample_transcripts_indexed_and_second_run_is_free(synced, emu, token):
     outcome = run(synced, emu, token)
     assert outcome.exit_code == 0, outcome.message
     assert caption_units(emu) == PUBLIC_VIDEOS * 50 + len(CAPTIONED) * 200
+    assert outcome.notes == [f"{PUBLIC_VIDEOS} videos checked, {len(CAPTIONED)} with captions"]
     assert outcome.figures["quota_units"] == caption_units(emu)
     db = open_readonly(synced)
     with_cues = {r[0] for r in db.execute("SELECT DISTINCT video_id FROM transcript_cues")}
@@ -126,6 +131,15 @@ def test_sample_transcripts_indexed_and_second_run_is_free(synced, emu, token):
     again = run(synced, emu, token)
     assert again.exit_code == 0 and caption_units(emu) == 0
     assert again.figures["quota_units"] == 0
+    assert again.notes[0].startswith("no video is due for a check (each is listed again after 30")
+
+
+def test_a_run_that_finds_no_captions_says_so(synced, emu, token):
+    emu.captions = Captions()
+    outcome = run(synced, emu, token)
+    assert outcome.exit_code == 0, outcome.message
+    assert outcome.notes == [f"{PUBLIC_VIDEOS} videos checked, none has captions"]
+    assert f"\n{PUBLIC_VIDEOS} videos checked, none has captions" in run_summary(outcome)
 
 
 def test_phrase_found_with_its_second_and_split_phrases(synced, emu, token):

@@ -158,18 +158,29 @@ def run_auth_flow(
         # oauthlib refuses plain http; the emulator on loopback is the one http token endpoint
         # that is safe to talk to (nothing leaves the machine).
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-    flow = InstalledAppFlow.from_client_config({"installed": section}, scopes=list(SCOPES))
-    prompt = (
-        "Open this URL in a browser on this machine (or one tunnelled to port {port}) and "
-        "allow access:\n{url}"
-    )
+
+    class Flow(InstalledAppFlow):
+        def authorization_url(self, **kwargs):
+            # The redirect server is bound by now: with --port 0 only it knows the port, and a
+            # person tunnelling over SSH needs that number.
+            url, state = super().authorization_url(**kwargs)
+            bound = urlsplit(self.redirect_uri).port
+            print(
+                "Open this URL in a browser on this machine, or on one tunnelled to port "
+                f"{bound} here (ssh -L {bound}:localhost:{bound} THIS-HOST), and allow access:"
+                f"\n{url}",
+                flush=True,
+            )
+            return url, state
+
+    flow = Flow.from_client_config({"installed": section}, scopes=list(SCOPES))
     sys.stdout.flush()
     try:
         credentials = flow.run_local_server(
             host=host,
             port=port,
             open_browser=open_browser,
-            authorization_prompt_message=prompt.replace("{port}", str(port or "shown above")),
+            authorization_prompt_message="",
             success_message="archivesync is authorised. You may close this window.",
             timeout_seconds=timeout_seconds,
             access_type="offline",

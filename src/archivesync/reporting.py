@@ -84,6 +84,8 @@ def figures_sentence(f: dict) -> str:
 def run_summary(outcome) -> str:
     """The summary the CLI prints after a run: status and figures, then any message."""
     text = f"run {outcome.run_id}: {outcome.status}; {figures_sentence(outcome.figures)}"
+    for note in outcome.notes:
+        text += f"\n{note}"
     if outcome.message:
         text += f"\n{outcome.message}"
     return text

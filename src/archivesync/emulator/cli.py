@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -9,7 +11,9 @@ from types import FrameType
 
 import click
 
+from .captions import Captions, default_captions_path, load_captions
 from .dataset import Dataset, default_sample_path, load_dataset
+from .oauth import client_secrets
 from .server import DEMO_API_KEY, Emulator
 from .synthetic import synthetic_dataset
 
@@ -26,6 +30,30 @@ def _load(dataset: Path | None, synthetic: int | None, seed: int) -> Dataset:
         return load_dataset(path)
     except (ValueError, KeyError) as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
+
+
+def _captions(path: Path | None, sample: bool) -> Captions:
+    """The tracks to serve: `path`, else the sample's own when serving the sample channel."""
+    if path is None:
+        default = default_captions_path()
+        if not sample or not default.is_file():
+            return Captions()
+        path = default
+    try:
+        return load_captions(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+
+
+def _write_client_secrets(path: Path, url: str) -> None:
+    """Google's "Desktop app" client JSON for this emulator, mode 0600 like a real one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(client_secrets(url), f, indent=1)
+            f.write("\n")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from exc
 
 
 @click.command("emulator")
@@ -49,6 +77,20 @@ def _load(dataset: Path | None, synthetic: int | None, seed: int) -> Dataset:
     help="Serve a generated channel with N videos instead of a file.",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for --synthetic.")
+@click.option(
+    "--captions",
+    "captions_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Caption tracks JSON (default: data/sample_transcripts.json with the sample channel, "
+    "none with --dataset or --synthetic).",
+)
+@click.option(
+    "--client-secrets",
+    "secrets_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write an OAuth client-secrets file for this emulator here, for "
+    "`archivesync auth --client-secrets FILE`.",
+)
 @click.option(
     "--latency-ms",
     default=0.0,
@@ -76,14 +118,18 @@ def emulator_command(
     dataset: Path | None,
     synthetic: int | None,
     seed: int,
+    captions_path: Path | None,
+    secrets_path: Path | None,
     latency_ms: float,
     quota: int,
     api_keys: tuple[str, ...],
 ) -> None:
     """Serve a YouTube Data API v3 emulator until SIGINT/SIGTERM."""
     data = _load(dataset, synthetic, seed)
+    captions = _captions(captions_path, sample=dataset is None and synthetic is None)
     emu = Emulator(
         data,
+        captions=captions,
         host=host,
         port=port,
         latency_ms=latency_ms,
@@ -94,6 +140,12 @@ def emulator_command(
         emu.start()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    if secrets_path is not None:
+        try:
+            _write_client_secrets(secrets_path, emu.url)
+        except click.ClickException:
+            emu.stop()
+            raise
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -106,6 +158,10 @@ def emulator_command(
         channels = ("channel " if len(ids) == 1 else "channels ") + ", ".join(ids)
         keys = f"the {len(api_keys)} given with --api-key" if api_keys else f"key {DEMO_API_KEY}"
         click.echo(f"emulator listening on {emu.url} for {channels}; accepts {keys}")
+        tracks = len(captions.video_ids())
+        click.echo(f"caption tracks for {tracks} videos" if tracks else "no caption tracks")
+        if secrets_path is not None:
+            click.echo(f"OAuth client secrets for `archivesync auth` written to {secrets_path}")
         click.get_text_stream("stdout").flush()
         while not stop.wait(0.5):
             pass

@@ -71,6 +71,8 @@ class Outcome:
     exit_code: int
     message: str = ""
     figures: dict = field(default_factory=dict)
+    # What the figures alone do not say ("10 videos checked, none has captions").
+    notes: list[str] = field(default_factory=list)
 
 
 Progress = Callable[[dict], None]
@@ -100,6 +102,7 @@ class RunContext:
         self.clock = clock
         self.added = self.updated = self.removed = self.pages = self.seen = 0
         self.total: int | None = None
+        self.notes: list[str] = []
         self.phase = "starting"
         self._flushed_units = 0
 
@@ -280,4 +283,4 @@ def _run_locked(
                 "error": message or None,
             },
         )
-    return Outcome(run_id, status, code, message, ctx.figures())
+    return Outcome(run_id, status, code, message, ctx.figures(), ctx.notes)

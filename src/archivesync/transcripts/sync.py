@@ -226,11 +226,35 @@ def transcripts_work(ctx: RunContext, channel_id: str, options: TranscriptOption
     budget = _Budget(ctx, options.max_units)
     first, later = plan_listings(ctx.db, channel_id, options, ctx.clock())
     ctx.total = len(first) + len(later)
+    with_tracks: set[str] = set()
+    try:
+        _work(ctx, channel_id, options, budget, first, later, with_tracks)
+    finally:
+        ctx.notes.append(checked_note(ctx.seen, len(with_tracks), ctx.total, options))
 
+
+def checked_note(checked: int, with_tracks: int, due: int, options: TranscriptOptions) -> str:
+    """The sentence a run's summary ends with: what listing the tracks found."""
+    if not due:
+        return (
+            f"no video is due for a check (each is listed again after {options.recheck_days} "
+            "days, or when YouTube's caption flag changes)"
+        )
+    videos = f"{checked} video{'s' if checked != 1 else ''} checked"
+    if not checked:
+        return f"{videos} of {due} due"
+    if not with_tracks:
+        return f"{videos}, none has captions"
+    return f"{videos}, {with_tracks} with captions"
+
+
+def _work(ctx, channel_id, options, budget, first, later, with_tracks: set[str]) -> None:
     def list_and_download(video_id: str, flag) -> bool:
         tracks = _list(ctx, video_id, flag, budget)
         if tracks is None:
             return False
+        if tracks:
+            with_tracks.add(video_id)
         track = best_track(tracks, options.language)
         if needs_download(track):
             return _download(ctx, track, budget)
