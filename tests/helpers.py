@@ -31,10 +31,11 @@ def sync(db_path, emu, channel=SAMPLE_CHANNEL, *, full=False, settings=None, **k
 
 
 def cli_env(emu) -> dict:
-    """The environment for a CLI subprocess that talks to the emulator `emu`."""
+    """The environment for a CLI subprocess that talks to the emulator `emu` (None: none)."""
     env = dict(os.environ)
     env["YOUTUBE_API_KEY"] = DEMO_API_KEY
-    env["ARCHIVESYNC_API_ENDPOINT"] = emu.url
+    if emu is not None:
+        env["ARCHIVESYNC_API_ENDPOINT"] = emu.url
     env["PYTHONPATH"] = str(REPO / "src")
     return env
 

@@ -499,7 +499,8 @@ def test_follow_cli_keeps_a_reader_copy_that_datasette_serves_read_only(
 
         page = asyncio.run(overview())
         card = page.split('id="replication"', 1)[1].split("</div>", 1)[0]
-        assert "読み取り用レプリカ (追従中)" in card and url in card
+        # The replica's URL is for staff only (issue 21, finding 9): no users, no URL.
+        assert "読み取り用レプリカ (追従中)" in card and url not in card
         assert "遅れ: 0 トランザクション" in card
         status = json.loads(run_cli(["status", "--db", str(reader), "--json"], env).stdout)
         assert status["replication"]["role"] == "follower"

@@ -161,3 +161,26 @@ def test_migration_0010_reindexes_rows_stored_before_it(tmp_path):
     assert hit["start_seconds"] == 5.0
     assert search(db, "子供", where=["descriptions"])[0]["video_id"] == "vOld"
     db.close()
+
+
+def test_a_full_page_stops_early_and_skips_removed_videos(tmp_path):
+    # Every cue of every video holds the word: each video gives its first 5 cues, newest video
+    # first, and a removed video is passed over (the walk restarts below it).
+    db = open_db(tmp_path / "many.db")
+    srt = "\n".join(
+        f"{i}\n00:00:{i:02d},000 --> 00:00:{i + 1:02d},000\n住民の声その{i}\n" for i in range(1, 13)
+    )
+    videos = [
+        make_resource(f"m{i}", "t", published=f"2024-0{i}-01T00:00:00Z") for i in (1, 2, 3, 4)
+    ]
+    with db.conn:
+        store.save_videos(db, videos, NOW)
+        for i in (1, 2, 3, 4):
+            import_transcript(db, f"m{i}", "a.srt", srt, "srt", NOW)
+        store.mark_videos_removed(db, {"m4"}, "unavailable", NOW)
+    rows = search(db, "住民", where=["transcripts"], limit=2)
+    assert [r["video_id"] for r in rows] == ["m3", "m2"]
+    assert all([h["start_seconds"] for h in r["hits"]] == [1, 2, 3, 4, 5] for r in rows)
+    everything = search(db, "住民", where=["transcripts"], limit=10, include_removed=True)
+    assert [r["video_id"] for r in everything] == ["m4", "m3", "m2", "m1"]
+    db.close()

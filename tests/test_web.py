@@ -87,6 +87,7 @@ def test_users_add_keeps_only_a_slow_salted_hash(tmp_path):
     assert users_mod.authenticate(loaded, "tanaka", "correct-horse-42") == {
         "id": "tanaka",
         "role": "staff",
+        "name": "tanaka",
     }
     assert users_mod.authenticate(loaded, "sato", "correct-horse-42")["role"] == "analyst"
     assert users_mod.authenticate(loaded, "tanaka", "wrong-password") is None

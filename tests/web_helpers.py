@@ -37,5 +37,16 @@ def fetch(ds, *calls):
 
 
 def cookie_for(ds, name: str) -> dict:
-    """A signed session cookie for user `name`, as the login form sets it."""
-    return {"ds_actor": ds.sign({"a": {"id": name}}, "actor")}
+    """The session cookie of `name`, as a login now would set it (an unknown name: a cookie
+    whose session cannot be valid)."""
+    from datetime import UTC, datetime
+
+    from archivesync.db.schema import open_db
+    from archivesync.web import sessions
+
+    cfg = ds.archivesync_console
+    users = users_mod.load(cfg["users_file"])
+    user = users.get(name, {"hash": "no such user", "role": "staff"})
+    open_db(cfg["db_path"]).close()  # the sessions table (serve does this at start)
+    token = sessions.start(cfg["db_path"], name, user, datetime.now(UTC))
+    return {"ds_actor": sessions.cookie_value(ds, name, token)}

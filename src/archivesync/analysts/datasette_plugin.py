@@ -19,6 +19,10 @@ SQL functions (registered on every connection by `prepare_connection`):
   search/query.py) as a JSON array, for ``json_each``: scope ``videos`` (one row per video,
   best first), ``chapters`` or ``transcripts`` (one row per chapter or cue hit, each at its
   second). The canned queries below read their hits from it.
+
+Their inputs are capped (`MAX_QUERY_CHARS` for a query, `MAX_TEXT_CHARS` for a text): a longer
+one is an error, so each call takes milliseconds and a query calling them stops at Datasette's
+time limit like any other (the limit is checked between SQLite's steps, never inside a call).
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ import functools
 import json
 import os
 import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from datasette import hookimpl
 
+from archivesync.analysts.readonly_sql import install_guard, limit_connection
 from archivesync.db.views import hms_sql
 from archivesync.errors import EmptyQuery
 from archivesync.parsing import normalize_text
@@ -45,9 +52,33 @@ __all__ = ["CANNED_QUERIES", "TABLES", "make_datasette", "metadata", "serve"]
 _NOTHING = '"_"'
 
 
+# A search query is a few words; the longest text the functions see is a video description
+# (YouTube allows 5,000 bytes) or the chapter titles of a long lecture.
+MAX_QUERY_CHARS = 1_000
+MAX_TEXT_CHARS = 100_000
+
+
+class InputTooLong(ValueError):
+    """An argument of an archivesync_* SQL function is longer than its cap."""
+
+
+def _capped(text: str | None, most: int) -> str | None:
+    if text is not None and len(text) > most:
+        raise InputTooLong(f"archivesync SQL functions take at most {most} characters")
+    return text
+
+
 @functools.lru_cache(maxsize=256)
+def _cached_query(q: str) -> SearchQuery:
+    return SearchQuery(q)
+
+
 def _query(q: str | None) -> SearchQuery:
-    return SearchQuery(q or "")
+    return _cached_query(_capped(q, MAX_QUERY_CHARS) or "")
+
+
+def _text(text: str | None) -> str:
+    return normalize_text(_capped(text, MAX_TEXT_CHARS))
 
 
 def archivesync_match(q: str | None) -> str:
@@ -66,17 +97,17 @@ def archivesync_contains_all(q: str | None, *texts: str | None) -> int:
     query = _query(q)
     if not query:
         return 0
-    return int(contains_all(query.terms, [normalize_text(t) for t in texts if t]))
+    return int(contains_all(query.terms, [_text(t) for t in texts if t]))
 
 
 def archivesync_term_hits(q: str | None, text: str | None) -> int:
     """SQL function: how many words of the query the text holds."""
-    return term_hits(_query(q).terms, normalize_text(text))
+    return term_hits(_query(q).terms, _text(text))
 
 
 def archivesync_normalize(text: str | None) -> str:
     """SQL function: the text normalised the way the search index stores it."""
-    return normalize_text(text)
+    return _text(text)
 
 
 def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str | None) -> int:
@@ -85,6 +116,8 @@ def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str |
     query = _query(q)
     if not query or not text:
         return 0
+    _capped(text, MAX_TEXT_CHARS)
+    _capped(next_text, MAX_TEXT_CHARS)
     return int(starts_in_own(query, transcript_window(text, next_text)))
 
 
@@ -96,6 +129,7 @@ _SQL_HITS_PER_VIDEO = 20
 
 def _search_json(conn, q: str | None, scope: str | None, exact: int | None = 0) -> str:
     """The core search's rows for one connection, as JSON (see the module docstring)."""
+    _capped(q, MAX_QUERY_CHARS)
     if scope not in _SCOPES:
         return "[]"
     try:
@@ -123,8 +157,12 @@ def _search_json(conn, q: str | None, scope: str | None, exact: int | None = 0) 
 
 
 @hookimpl
-def prepare_connection(conn):
-    """Datasette hook: registers the archivesync_* SQL functions on a connection."""
+def prepare_connection(conn, database):
+    """Datasette hook: the read-only guard, size limits and archivesync_* SQL functions."""
+    # _internal is Datasette's own catalogue, which it writes; every other database is ours.
+    if database != "_internal":
+        install_guard(conn, web=True)
+        limit_connection(conn)
     conn.create_function("archivesync_search", 2, functools.partial(_search_json, conn))
     conn.create_function("archivesync_search", 3, functools.partial(_search_json, conn))
     conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
@@ -331,6 +369,33 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "description_folded": "Description, variants folded; '' if the same",
             "tags_folded": "Tags, variants folded; '' if the same",
             "chapters_folded": "Chapter titles, variants folded; '' if the same",
+        },
+    ),
+    "audit_log": (
+        "Staff only (the console's 監査ログ page): who did what, when. Never a password.",
+        {
+            "id": "Row id",
+            "at": "When it happened (UTC, ISO 8601 with Z)",
+            "actor": "Who did it: a console login id, or the OS user for the CLI",
+            "action": "login, login_failed, logout, resync_queued, resync_cancelled, "
+            "user_added, user_removed, password_changed or session_expired",
+            "target": "What it was done to: a login id, or a resync request id",
+            "outcome": "ok, or why not (bad_password, locked, slowed...)",
+            "remote_addr": "The client's address (console); NULL for the CLI",
+            "detail": "More words on the event (never a password, token or cookie)",
+        },
+    ),
+    "sessions": (
+        "Internal: the console's open and ended sessions (a token's hash, never the token).",
+        {
+            "id": "SHA-256 of the session cookie's random token",
+            "user": "Login id",
+            "credential": "Fingerprint of the password hash the session began with",
+            "created_at": "Login (UTC)",
+            "last_seen_at": "Last request (UTC); idle expiry counts from here",
+            "ended_at": "When it ended (UTC); NULL while open",
+            "end_reason": "logout, idle, max_age, password_changed or user_removed",
+            "remote_addr": "Address it logged in from",
         },
     ),
     "_sqlite_migrations": (
@@ -606,7 +671,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
-HIDDEN = ("search_docs", "_sqlite_migrations")
+HIDDEN = ("search_docs", "_sqlite_migrations", "audit_log", "sessions")
 
 # Search hits come from the core search (archivesync_search): the ranking and the seconds are
 # those of `archivesync search` and of the console, whatever the query.
@@ -757,12 +822,15 @@ def make_datasette(
     users_file: str | Path | None = None,
     read_login: bool = False,
     daily_budget: int | None = None,
+    session_idle: timedelta | None = None,
+    clock: Callable[[], datetime] | None = None,
     **settings,
 ):
     """A Datasette over the index, read-only, with our metadata, SQL functions and console.
 
     `users_file` enables logins and the staff's write actions (without it they are absent);
-    `read_login` makes every page, Datasette's included, need a login.
+    `read_login` makes every page, Datasette's included, need a login. `session_idle`: how
+    long a session may sit unused (default 30 minutes); `clock`: now, for tests.
     """
     from importlib.resources import files
 
@@ -773,15 +841,16 @@ def make_datasette(
     register_plugin()
     path = Path(db_path)
     meta = metadata(path.stem)
-    meta["plugins"] = {
-        "archivesync-console": {
-            "db_path": str(path.resolve()),
-            "users_file": str(Path(users_file).resolve()) if users_file else None,
-            "read_login": bool(read_login),
-            "daily_budget": daily_budget or DEFAULT_DAILY_BUDGET,
-        }
+    # Kept on the instance, not in the metadata: /-/metadata.json would show the paths.
+    console = {
+        "db_path": str(path.resolve()),
+        "users_file": str(Path(users_file).resolve()) if users_file else None,
+        "read_login": bool(read_login),
+        "daily_budget": daily_budget or DEFAULT_DAILY_BUDGET,
+        "session_idle": session_idle,
+        "clock": clock,
     }
-    return Datasette(
+    ds = Datasette(
         [str(path)],
         metadata=meta,
         # Signs the session cookies: random per start unless set, as Datasette's own CLI does.
@@ -790,6 +859,8 @@ def make_datasette(
         template_dir=str(files("archivesync.web") / "templates"),
         settings={"sql_time_limit_ms": 3000, **settings},
     )
+    ds.archivesync_console = console
+    return ds
 
 
 def serve(
@@ -800,14 +871,24 @@ def serve(
     users_file: str | Path | None = None,
     read_login: bool = False,
     daily_budget: int | None = None,
+    session_idle: timedelta | None = None,
 ) -> None:
     """Run the console and Datasette until interrupted (what `archivesync serve` does)."""
     import asyncio
 
     import uvicorn
 
+    if users_file:
+        # Logins write sessions and the audit trail: the tables must exist (migration 0007).
+        from archivesync.db.schema import open_db
+
+        open_db(db_path).close()
     ds = make_datasette(
-        db_path, users_file=users_file, read_login=read_login, daily_budget=daily_budget
+        db_path,
+        users_file=users_file,
+        read_login=read_login,
+        daily_budget=daily_budget,
+        session_idle=session_idle,
     )
     asyncio.run(ds.invoke_startup())
     # Bound here rather than by uvicorn, so that with port 0 the line below names the port

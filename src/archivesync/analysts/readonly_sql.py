@@ -9,13 +9,24 @@ Three locks, each enough on its own for the common case, together for the odd on
 3. an authorizer (`sqlite3.Connection.set_authorizer`) allows reading and nothing else: no
    write, DDL, ATTACH/DETACH, transaction, ``load_extension``, nor a PRAGMA that sets something.
    It sees every statement SQLite prepares, including those inside views and FTS5 tables.
+
+The same guard stands on every connection Datasette opens on the index (the plugin's
+`prepare_connection`), with two more limits there (`limit_connection`), because a visitor can
+send SQL: no single value (a string, a blob, a row) may exceed `VALUE_LIMIT` bytes, so
+``zeroblob(1000000000)`` is refused by SQLite itself before any memory is taken, and no answer may
+hold more than `ANSWER_LIMIT` bytes, so many medium rows cannot add up to a large one either.
+Tables that only staff may read (`STAFF_TABLES`) are refused on those connections; the console
+reads them through `staff_reads()`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
+import threading
 import unicodedata
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -31,8 +42,10 @@ __all__ = [
     "first_keyword",
     "format_table",
     "install_guard",
+    "limit_connection",
     "open_guarded",
     "run_query",
+    "staff_reads",
 ]
 
 
@@ -65,7 +78,31 @@ READ_PRAGMAS_WITH_ARGUMENT = _words(
     """foreign_key_check foreign_key_list index_info index_list index_xinfo integrity_check
     quick_check table_info table_list table_xinfo"""
 )
+# Settings of the connection only, never of the file: sqlite-utils' Database() sets this one.
+SESSION_PRAGMAS = _words("recursive_triggers")
 DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
+
+# The largest value (string, blob or row) a web connection may build or read, and the most an
+# answer may hold in all. The longest value the index keeps is a caption file (a few hundred
+# KB for a long lecture); the rest are a few KB at most.
+VALUE_LIMIT = 4_000_000
+ANSWER_LIMIT = 16_000_000
+# Who asked for what, and who did what: staff only (the console checks the role, then reads
+# them inside `staff_reads()`); on a guarded web connection reading them is refused.
+STAFF_TABLES = frozenset({"audit_log", "sessions"})
+STAFF_COLUMNS = frozenset({("sync_requests", "requested_by")})
+_staff = threading.local()
+
+
+@contextlib.contextmanager
+def staff_reads():
+    """Let statements run in this thread read the staff-only tables (the console, for staff)."""
+    _staff.on = True
+    try:
+        yield
+    finally:
+        _staff.on = False
+
 
 # Authorizer action codes by name (the module's SQLITE_* error codes share the numbers).
 _ACTION_NAMES = {
@@ -100,11 +137,21 @@ def first_keyword(sql: str) -> str:
 class _Guard:
     """The authorizer, remembering what it refused so that the message can say it."""
 
-    def __init__(self) -> None:
+    def __init__(self, web: bool = False) -> None:
         self.refused: str | None = None
+        self.web = web
 
     def __call__(self, action, arg1, arg2, db_name, source) -> int:
+        if action == sqlite3.SQLITE_READ and self.web and not getattr(_staff, "on", False):
+            if arg1 in STAFF_TABLES:
+                return self._deny(f"reading {arg1} (staff only, on the console)")
+            if (arg1, arg2) in STAFF_COLUMNS:
+                return sqlite3.SQLITE_IGNORE  # reads as NULL
         if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE):
+            return sqlite3.SQLITE_OK
+        if self.web and action in (sqlite3.SQLITE_SAVEPOINT, sqlite3.SQLITE_TRANSACTION):
+            # sqlite-utils wraps each console read in a savepoint; Datasette itself only lets
+            # a visitor's SQL be one SELECT, on a connection that is mode=ro and query_only.
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_UPDATE and arg1 in _SCHEMA_TABLES:
             # SQLite asks this while it connects a virtual table (FTS5, pragma_table_info):
@@ -119,7 +166,7 @@ class _Guard:
             name = (arg1 or "").lower()
             if arg2 is None and name in READ_PRAGMAS:
                 return sqlite3.SQLITE_OK
-            if arg2 is not None and name in READ_PRAGMAS_WITH_ARGUMENT:
+            if arg2 is not None and name in READ_PRAGMAS_WITH_ARGUMENT | SESSION_PRAGMAS:
                 return sqlite3.SQLITE_OK
             setting = f" = {arg2}" if arg2 is not None else ""
             return self._deny(f"PRAGMA {arg1}{setting}")
@@ -136,14 +183,49 @@ class _Guard:
         return sqlite3.SQLITE_DENY
 
 
-def install_guard(conn: sqlite3.Connection) -> _Guard:
-    """Make `conn` read-only at the statement level (see the module docstring)."""
+def install_guard(conn: sqlite3.Connection, *, web: bool = False) -> _Guard:
+    """Make `conn` read-only at the statement level (see the module docstring).
+
+    `web`: a Datasette connection, where staff-only tables are refused outside `staff_reads()`.
+    """
     # Pythons built without extension support have no such method, and no way to load one.
     if hasattr(conn, "enable_load_extension"):
         conn.enable_load_extension(False)
-    guard = _Guard()
+    guard = _Guard(web)
     conn.set_authorizer(guard)
     return guard
+
+
+class AnswerTooLarge(sqlite3.OperationalError):
+    """An answer grew past ANSWER_LIMIT bytes."""
+
+
+def _value_size(value) -> int:
+    if isinstance(value, str | bytes):
+        return len(value) + 16
+    return 16
+
+
+def limit_connection(conn: sqlite3.Connection) -> None:
+    """Cap the size of any value (`VALUE_LIMIT`) and of any answer (`ANSWER_LIMIT`) on `conn`."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000)
+    sizes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    make_row = conn.row_factory
+
+    # Called for every row fetched, before the row is kept: the count is per cursor, that is
+    # per statement, and the answer stops growing the moment it passes the limit.
+    def counting_row(cursor, row):
+        size = sizes.get(cursor, 0) + sum(_value_size(v) for v in row)
+        sizes[cursor] = size
+        if size > ANSWER_LIMIT:
+            raise AnswerTooLarge(
+                f"the answer is larger than {ANSWER_LIMIT // 1_000_000} MB: "
+                "ask for fewer rows or shorter columns"
+            )
+        return make_row(cursor, row) if make_row else row
+
+    conn.row_factory = counting_row
 
 
 def open_guarded(path: str | Path) -> tuple[Database, _Guard]:

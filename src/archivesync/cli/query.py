@@ -5,6 +5,7 @@ Each opens the index read-only; `archivesync.cli.COMMANDS` names them.
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 
@@ -175,9 +176,17 @@ def export_command(db_path, table, view, sql, out_csv, out_tsv, out_json, out_nl
     is_flag=True,
     help="Every page, Datasette's included, needs a login (needs --users).",
 )
+@click.option(
+    "--session-idle",
+    type=click.IntRange(1, 24 * 60),
+    default=30,
+    show_default=True,
+    help="Minutes a console session may sit unused before it ends (sessions end after "
+    "12 hours whatever happens).",
+)
 @daily_budget_option("Quota units a Pacific-time day, shown on the overview.")
 @fail_cleanly
-def serve_command(db_path, host, port, users_file, read_login, daily_budget):
+def serve_command(db_path, host, port, users_file, read_login, session_idle, daily_budget):
     """Serve the Japanese web console and Datasette, read-only, on one port.
 
     Staff queue resyncs (with --users); analysts search, read videos and channels, and browse
@@ -207,6 +216,7 @@ def serve_command(db_path, host, port, users_file, read_login, daily_budget):
             users_file=users_file,
             read_login=read_login,
             daily_budget=daily_budget,
+            session_idle=timedelta(minutes=session_idle),
         )
     except OSError as e:  # port in use, address not available
         raise ConfigError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None

@@ -363,7 +363,8 @@ def _words_index(db: Database) -> None:
     # Words search folds spelling variants (search/fold.py) and reads transcripts newest video
     # first, stopping when its page is full (search/transcripts.py): folded copies beside the
     # text (search_docs.*_folded, transcript_cues.text_folded), and the transcript rows keyed
-    # by video and contentless (the bigram copy was 40% of the file). Nothing is lost: every
+    # by video and contentless (the bigram copy was 40% of the file), with a one-character
+    # prefix index (a one-character word merged every token it starts). Nothing is lost: every
     # cue and video stays, and the whole index is written again from them.
     db.executescript(
         """
@@ -374,7 +375,7 @@ def _words_index(db: Database) -> None:
         ALTER TABLE search_docs ADD COLUMN chapters_folded TEXT NOT NULL DEFAULT '';
         DROP TABLE search_fts_transcripts;
         CREATE VIRTUAL TABLE search_fts_transcripts USING fts5(
-            text, content='', tokenize='ascii'
+            text, content='', tokenize='ascii', prefix='1'
         );
         """
     )
@@ -466,3 +467,10 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
 def open_readonly(path: str | Path) -> Database:
     """Open an existing index for reading only: analysts' commands can never change it."""
     return Database(connect_readonly(path))
+
+
+@MIGRATIONS(name="0007_audit_and_sessions")
+def _audit_and_sessions(db: Database) -> None:
+    from archivesync.db.audit import create_tables
+
+    create_tables(db)

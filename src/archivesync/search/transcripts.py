@@ -23,13 +23,14 @@ the matches of a word found in every third cue; it skips to the next video with 
 from __future__ import annotations
 
 import sqlite3
+from itertools import groupby, islice
 from typing import TYPE_CHECKING
 
 from archivesync.parsing import chapter_url, normalize_text
 from archivesync.search.text import SearchQuery, fts_texts, normalize_many
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from sqlite_utils import Database
 
@@ -271,9 +272,11 @@ def video_cue_hits(
             hits += _check(conn, query, video_id, keys)
     finally:
         cursor.close()
-    hits = hits[:limit]
-    hits.sort(key=lambda h: (h["start_seconds"], h["track_id"], h["cue_position"]))
-    return hits
+    return _in_time(hits[:limit])
+
+
+def _in_time(hits: list[dict]) -> list[dict]:
+    return sorted(hits, key=lambda h: (h["start_seconds"], h["track_id"], h["cue_position"]))
 
 
 def has_transcript_index(conn: sqlite3.Connection) -> bool:
@@ -285,6 +288,22 @@ def has_transcript_index(conn: sqlite3.Connection) -> bool:
     )
 
 
+def _keys(cursor) -> Iterator[int]:
+    while rows := cursor.fetchmany(64):
+        yield from (r[0] for r in rows)
+
+
+def _video_id(conn: sqlite3.Connection, doc_id: int, include_removed: bool) -> str | None:
+    row = conn.execute(
+        "SELECT d.video_id, v.removed_at FROM search_docs d "
+        "LEFT JOIN videos v ON v.id = d.video_id WHERE d.id = ?",
+        [doc_id],
+    ).fetchone()
+    if row is None or (row[1] is not None and not include_removed):
+        return None
+    return row[0]
+
+
 def transcript_videos(
     conn: sqlite3.Connection,
     query: SearchQuery,
@@ -292,33 +311,46 @@ def transcript_videos(
     videos: int = 20,
     per_video: int = 5,
     include_removed: bool = False,
-    skip: frozenset[str] = frozenset(),
 ) -> list[tuple[int, str, list[dict]]]:
     """Up to `videos` videos (newest first) with cues holding every word: (search_docs id,
-    video id, up to `per_video` cue hits in order of time). Videos in `skip` are passed."""
+    video id, up to `per_video` cue hits in order of time).
+
+    One cursor walks the matches downwards. When a video has its `per_video` hits (or is
+    removed), the walk starts again below it with a rowid bound instead of reading its other
+    matches: a word in every third cue reads about `videos` x `per_video` matches, and a
+    rare word is one pass.
+    """
     expression = query.match_expression()
     if expression is None or not has_transcript_index(conn):
         return []
     found: list[tuple[int, str, list[dict]]] = []
     upper = 1 << 62
     while len(found) < videos:
-        row = conn.execute(
-            f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid < ? "
-            "ORDER BY rowid DESC LIMIT 1",
+        below = None
+        cursor = conn.execute(
+            f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid < ? ORDER BY rowid DESC",
             [expression, upper],
-        ).fetchone()
-        if row is None:
+        )
+        try:
+            for doc_id, group in groupby(_keys(cursor), key=lambda k: k >> 32):
+                video_id = _video_id(conn, doc_id, include_removed)
+                hits: list[dict] = []
+                matches = iter(group)  # read a few at a time: most are never needed
+                while video_id and len(hits) < per_video:
+                    chunk = list(islice(matches, 2 * per_video))
+                    if not chunk:
+                        break
+                    hits += _check(conn, query, video_id, chunk)
+                if hits:
+                    found.append((doc_id, video_id, _in_time(hits[:per_video])))
+                if len(found) == videos:
+                    break
+                if not video_id or len(hits) >= per_video:
+                    below = doc_id << 32  # skip the rest of this video's matches
+                    break
+        finally:
+            cursor.close()
+        if below is None:
             break
-        doc_id = row[0] >> 32
-        upper = doc_id << 32
-        video = conn.execute(
-            "SELECT d.video_id, v.removed_at FROM search_docs d "
-            "LEFT JOIN videos v ON v.id = d.video_id WHERE d.id = ?",
-            [doc_id],
-        ).fetchone()
-        if video is None or video[0] in skip or (video[1] is not None and not include_removed):
-            continue
-        hits = video_cue_hits(conn, query, doc_id, video[0], per_video)
-        if hits:
-            found.append((doc_id, video[0], hits))
+        upper = below
     return found

@@ -6,18 +6,27 @@ effect at once.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from datasette.utils.asgi import Response
 
 from archivesync.web import users as users_mod
 
-CONFIG = "archivesync-console"
+# Where web/guard.py leaves the checked session (web/sessions.py) of a request.
+SESSION_KEY = "archivesync.session"
 
 
 def config(datasette) -> dict:
-    """The console's settings, as `make_datasette` put them in the plugin configuration."""
-    return datasette.plugin_config(CONFIG) or {}
+    """The console's settings, as `make_datasette` put them on the Datasette instance."""
+    # Not in the metadata: /-/metadata.json would show the users file's and database's paths.
+    return getattr(datasette, "archivesync_console", None) or {}
+
+
+def now(datasette) -> datetime:
+    """The console's clock (tests give `make_datasette` their own)."""
+    clock = config(datasette).get("clock")
+    return clock() if clock else datetime.now(UTC)
 
 
 def database_name(datasette) -> str:
@@ -26,19 +35,25 @@ def database_name(datasette) -> str:
 
 
 def current_user(datasette, request) -> dict | None:
-    """The logged-in user {"id", "role"}, checked against the users file on every request.
+    """The logged-in user {"id", "role", "name"}: the session web/guard.py checked.
 
-    A removed user's cookie stops working at once; a changed role takes effect at once.
+    The users file is read again on every request: a removed user's session ends at once, a
+    changed role takes effect at once.
     """
+    session = request.scope.get(SESSION_KEY)
+    return session.user if session else None
+
+
+def user_of(datasette, actor: dict | None) -> dict | None:
+    """The user {"id", "role", "name"} Datasette's `actor` is, per the users file, or None."""
     users_file = config(datasette).get("users_file")
-    actor = request.actor
     if not users_file or not actor or not isinstance(actor.get("id"), str):
         return None
     try:
         user = users_mod.load(users_file).get(actor["id"])
     except users_mod.UsersFileError:
         return None
-    return {"id": actor["id"], "role": user["role"]} if user else None
+    return users_mod.actor(actor["id"], user) if user else None
 
 
 def can_read(datasette, request) -> bool:

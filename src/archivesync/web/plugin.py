@@ -9,7 +9,7 @@ from __future__ import annotations
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound
 
-from archivesync.web import access, errors, routes
+from archivesync.web import access, errors, guard, routes
 from archivesync.web.tables import labelled, table_response
 from archivesync.web.text import FILTERS
 
@@ -27,10 +27,20 @@ def register_routes(datasette):
 
 
 @hookimpl
+def asgi_wrapper(datasette):
+    """Datasette hook: sessions, cross-site POSTs, staff-only pages, security headers."""
+    return lambda app: guard.wrap(datasette, app)
+
+
+@hookimpl
 def permission_allowed(datasette, actor, action, resource):
     """Datasette hook: with --read-login, only signed-in users see any page."""
     # `--read-login` closes Datasette's own pages too. Only a denial is returned: anything else
     # is left to Datasette's defaults.
+    if action == "execute-sql" and access.config(datasette).get("users_file"):
+        # Free SQL is for signed-in people when there are users (docs/operators.md); canned
+        # queries stay open like every other reading page.
+        return None if access.user_of(datasette, actor) else False
     if action == "view-instance" and access.config(datasette).get("read_login"):
         users_file = access.config(datasette).get("users_file")
         if not actor or not users_file:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datasette.utils.asgi import Response
 from sqlite_utils import Database
 
+from archivesync.analysts.readonly_sql import staff_reads
 from archivesync.web import data
 from archivesync.web.access import config, current_user, database_name
 
@@ -33,6 +34,23 @@ async def read(datasette, fn, *args, **kwargs):
     return await datasette.get_database(database_name(datasette)).execute_fn(
         lambda conn: fn(Database(conn), *args, **kwargs)
     )
+
+
+async def read_as_staff(datasette, fn, *args, **kwargs):
+    """`read`, with the staff-only tables and columns readable: call it for staff only."""
+
+    def run(conn):
+        with staff_reads():
+            return fn(Database(conn), *args, **kwargs)
+
+    return await datasette.get_database(database_name(datasette)).execute_fn(run)
+
+
+async def read_for(datasette, request, fn, *args, **kwargs):
+    """`read_as_staff` for a staff member, else `read` (who asked for a resync stays NULL)."""
+    user = current_user(datasette, request)
+    reader = read_as_staff if user and user["role"] == "staff" else read
+    return await reader(datasette, fn, *args, **kwargs)
 
 
 def wants_csv(request) -> bool:

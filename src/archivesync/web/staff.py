@@ -19,7 +19,7 @@ from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
 from archivesync.web import data
 from archivesync.web.access import can_read, config, current_user, login_redirect
-from archivesync.web.respond import read, render
+from archivesync.web.respond import read, read_for, render
 from archivesync.web.tables import Column, export_format, table_response
 from archivesync.web.text import MODE_LABELS, jst, mode_label, status_label
 from archivesync.worker import status as status_mod
@@ -42,6 +42,8 @@ REQUEST_COLUMNS = [
     Column("error", "メッセージ"),
     Column("finished_at", "終了日時"),
 ]
+# SQLite's largest rowid: a longer number in a URL names no row (and would overflow).
+MAX_ROW_ID = 2**63 - 1
 CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 
@@ -61,7 +63,7 @@ async def overview(request, datasette):
             "failures": data.recent_failures(db),
         }
 
-    page = await read(datasette, collect)
+    page = await read_for(datasette, request, collect)
     # Asks Litestream (a subprocess or two) only when this database is replicated or followed.
     page["replication"] = await asyncio.to_thread(
         replication_status.collect, cfg.get("db_path", "")
@@ -172,7 +174,9 @@ async def request_detail(request, datasette):
     if not can_read(datasette, request):
         return login_redirect(request)
     request_id = int(request.url_vars["id"])
-    state = await read(datasette, _request_state, request_id)
+    if request_id > MAX_ROW_ID:
+        raise NotFound("その依頼はありません")
+    state = await read_for(datasette, request, _request_state, request_id)
     if state is None:
         raise NotFound("その依頼はありません")
     if request.url_vars.get("format") == "json":
@@ -184,7 +188,7 @@ async def request_list(request, datasette):
     """Request history: who asked for what, and what came of it."""
     if not can_read(datasette, request):
         return login_redirect(request)
-    rows = await read(datasette, data.request_history)
+    rows = await read_for(datasette, request, data.request_history)
     fmt = export_format(request)
     if fmt:
         for r in rows:

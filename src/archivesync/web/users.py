@@ -23,6 +23,9 @@ from archivesync.timestamps import utcnow
 ROLES = ("staff", "analyst")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_LENGTH = 8
+# Datasette gives the actor "root" its debugging powers (/-/permissions, the _internal
+# database): no console user may be called that, in any case.
+RESERVED_NAMES = frozenset({"root"})
 
 _hasher = PasswordHasher()
 
@@ -70,28 +73,57 @@ def check_name(name: str) -> str:
     """`name` if it is a valid user name (letters, digits, . _ @ -), else UsersFileError."""
     if not NAME_PATTERN.match(name or ""):
         raise UsersFileError(
-            f"invalid user name {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-'"
+            f"invalid user name {name!r}: a login id is 1-64 ASCII letters, digits, '.', '_', "
+            "'@' or '-' (a Japanese name goes in --display-name)"
         )
+    if name.lower() in RESERVED_NAMES:
+        raise UsersFileError(f"user name {name!r} is reserved: Datasette gives it special powers")
     return name
 
 
-def add_user(path: str | Path, name: str, password: str, role: str = "staff") -> bool:
-    """Add `name` or replace its password and role; True when the name is new."""
+def check_display_name(display_name: str | None) -> str | None:
+    """A display name (山田 太郎) if printable and at most 64 characters, else UsersFileError."""
+    if display_name is None:
+        return None
+    display_name = " ".join(display_name.split())
+    if len(display_name) > 64 or not display_name.isprintable():
+        raise UsersFileError("display name: at most 64 printable characters")
+    return display_name or None
+
+
+def add_user(
+    path: str | Path,
+    name: str,
+    password: str,
+    role: str = "staff",
+    display_name: str | None = None,
+) -> bool:
+    """Add `name` or replace its password and role; True when the name is new.
+
+    `display_name` (a name in Japanese, shown in the console's header and audit page) is kept
+    from before when not given.
+    """
     path = Path(path)
     check_name(name)
+    display_name = check_display_name(display_name)
     if role not in ROLES:
         raise UsersFileError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsersFileError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
     users = load(path) if path.exists() else {}
     new = name not in users
-    users[name] = {
-        "role": role,
-        "hash": _hasher.hash(password),
-        "added_at": utcnow(),
-    }
+    user = {"role": role, "hash": _hasher.hash(password), "added_at": utcnow()}
+    display_name = display_name or (users.get(name) or {}).get("display_name")
+    if display_name:
+        user["display_name"] = display_name
+    users[name] = user
     _save(path, users)
     return new
+
+
+def actor(name: str, user: dict) -> dict:
+    """The console's view of a user: {"id", "role", "name"} (name: display name, else id)."""
+    return {"id": name, "role": user["role"], "name": user.get("display_name") or name}
 
 
 def remove_user(path: str | Path, name: str) -> None:
@@ -107,10 +139,12 @@ def remove_user(path: str | Path, name: str) -> None:
 def authenticate(users: dict[str, dict], name: str, password: str) -> dict | None:
     """The actor {"id", "role"} when `password` is `name`'s, else None."""
     user = users.get(name or "")
+    if (name or "").lower() in RESERVED_NAMES:
+        user = None  # a hand-edited file may hold one: it never signs in
     try:
         _hasher.verify(user["hash"] if user else _dummy_hash(), password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None:
         return None
-    return {"id": name, "role": user["role"]}
+    return actor(name, user)

@@ -39,3 +39,21 @@
   }
   setTimeout(poll, 500);
 })();
+
+// No inline script anywhere (the Content-Security-Policy forbids it): page behaviour lives here.
+
+// Resync form: typing in a field selects its kind, so a pasted URL is sent as a video request.
+document.querySelectorAll('form[action="/-/resync"] fieldset').forEach(function (fs) {
+  fs.addEventListener("input", function (e) {
+    if (e.target.name === "kind") return;
+    var radio = fs.querySelector("input[name=kind]");
+    if (radio) radio.checked = true;
+  });
+});
+
+// Channel switchers: choosing a channel opens it (the button is there without JavaScript).
+document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+  select.addEventListener("change", function () {
+    select.form.submit();
+  });
+});
