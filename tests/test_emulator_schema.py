@@ -4,6 +4,7 @@ JSON type the document gives it (the client library ships that document)."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,10 +39,12 @@ RESPONSE_SCHEMA = {
     "playlists": "PlaylistListResponse",
     "playlistItems": "PlaylistItemListResponse",
     "videos": "VideoListResponse",
+    "videos:batchGetStats": "BatchGetStatsResponse",
 }
 # Values the real API sends although the discovery enum lacks them.
 ENUM_EXTRAS = {("PlaylistItemStatus", "privacyStatus"): {"privacyStatusUnspecified"}}
 _INTEGER_FORMATS = {"int32", "uint32"}
+PROTOBUF_DURATION = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 
 
 def check(value: Any, schema: dict[str, Any], path: str, owner: str = "") -> list[str]:
@@ -83,11 +86,15 @@ def check(value: Any, schema: dict[str, Any], path: str, owner: str = "") -> lis
         fmt = schema.get("format")
         if fmt in ("uint64", "int64") and not value.lstrip("-").isdigit():
             problems.append(f"{path}: {fmt} string is not a number: {value!r}")
-        if fmt == "date-time":
+        if fmt in ("date-time", "google-datetime"):
             try:
                 datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 problems.append(f"{path}: not a date-time: {value!r}")
+        if fmt == "google-datetime" and not value.endswith("Z"):
+            problems.append(f"{path}: a protobuf Timestamp is RFC 3339 in UTC (Z): {value!r}")
+        if fmt == "google-duration" and not PROTOBUF_DURATION.match(value):
+            problems.append(f"{path}: not a protobuf Duration such as '3723s': {value!r}")
         field = path.rsplit(".", 1)[-1]
         allowed = set(schema.get("enum", ())) | ENUM_EXTRAS.get((owner, field), set())
         if schema.get("enum") and value not in allowed:
@@ -164,7 +171,27 @@ def responses(ds: Dataset) -> list[tuple[str, dict[str, Any]]]:
         for start in range(0, min(len(video_ids), 400), 50):
             ids = ",".join(video_ids[start : start + 50])
             out.append(("videos", get(emu, "videos", part=all_parts("videos"), id=ids)))
+        # batchGetStats through the real client, which builds the call from the document.
+        youtube = client(emu)
+        for start in range(0, min(len(video_ids), 400), 50):
+            request = youtube.videos().batchGetStats(
+                id=video_ids[start : start + 50], part=["statistics", "contentDetails", "snippet"]
+            )
+            out.append(("videos:batchGetStats", request.execute()))
     return out
+
+
+def client(emu: Emulator):
+    from googleapiclient.discovery import build
+
+    return build(
+        "youtube",
+        "v3",
+        developerKey=DEMO_API_KEY,
+        client_options={"api_endpoint": emu.url},
+        static_discovery=True,
+        cache_discovery=False,
+    )
 
 
 @pytest.fixture(scope="module", params=["sample", "synthetic"])
@@ -214,6 +241,9 @@ def test_responses_cover_the_interesting_fields(dataset_responses):
         "videos.items[].snippet.localized.title",
         "videos.items[].paidProductPlacementDetails.hasPaidProductPlacement",
         "videos.pageInfo.totalResults",
+        "videos:batchGetStats.items[].statistics.viewCount",
+        "videos:batchGetStats.items[].contentDetails.duration",
+        "videos:batchGetStats.items[].snippet.publishTime",
     ]:
         assert needed in seen, needed
 
@@ -233,3 +263,43 @@ def test_error_bodies_have_the_google_shape():
     assert set(error) == {"code", "message", "errors", "status"}
     assert error["code"] == 404 and error["status"] == "NOT_FOUND"
     assert set(error["errors"][0]) >= {"message", "domain", "reason"}
+
+
+def test_batch_get_stats_as_the_discovery_document_describes(sample_dataset):
+    from googleapiclient.errors import HttpError
+
+    method = DISCOVERY["resources"]["videos"]["methods"]["batchGetStats"]
+    assert method["httpMethod"] == "GET" and method["path"] == "youtube/v3/videos:batchGetStats"
+    ids = sample_dataset.video_ids()
+    with Emulator(sample_dataset) as emu:
+        youtube = client(emu)
+        answer = (
+            youtube.videos()
+            .batchGetStats(id=[*ids[:3], "notAVideo00"], part=["statistics", "contentDetails"])
+            .execute()
+        )
+        assert check(answer, {"$ref": "BatchGetStatsResponse"}, "$") == []
+        assert answer["kind"] == "youtube#batchGetStatsResponse"
+        # Not atomic: the unknown id is left out, the others answer; only the parts asked for.
+        assert [i["id"] for i in answer["items"]] == ids[:3]
+        assert {i["kind"] for i in answer["items"]} == {"youtube#videoStats"}
+        assert all("snippet" not in i and "statistics" in i for i in answer["items"])
+        assert any(i["contentDetails"].get("duration") for i in answer["items"])
+        # Its own bucket: the default bucket is untouched.
+        assert emu.units_spent() == 0 and emu.stats_units_spent() == 1
+        with pytest.raises(HttpError) as too_many:
+            youtube.videos().batchGetStats(
+                id=[f"v{n:010d}" for n in range(51)], part=["statistics"]
+            ).execute()
+        assert too_many.value.resp.status == 400
+        emu.stats_quota = emu.stats_units_spent()
+        with pytest.raises(HttpError) as spent:
+            youtube.videos().batchGetStats(id=ids[:1], part=["statistics"]).execute()
+        body = json.loads(spent.value.content)["error"]
+        assert spent.value.resp.status == 403 and body["errors"][0]["reason"] == "quotaExceeded"
+        assert youtube.videos().list(part="id", id=ids[0]).execute()["items"]  # default: still fine
+        for refusal in (403, 404):
+            emu.batch_stats_refusal = refusal
+            with pytest.raises(HttpError) as refused:
+                youtube.videos().batchGetStats(id=ids[:1], part=["statistics"]).execute()
+            assert refused.value.resp.status == refusal

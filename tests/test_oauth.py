@@ -10,6 +10,7 @@ import stat
 import subprocess
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -71,9 +72,12 @@ def reason(body: bytes) -> str:
 
 
 @pytest.mark.dates
-def test_auth_flow_end_to_end(tmp_path, emu):
+@pytest.mark.parametrize("lifetime", [None, 7 * 86400], ids=["published", "testing-app"])
+def test_auth_flow_end_to_end(tmp_path, emu, lifetime):
     """The installed-app flow: URL printed, consent page redirects to the loopback server,
-    the code is exchanged, and a 0600 authorized-user file comes out that refreshes."""
+    the code is exchanged, and a 0600 authorized-user file comes out that refreshes. An app left
+    in "Testing" gets a refresh token that expires: the file records when."""
+    emu.oauth.refresh_token_lifetime = lifetime
     secrets_file = tmp_path / "client_secret.json"
     secrets_file.write_text(json.dumps(client_secrets(emu.url)))
     token_file = tmp_path / "token.json"
@@ -106,14 +110,15 @@ def test_auth_flow_end_to_end(tmp_path, emu):
     assert proc.returncode == 0, err
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     info = json.loads(token_file.read_text())
-    assert set(info) == {
-        "type",
-        "client_id",
-        "client_secret",
-        "refresh_token",
-        "token_uri",
-        "scopes",
-    }
+    expected = {"type", "client_id", "client_secret", "refresh_token", "token_uri", "scopes"}
+    if lifetime:
+        expected.add("refresh_token_expires_at")
+        expires = datetime.strptime(info["refresh_token_expires_at"], "%Y-%m-%dT%H:%M:%SZ")
+        # Against the file's own time: `auth` ran on the real clock, which `dates` moves here.
+        written = datetime.fromtimestamp(token_file.stat().st_mtime, UTC)
+        left = expires.replace(tzinfo=UTC) - written
+        assert timedelta(days=6, hours=23) < left <= timedelta(days=7)
+    assert set(info) == expected
     assert info["token_uri"] == emu.url + "/token"
     assert set(info["scopes"]) == set(SCOPES)
     assert info["refresh_token"] not in out + err + "".join(seen)

@@ -296,15 +296,20 @@ def test_a_follower_applies_new_commits_and_status_shows_its_lag(primary, tmp_pa
     assert replication_status.collect(follower)["state"] == "off"
 
 
-def test_status_of_a_replicating_primary(primary):
+def test_status_of_a_replicating_primary(primary, monkeypatch):
     db, url, replicator = primary
     synced = replicator.sync()
     data = replication_status.collect(db)
     assert data["state"] == "on" and data["role"] == "primary" and data["url"] == url
     assert data["replica"]["txid"] == synced["txid"]
     assert data["lag_transactions"] == 0 and data["warnings"] == []
+    assert data["local_txid"] == synced["txid"]
     lines = replication_status.render_lines(data)
     assert lines[0] == f"Replication: on (to {url})"
+    # `status --db primary/archive.db` from the directory above: the same answer, not "?".
+    monkeypatch.chdir(db.parent.parent)
+    relative = replication_status.collect(f"{db.parent.name}/{db.name}")
+    assert relative["local_txid"] == synced["txid"] and relative["lag_transactions"] == 0
 
 
 def test_status_warns_when_the_replica_stopped_advancing(primary):

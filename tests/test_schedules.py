@@ -78,7 +78,7 @@ def test_good_file_loads_into_specs(tmp_path):
 def test_shipped_schedule_for_the_organisation_channel_is_valid():
     specs = {s.id: s for s in load_schedules(REPO / "schedules")}
     assert {s.channel for s in specs.values()} == {CHANNEL}
-    assert {s.mode for s in specs.values()} == {"incremental", "full", "analytics"}
+    assert {s.mode for s in specs.values()} == {"incremental", "full", "stats", "analytics"}
     incremental = next(s for s in specs.values() if s.mode == "incremental")
     after = datetime(2025, 1, 6, 0, 1, tzinfo=UTC)
     first = incremental.trigger().get_next_fire_time(None, after)
@@ -262,3 +262,21 @@ def test_both_cron_and_every_are_checked_when_both_are_given(tmp_path):
     assert "exactly one of 'cron' or 'every'" in message
     assert "bad cron expression '61 * * * *'" in message
     assert "bad interval 'soon'" in message
+
+
+def test_notify_tables_gather_urls_and_one_public_url(tmp_path):
+    from archivesync.worker.schedules import load_notify
+
+    (tmp_path / "a.toml").write_text(
+        job() + '\n[notify]\nurls = ["json://127.0.0.1:9/a"]\npublic_url = "https://x.example"\n'
+    )
+    (tmp_path / "b.toml").write_text('[notify]\nurls = ["mailto://u:secretpw@example.org"]\n')
+    assert load_schedules(tmp_path)  # [notify] is a known table
+    assert load_notify(tmp_path) == (
+        ["json://127.0.0.1:9/a", "mailto://u:secretpw@example.org"],
+        "https://x.example",
+    )
+    (tmp_path / "b.toml").write_text('[notify]\nurls = "mailto://u:secretpw@example.org"\n')
+    with pytest.raises(ConfigError) as bad:
+        load_notify(tmp_path)
+    assert "b.toml: [notify] takes urls" in str(bad.value) and "secretpw" not in str(bad.value)

@@ -182,6 +182,7 @@ def seed(db_path) -> dict:
     )
     db["quota_usage"].insert({"day": "2025-01-05", "units": 9_990})
     db["quota_usage"].insert({"day": "2025-01-06", "units": 7})  # tomorrow in California
+    db["quota_usage"].insert({"day": "2025-01-05", "bucket": "videos.batchGetStats", "units": 40})
     jobs = [
         {
             "id": "inc",
@@ -238,7 +239,7 @@ def test_collect_a_busy_day(db_path):
     assert channel["last_run"]["status"] == "quota_exhausted"
     assert [r["id"] for r in report["requests"]["active"]] == [2, 3]
     assert [r["id"] for r in report["requests"]["recent"]] == [1]
-    assert report["quota"] == {
+    default = {
         "day": "2025-01-05",
         "spent": 9_990,
         "budget": 10_000,
@@ -246,6 +247,10 @@ def test_collect_a_busy_day(db_path):
         "next_reset_at": "2025-01-06T08:00:00Z",
         "resets_in_seconds": 3600,
     }
+    # Each bucket on its own: statistics spent 40 calls of their own 10,000, not the default's.
+    stats = {**default, "spent": 40, "left": 9_960}
+    buckets = {"default": default, "videos.batchGetStats": stats}
+    assert report["quota"] == {**default, "buckets": buckets}
     assert [j["id"] for j in report["schedule"]] == ["inc"]
     assert collect(db_path, daily_budget=9_000)["quota"]["left"] == 0
 
@@ -264,7 +269,11 @@ def test_render_a_busy_day(db_path):
     assert "#3 queued          resync of video(s) v1,v2, by carol" in text
     assert "#2 running         incremental sync of channel UCaaaaaaaaaaaaaaaaaaaaaa, by bob" in text
     assert "Recent requests:\n  #1 done            resync of playlist PL1, by alice" in text
-    assert "9990 of 10000 units spent, 10 left; resets at 2025-01-06T08:00:00Z (in 1h 00m)" in text
+    assert (
+        "Quota today (Pacific day 2025-01-05), resets at 2025-01-06T08:00:00Z (in 1h 00m):" in text
+    )
+    assert "  default: 9990 of 10000 units spent, 10 left" in text
+    assert "  videos.batchGetStats: 40 of 10000 units spent, 9960 left" in text
     assert "2025-01-06T07:10:00Z inc: incremental sync of UCaaaaaaaaaaaaaaaaaaaaaa" in text
 
 

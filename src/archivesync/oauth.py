@@ -89,8 +89,17 @@ def load_credentials(path: str | os.PathLike[str], scopes: tuple[str, ...] = SCO
     )
 
 
-def save_credentials(path: str | os.PathLike[str], credentials: Credentials) -> None:
-    """Write the authorized-user JSON atomically with mode 0600 (no access token in it)."""
+def save_credentials(
+    path: str | os.PathLike[str],
+    credentials: Credentials,
+    *,
+    refresh_token_expires_at: str | None = None,
+) -> None:
+    """Write the authorized-user JSON atomically with mode 0600 (no access token in it).
+
+    `refresh_token_expires_at` (UTC, when Google said the refresh token expires) lets the
+    daemon warn before it does.
+    """
     path = Path(path)
     info = {
         "type": "authorized_user",
@@ -100,6 +109,8 @@ def save_credentials(path: str | os.PathLike[str], credentials: Credentials) -> 
         "token_uri": credentials.token_uri,
         "scopes": list(credentials.granted_scopes or credentials.scopes or SCOPES),
     }
+    if refresh_token_expires_at:
+        info["refresh_token_expires_at"] = refresh_token_expires_at
     if not credentials.refresh_token:
         raise AuthError("the authorization server returned no refresh token; run auth again")
     directory = path.parent if str(path.parent) else Path(".")
@@ -194,8 +205,21 @@ def run_auth_flow(
         raise AuthError(f"authorisation failed: {_oauth_error_name(e)}") from None
     if not credentials.refresh_token:
         raise AuthError("the authorization server returned no refresh token; run auth again")
-    save_credentials(token_path, credentials)
+    save_credentials(token_path, credentials, refresh_token_expires_at=_refresh_token_expiry(flow))
     return credentials
+
+
+def _refresh_token_expiry(flow) -> str | None:
+    """When the refresh token expires, if the token answer said (`refresh_token_expires_in`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from archivesync.timestamps import format_utc
+
+    seconds = (getattr(flow.oauth2session, "token", None) or {}).get("refresh_token_expires_in")
+    try:
+        return format_utc(datetime.now(UTC) + timedelta(seconds=int(seconds))) if seconds else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _oauth_error_name(e: Exception) -> str:

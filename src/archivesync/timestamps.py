@@ -30,3 +30,20 @@ def system_clock() -> datetime:
 def utcnow(clock: Clock = system_clock) -> str:
     """Now by `clock`, in the stored format."""
     return format_utc(clock())
+
+
+def json_time(value: datetime | str | None) -> str | None:
+    """Any time we hand out as JSON (a datetime or an ISO 8601 string) in the one format.
+
+    Strings already in it pass through; `...+00:00`, offsets and fractions become `...Z`;
+    text that is no time at all is returned unchanged rather than lost.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return format_utc(value if value.tzinfo else value.replace(tzinfo=UTC))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return format_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC))

@@ -26,6 +26,7 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from archivesync.db.quota import QuotaGuard
 from archivesync.errors import (
     ApiError,
     ConfigError,
@@ -131,31 +132,6 @@ def _error_details(e: HttpError) -> tuple[str | None, str]:
     return reason, message
 
 
-class QuotaGuard:
-    """Counts units (thread-safe) and refuses a call that would pass the day's budget."""
-
-    def __init__(self, budget: int | None = None, already_spent: int = 0):
-        self.budget = budget
-        self.already_spent = already_spent
-        self.units = 0
-        self._lock = threading.Lock()
-
-    def take(self, units: int = 1) -> None:
-        """Count `units` (captions calls cost 50 or 200); QuotaExhausted past the budget."""
-        with self._lock:
-            if self.budget is not None and self.already_spent + self.units + units > self.budget:
-                raise QuotaExhausted(
-                    f"daily quota budget reached ({self.already_spent + self.units} of "
-                    f"{self.budget} units spent today, Pacific time); try again after the reset"
-                )
-            self.units += units
-
-    def refund(self, units: int = 1) -> None:
-        """Give back units taken for a request that never got an HTTP answer."""
-        with self._lock:
-            self.units -= units
-
-
 class _CachedResources:
     """A service whose `videos()`, `playlistItems()`... are built once per thread.
 
@@ -199,6 +175,8 @@ class YouTubeClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.guard = guard or QuotaGuard()
+        # Other buckets' guards (videos.batchGetStats), for calls that name their bucket.
+        self.guards = {self.guard.bucket: self.guard}
         self.stop = stop or threading.Event()
         self._local = threading.local()
         self.calls = 0
@@ -238,19 +216,22 @@ class YouTubeClient:
         *,
         units: int = 1,
         media: bool = False,
+        bucket: str | None = None,
     ) -> Any:
         """Run one API request with retries; `what` names it in messages (never the key).
 
         `kind` is the answer's expected `kind`: a 200 whose body is anything else (cut short,
         an HTML page, empty, a JSON array or string) is retried like a 503. `units` is the
-        method's quota cost; `media` marks a download whose answer is bytes, not JSON.
+        method's quota cost, taken from the guard of `bucket` (default: the client's guard);
+        `media` marks a download whose answer is bytes, not JSON.
         """
+        guard = self.guards[bucket] if bucket else self.guard
         last = ""
         unreachable = 0
         for attempt in range(self.retries + 1):
             if self.stop.is_set():
                 raise Interrupted("stopped before the next request")
-            self.guard.take(units)
+            guard.take(units)
             with self._calls_lock:
                 self.calls += 1
             try:
@@ -284,7 +265,7 @@ class YouTubeClient:
                 last = f"{type(e).__name__}"
                 if _never_reached(e):
                     # The API charges nothing for a request it never received.
-                    self.guard.refund(units)
+                    guard.refund(units)
                     unreachable += 1
                     if unreachable > min(self.retries, CONNECT_RETRIES):
                         raise TransientApiError(

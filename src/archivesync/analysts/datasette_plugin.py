@@ -323,8 +323,27 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "quota_usage": (
-        "API quota units spent per Pacific-time day (the quota resets at midnight PT).",
-        {"day": "Pacific-time day (YYYY-MM-DD)", "units": "Units spent"},
+        "API quota units spent per quota bucket and Pacific-time day (each resets at midnight PT).",
+        {
+            "day": "Pacific-time day (YYYY-MM-DD)",
+            "bucket": "Quota bucket: default, or videos.batchGetStats (its own daily limit)",
+            "units": "Units spent that day in that bucket",
+        },
+    ),
+    "notify_state": (
+        "What the daemon has told operators (--notify): one row per event and subject.",
+        {
+            "key": "Event and subject, e.g. run_failed:rilg-full",
+            "event": "run_failed, quota_exhausted, schedule_missed, replication, oauth, "
+            "oauth_expiring or daemon_error",
+            "subject": "The job, quota bucket, replica or database concerned",
+            "state": "problem while the cause lasts, ok once it recovered",
+            "cause": "The cause in one line (no secrets)",
+            "run_id": "The run that showed it, if any",
+            "since": "When the current state began (UTC)",
+            "notified_at": "When a message about it was last sent (UTC)",
+            "sent": "1 if that message reached every URL",
+        },
     ),
     "sync_requests": (
         "Syncs asked for by staff, run by the daemon in order.",
@@ -554,6 +573,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "likes_growth_30d": "Likes gained in the 30 days to as_of",
             "comments_growth_30d": "Comments gained in the 30 days to as_of",
             "removed_at": _REMOVED_AT,
+            "view_counting": "unified: latest figures observed on or after 2026-08-27, when "
+            "YouTube unified how public views are counted; before_unified: earlier",
+            "views_growth_spans_counting_change": "1 when views_growth spans 2026-08-27: it holds "
+            "a step that is not audience change",
         },
     ),
     "removed_videos": (

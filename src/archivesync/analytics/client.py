@@ -14,8 +14,9 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
 from archivesync import oauth
+from archivesync.db.quota import QuotaGuard
 from archivesync.errors import ApiError, AuthError
-from archivesync.youtube import QuotaGuard, YouTubeClient
+from archivesync.youtube import YouTubeClient
 
 SCOPE_MESSAGE = (
     "the OAuth token does not grant YouTube Analytics (scope yt-analytics.readonly): run "

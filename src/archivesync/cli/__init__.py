@@ -20,6 +20,7 @@ from archivesync.errors import ArchiveSyncError
 # Command name -> "module:attribute" of its click command.
 COMMANDS = {
     "sync": "archivesync.cli.sync:sync_command",
+    "stats": "archivesync.cli.sync:stats_command",
     "emulator": "archivesync.emulator.cli:emulator_command",
     "search": "archivesync.cli.search:search_command",
     "sql": "archivesync.cli.query:sql_command",
@@ -30,6 +31,7 @@ COMMANDS = {
     "daemon": "archivesync.cli.ops:daemon_command",
     "resync": "archivesync.cli.ops:resync_command",
     "status": "archivesync.cli.ops:status_command",
+    "notify": "archivesync.cli.notify:notify_group",
     "analytics": "archivesync.cli.analytics:analytics_command",
     "auth": "archivesync.cli.auth:auth_command",
     "transcripts": "archivesync.cli.transcripts:transcripts_command",
@@ -73,6 +75,18 @@ class LazyGroup(click.Group):
         """Every command name, sorted, without importing anything."""
         return sorted({*self._loaded, *self._lazy})
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; a closed pipe on stdout ends any command quietly with 0.
+
+        Click itself would turn it into exit 1 with no message.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from archivesync.cli.common import closed_pipe_exit
+
+            closed_pipe_exit()
+
     def _load(self, name: str) -> click.Command:
         module, attribute = self._lazy.pop(name).split(":")
         command = self._loaded[name] = getattr(importlib.import_module(module), attribute)
@@ -96,6 +110,14 @@ def main() -> None:
     """The console script: run the `archivesync` command group."""
     try:
         cli(standalone_mode=True)
+    except SystemExit as e:
+        try:
+            sys.stdout.flush()  # what is still buffered, while a closed pipe can be handled
+        except BrokenPipeError:
+            from archivesync.cli.common import closed_pipe_exit
+
+            closed_pipe_exit(e.code)
+        raise
     except ArchiveSyncError as e:  # pragma: no cover - commands catch their own
         click.echo(f"Error: {e}", err=True)
         sys.exit(e.exit_code)

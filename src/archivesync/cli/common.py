@@ -14,7 +14,7 @@ import signal
 import sqlite3
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from archivesync.sync.run import Outcome, Settings
 
 DEFAULT_RECENT_DAYS = 30  # Settings.recent_days (tests/test_cli_imports.py checks they agree)
+
+
+def closed_pipe_exit(code: int | str | None = 0) -> NoReturn:
+    """The reader stopped reading (`archivesync status | head -5`): not an error, exit 0.
+
+    stdout goes to /dev/null first, or Python would fail again flushing it at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(code)
 
 
 def fail_cleanly(func):
@@ -47,10 +57,7 @@ def fail_cleanly(func):
             click.echo(f"Error: {e}", err=True)
             sys.exit(e.exit_code)
         except BrokenPipeError:
-            # Python would complain again when it flushes stdout at exit.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
+            closed_pipe_exit()
         except sqlite3.OperationalError as e:
             # A write refused after the checks at start (file made read-only meanwhile, say).
             readonly = (getattr(e, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY")

@@ -28,6 +28,7 @@ from archivesync.cli.common import (
     signal_exit_code,
     stop_on_signals,
 )
+from archivesync.cli.notify import notify_options, notify_settings
 from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
@@ -82,6 +83,7 @@ class TimeZone(click.ParamType):
     is_flag=True,
     help="Litestream replicates this database from its own service: leave checkpoints to it.",
 )
+@notify_options
 @endpoint_option
 @settings_options
 @log_options
@@ -91,6 +93,8 @@ def daemon_command(
     schedules_dir,
     replicate_to,
     litestream_sidecar,
+    notify_urls,
+    public_url,
     api_endpoint,
     log_format,
     verbose,
@@ -112,6 +116,7 @@ def daemon_command(
     # The daemon's job listener reports misses and skips in our own log format.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     resolve_endpoint(api_endpoint)  # a bad URL fails now, not at 3 a.m.
+    notifier, public_url = notify_settings(notify_urls, public_url, schedules_dir)
     Daemon(
         db_path,
         jobs,
@@ -120,6 +125,8 @@ def daemon_command(
         settings=settings,
         schedules_dir=schedules_dir,
         replicate_to=replicate_to,
+        notifier=notifier,
+        public_url=public_url,
     ).run()
 
 

@@ -16,7 +16,8 @@ from archivesync.cli.common import (
     settings_options,
     stop_on_signals,
 )
-from archivesync.db.schema import open_db, write_transaction
+from archivesync.db.schema import open_db
+from archivesync.db.transactions import write_transaction
 from archivesync.errors import ConfigError, TranscriptParseError
 from archivesync.logs import setup_logging
 from archivesync.oauth import resolve_token_file

@@ -7,9 +7,7 @@ README; add columns, never rename them.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -358,82 +356,6 @@ def _analytics(db: Database) -> None:
     create_analytics_views(db)
 
 
-@MIGRATIONS(name="0010_words_index")
-def _words_index(db: Database) -> None:
-    # Words search folds spelling variants (search/fold.py) and reads transcripts newest video
-    # first, stopping when its page is full (search/transcripts.py): folded copies beside the
-    # text (search_docs.*_folded, transcript_cues.text_folded), and the transcript rows keyed
-    # by video and contentless (the bigram copy was 40% of the file), with a one-character
-    # prefix index (a one-character word merged every token it starts). Nothing is lost: every
-    # cue and video stays, and the whole index is written again from them.
-    db.executescript(
-        """
-        ALTER TABLE transcript_cues ADD COLUMN text_folded TEXT;
-        ALTER TABLE search_docs ADD COLUMN title_folded TEXT NOT NULL DEFAULT '';
-        ALTER TABLE search_docs ADD COLUMN description_folded TEXT NOT NULL DEFAULT '';
-        ALTER TABLE search_docs ADD COLUMN tags_folded TEXT NOT NULL DEFAULT '';
-        ALTER TABLE search_docs ADD COLUMN chapters_folded TEXT NOT NULL DEFAULT '';
-        DROP TABLE search_fts_transcripts;
-        CREATE VIRTUAL TABLE search_fts_transcripts USING fts5(
-            text, content='', tokenize='ascii', prefix='1'
-        );
-        """
-    )
-    # Imported here so that schema.py never depends on the search code at import time.
-    from archivesync.search.index import rebuild_index
-    from archivesync.search.transcripts import fold_all_cues
-
-    fold_all_cues(db)
-    rebuild_index(db)
-
-
-@contextlib.contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[None]:
-    """All of the block or none of it: its own transaction, or part of the caller's.
-
-    The sync's hot path uses this, not `Database.atomic()`. Inside an open transaction
-    (every page of a sync is one) it adds no savepoint: an error leaves the caller's
-    transaction to roll back, as every `with` block around it does. A savepoint there was
-    pure cost: each SAVEPOINT and RELEASE makes FTS5 flush its pending terms into a new
-    segment, and `atomic()` names each one with `secrets.token_hex`, a system call that hands
-    the GIL to the fetching threads.
-    """
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("SAVEPOINT archivesync")
-    try:
-        yield
-    except BaseException:
-        # An error that destroyed the transaction (RAISE(ROLLBACK)) took the savepoint with it.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK TO SAVEPOINT archivesync")
-            conn.execute("RELEASE SAVEPOINT archivesync")
-        raise
-    conn.execute("RELEASE SAVEPOINT archivesync")
-
-
-@contextlib.contextmanager
-def write_transaction(db: Database) -> Iterator[Database]:
-    """A transaction that takes the write lock up front (BEGIN IMMEDIATE).
-
-    A plain BEGIN reads first and upgrades to a write lock later; if another connection (the
-    daemon's heartbeat, a queued resync) commits in between, SQLite fails the upgrade at once
-    with "database is locked" instead of waiting out the busy timeout.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.rollback()
-        raise
-    db.conn.commit()
-
-
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (and create or upgrade) the index at `path`.
 
@@ -474,3 +396,61 @@ def _audit_and_sessions(db: Database) -> None:
     from archivesync.db.audit import create_tables
 
     create_tables(db)
+
+
+@MIGRATIONS(name="0008_quota_buckets")
+def _quota_buckets(db: Database) -> None:
+    # Since 2026 YouTube charges some methods to their own buckets (videos.batchGetStats): the
+    # ledger keeps one row per day and bucket. Every existing row was the default bucket's.
+    db["quota_usage"].add_column("bucket", str, not_null_default="default")
+    db["quota_usage"].transform(pk=("day", "bucket"), column_order=("day", "bucket", "units"))
+    # What the daemon has told operators (notify/): one row per event and subject, so a failure
+    # repeated every 15 minutes, or a restart, does not send the same message again.
+    db.executescript(
+        """
+        CREATE TABLE notify_state (
+            key TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            subject TEXT,
+            state TEXT NOT NULL,
+            cause TEXT,
+            run_id INTEGER,
+            since TEXT NOT NULL,
+            notified_at TEXT,
+            sent INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+    # stats_latest gained view_counting and views_growth_spans_counting_change (2026-08-27).
+    from archivesync.db.views import create_views
+
+    create_views(db)
+
+
+@MIGRATIONS(name="0010_words_index")
+def _words_index(db: Database) -> None:
+    # Words search folds spelling variants (search/fold.py) and reads transcripts newest video
+    # first, stopping when its page is full (search/transcripts.py): folded copies beside the
+    # text (search_docs.*_folded, transcript_cues.text_folded), and the transcript rows keyed
+    # by video and contentless (the bigram copy was 40% of the file), with a one-character
+    # prefix index (a one-character word merged every token it starts). Nothing is lost: every
+    # cue and video stays, and the whole index is written again from them.
+    db.executescript(
+        """
+        ALTER TABLE transcript_cues ADD COLUMN text_folded TEXT;
+        ALTER TABLE search_docs ADD COLUMN title_folded TEXT NOT NULL DEFAULT '';
+        ALTER TABLE search_docs ADD COLUMN description_folded TEXT NOT NULL DEFAULT '';
+        ALTER TABLE search_docs ADD COLUMN tags_folded TEXT NOT NULL DEFAULT '';
+        ALTER TABLE search_docs ADD COLUMN chapters_folded TEXT NOT NULL DEFAULT '';
+        DROP TABLE search_fts_transcripts;
+        CREATE VIRTUAL TABLE search_fts_transcripts USING fts5(
+            text, content='', tokenize='ascii', prefix='1'
+        );
+        """
+    )
+    # Imported here so that schema.py never depends on the search code at import time.
+    from archivesync.search.index import rebuild_index
+    from archivesync.search.transcripts import fold_all_cues
+
+    fold_all_cues(db)
+    rebuild_index(db)

@@ -15,7 +15,7 @@ from operator import itemgetter
 
 from sqlite_utils import Database
 
-from archivesync.db.schema import atomic
+from archivesync.db.transactions import atomic
 from archivesync.parsing import chapter_url, iso_utc, parse_chapters, parse_duration, video_url
 from archivesync.search.index import index_videos
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-__all__ = ["ANALYTICS_VIEWS", "VIEWS", "create_analytics_views", "create_views", "hms_sql"]
+__all__ = [
+    "ANALYTICS_VIEWS",
+    "VIEWS",
+    "VIEW_COUNTING_CHANGED_AT",
+    "VIEW_COUNTING_CHANGED_ON",
+    "create_analytics_views",
+    "create_views",
+    "hms_sql",
+]
 
 
 def hms_sql(seconds: str) -> str:
@@ -34,6 +42,11 @@ def _stat_at(when: str) -> str:
 def _ago(days: int) -> str:
     return f"strftime('%Y-%m-%dT%H:%M:%SZ', v.as_of, '-{days} days')"
 
+
+# YouTube unified how public view counts are counted on this day (a play start counts): a
+# stored viewCount series has a step there. Observations from this moment (UTC) are "unified".
+VIEW_COUNTING_CHANGED_ON = "2026-08-27"
+VIEW_COUNTING_CHANGED_AT = f"{VIEW_COUNTING_CHANGED_ON}T00:00:00Z"
 
 VIEWS: dict[str, str] = {
     # One row per video ever seen; removed ones stay, flagged by removed_at.
@@ -129,6 +142,8 @@ LEFT JOIN (
 ) i ON i.playlist_id = p.id
 """,
     # Growth over a window is NULL when there is no observation that old (a newer video).
+    # view_counting says on which side of YouTube's 2026-08-27 change the latest count lies;
+    # a growth that spans the change holds a step that is not audience change.
     "stats_latest": f"""
 SELECT
   v.id AS video_id,
@@ -148,7 +163,12 @@ SELECT
   l.view_count - m.view_count AS views_growth_30d,
   l.like_count - m.like_count AS likes_growth_30d,
   l.comment_count - m.comment_count AS comments_growth_30d,
-  v.removed_at
+  v.removed_at,
+  CASE WHEN l.observed_at >= '{VIEW_COUNTING_CHANGED_AT}' THEN 'unified' ELSE 'before_unified'
+    END AS view_counting,
+  CASE WHEN f.observed_at < '{VIEW_COUNTING_CHANGED_AT}'
+    AND l.observed_at >= '{VIEW_COUNTING_CHANGED_AT}' THEN 1 ELSE 0
+    END AS views_growth_spans_counting_change
 FROM (
   SELECT
     v.*,

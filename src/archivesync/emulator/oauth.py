@@ -146,6 +146,9 @@ class OAuthProvider:
         self._refresh: dict[str, _Grant] = {}
         self._access: dict[str, _Access] = {}
         self.token_requests = 0  # how many times the token endpoint answered (for tests)
+        # Google gives apps left in "Testing" refresh tokens that expire (after 7 days) and
+        # says so with `refresh_token_expires_in`; None answers as for a published app.
+        self.refresh_token_lifetime: int | None = None
 
     # ------------------------------------------------------------------ test helpers
 
@@ -256,6 +259,8 @@ class OAuthProvider:
         refresh = self.issue(pending.grant.channel_id, pending.grant.scopes, client_id)
         body = self._new_access(self._refresh[refresh])
         body["refresh_token"] = refresh
+        if self.refresh_token_lifetime is not None:
+            body["refresh_token_expires_in"] = self.refresh_token_lifetime
         return OAuthAnswer(200, body)
 
     def _refresh_grant(self, form: Mapping[str, str], client_id: str) -> OAuthAnswer:

@@ -38,7 +38,12 @@ separate from the Data API's), then faults (endpoint ``"reports"``), ``latency_m
 
 ``/feeds/videos.xml`` needs no key and costs nothing. ``/_emulator/...`` is the control API for
 a separate process: ``GET stats``, ``POST faults`` (``{"kind", "endpoint", "count"}``),
-``POST reset``, ``POST config`` (``{"latency_ms", "quota", "api_keys"}``).
+``POST reset``, ``POST config`` (``{"latency_ms", "quota", "api_keys", "stats_quota",
+"batch_stats_refusal"}``).
+
+``/youtube/v3/videos:batchGetStats`` (see ``batch_stats``) follows the same order of checks but
+charges its own bucket (``stats_quota`` calls a day per key); ``batch_stats_refusal`` (403 or
+404) makes it answer as for a project that has not enabled it, or a method that is gone.
 """
 
 from __future__ import annotations
@@ -59,8 +64,8 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from . import analytics as analytics_errors
+from . import batch_stats, errors, fields, oauth
 from . import captions as captions_api
-from . import errors, fields, oauth
 from .analytics import REPORTS_PATH, Analytics
 from .api import ENDPOINTS, etag, list_response
 from .captions import Captions
@@ -162,6 +167,11 @@ class Emulator:
         self.port = port
         self.latency_ms = latency_ms
         self.quota = quota
+        # videos.batchGetStats: its own bucket (calls a day per key), and a switch that makes
+        # it answer 403 (not enabled for the project) or 404 (gone) for the fallback.
+        self.stats_quota = 10_000
+        self.batch_stats_refusal: int | None = None
+        self._stats_ledger: Counter[tuple[str, date]] = Counter()
         self.api_keys: set[str] = set(api_keys) if api_keys is not None else {DEMO_API_KEY}
         self.uploads_cap = uploads_cap
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -276,6 +286,7 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self._ledger.clear()
+            self._stats_ledger.clear()
             self._analytics_ledger.clear()
             self._faults.clear()
 
@@ -286,7 +297,11 @@ class Emulator:
             calls = Counter(r["endpoint"] for r in self.requests)
             units = {k: n for (k, day), n in self._ledger.items() if day == today}
             return {
-                "calls": {e: calls.get(e, 0) for e in (*ENDPOINTS, FEED, CAPTIONS, REPORTS)},
+                "calls": {
+                    e: calls.get(e, 0)
+                    for e in (*ENDPOINTS, batch_stats.ENDPOINT, FEED, CAPTIONS, REPORTS)
+                },
+                "stats_units": {k: n for (k, day), n in self._stats_ledger.items() if day == today},
                 "units": units,
                 "units_total": sum(units.values()),
                 "quota": self.quota,
@@ -309,14 +324,27 @@ class Emulator:
         with self._lock:
             self.requests.append(entry)
 
-    def _charge(self, key: str, units: int = 1) -> bool:
+    def _charge(self, key: str, units: int = 1, *, bucket: str = "default") -> bool:
         """Spend ``units``; False (and nothing spent) when the day's budget cannot pay them."""
         day = self.quota_day()
+        ledger, limit = (
+            (self._stats_ledger, self.stats_quota)
+            if bucket == batch_stats.ENDPOINT
+            else (self._ledger, self.quota)
+        )
         with self._lock:
-            if self._ledger[(key, day)] + units > self.quota:
+            if ledger[(key, day)] + units > limit:
                 return False
-            self._ledger[(key, day)] += units
+            ledger[(key, day)] += units
             return True
+
+    def stats_units_spent(self, key: str | None = None) -> int:
+        """Units of the videos.batchGetStats bucket spent today by ``key``, or by all keys."""
+        today = self.quota_day()
+        with self._lock:
+            return sum(
+                n for (k, day), n in self._stats_ledger.items() if day == today and key in (None, k)
+            )
 
     def _sleep(self) -> None:
         if self.latency_ms > 0:
@@ -328,6 +356,7 @@ class Emulator:
         self, endpoint: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str]
     ) -> _Answer:
         """Answer one list request (see the module docstring for the order of checks)."""
+        query = list(query)
         params: dict[str, str] = {}
         for name, value in query:
             # Repeated parameters (the client sends part=a&part=b for lists) mean a comma list.
@@ -337,24 +366,46 @@ class Emulator:
             return self._refuse(endpoint, params, errors.missing_key(), 0)
         if key not in self.api_keys:
             return self._refuse(endpoint, params, errors.invalid_key(), 0)
-        if not self._charge(key):
-            return self._refuse(endpoint, params, errors.quota_exceeded(), 0)
+        if endpoint == batch_stats.ENDPOINT:
+            if self.batch_stats_refusal == 403:
+                return self._refuse(endpoint, params, batch_stats.not_enabled(), 0)
+            if self.batch_stats_refusal == 404:
+                return self._refuse(endpoint, params, batch_stats.gone(), 0)
+            if not self._charge(key, bucket=endpoint):
+                return self._refuse(endpoint, params, batch_stats.quota_exceeded(), 0)
+
+            def answer_call() -> _Answer:
+                return self._answer_batch_stats(query)
+        else:
+            if not self._charge(key):
+                return self._refuse(endpoint, params, errors.quota_exceeded(), 0)
+
+            def answer_call() -> _Answer:
+                return self._answer_list(endpoint, params, headers)
+
         fault = self._take_fault(endpoint)
         self._sleep()
         if fault in ("reset", "truncate"):
-            answer = self._answer_list(endpoint, params, headers)
+            answer = answer_call()
             answer.action = fault
             self._record(endpoint, params, answer.status, 1, fault)
             return answer
         if fault in BODY_FAULTS:
-            answer = _bad_body(self._answer_list(endpoint, params, headers), fault)
+            answer = _bad_body(answer_call(), fault)
             self._record(endpoint, params, answer.status, 1, fault)
             return answer
         if fault is not None:
             return self._refuse(endpoint, params, errors.fault_error(fault), 1, fault)
-        answer = self._answer_list(endpoint, params, headers)
+        answer = answer_call()
         self._record(endpoint, params, answer.status, 1, None)
         return answer
+
+    def _answer_batch_stats(self, query: list[tuple[str, str]]) -> _Answer:
+        try:
+            body = batch_stats.batch_get_stats(self.dataset, query)
+        except errors.ApiError as err:
+            return _Answer(err.code, _json_bytes(err.body))
+        return _Answer(200, _json_bytes(body))
 
     def _refuse(
         self,
@@ -553,6 +604,13 @@ class Emulator:
                     self.quota = int(payload["quota"])
                 if "api_keys" in payload:
                     self.api_keys = {str(k) for k in payload["api_keys"]}
+                if "stats_quota" in payload:
+                    self.stats_quota = int(payload["stats_quota"])
+                if "batch_stats_refusal" in payload:
+                    refusal = payload["batch_stats_refusal"]
+                    if refusal not in (None, 403, 404):
+                        raise ValueError("batch_stats_refusal must be null, 403 or 404")
+                    self.batch_stats_refusal = refusal
                 return _Answer(200, _json_bytes(self.stats()))
         except (ValueError, TypeError) as exc:
             return _Answer(400, _json_bytes({"error": str(exc)}))
@@ -643,7 +701,9 @@ class _Handler(BaseHTTPRequestHandler):
             path in (oauth.TOKEN_PATH, oauth.REVOKE_PATH) and method == "POST"
         ):
             answer = emu.serve_oauth(path, query, body, self.headers)  # type: ignore[arg-type]
-        elif path.startswith("/youtube/v3/") and path[12:] in ENDPOINTS:
+        elif path.startswith("/youtube/v3/") and (
+            path[12:] in ENDPOINTS or path == batch_stats.PATH
+        ):
             if method == "GET":
                 answer = emu.serve_api(path[12:], query, self.headers)  # type: ignore[arg-type]
             else:

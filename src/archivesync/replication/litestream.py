@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from archivesync.errors import ConfigError, ReplicationError
-from archivesync.timestamps import format_utc
+from archivesync.timestamps import format_utc, json_time, utcnow
 
 log = logging.getLogger("archivesync.replication")
 
@@ -145,7 +145,7 @@ class Position:
 
     def as_json(self) -> dict:
         """The position as JSON values: the transaction id and its time."""
-        return {"txid": self.txid, "at": self.at.isoformat() if self.at else None}
+        return {"txid": self.txid, "at": json_time(self.at)}
 
 
 def replica_position(url: str, timeout: float = 30) -> Position | None:
@@ -303,7 +303,7 @@ class Replicator:
             pid=proc.pid,
             owner_pid=os.getpid(),
             config=str(self.config),
-            started_at=datetime.now(UTC).isoformat(),
+            started_at=utcnow(),
             restarts=self.restarts,
         )
         return proc
@@ -423,9 +423,7 @@ class Replicator:
         if self._thread:
             self._thread.join(5)
         state = read_state(self.db_path) or {}
-        write_state(
-            self.db_path, **{**state, "pid": None, "stopped_at": datetime.now(UTC).isoformat()}
-        )
+        write_state(self.db_path, **{**state, "pid": None, "stopped_at": utcnow()})
         shutil.rmtree(self._socket_dir, ignore_errors=True)
         return synced
 
@@ -556,7 +554,7 @@ def start_follower(
         url=url,
         pid=proc.pid,
         owner_pid=os.getpid(),
-        started_at=datetime.now(UTC).isoformat(),
+        started_at=utcnow(),
     )
     _wait_first_restore(proc, db_path, timeout)
     _leave_wal_mode(db_path)

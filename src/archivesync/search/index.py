@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from archivesync.db.schema import atomic
+from archivesync.db.transactions import atomic
 from archivesync.search.text import FIELDS, FOLDED, document, folded_copies, fts_texts
 from archivesync.search.transcripts import clear_index, rekey_videos
 

@@ -22,8 +22,10 @@ from sqlite_utils import Database
 
 from archivesync.db import quota, store
 from archivesync.db.access import is_write_failure, write_failure
+from archivesync.db.quota import QuotaGuard
 from archivesync.db.runs import latest_running, mark_stale_runs, start_run, update_run
-from archivesync.db.schema import open_db, open_readonly, write_transaction
+from archivesync.db.schema import open_db, open_readonly
+from archivesync.db.transactions import write_transaction
 from archivesync.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -33,7 +35,7 @@ from archivesync.errors import (
 )
 from archivesync.sync.lease import Lease
 from archivesync.timestamps import Clock, format_utc, parse_utc, system_clock
-from archivesync.youtube import QuotaGuard, YouTubeClient
+from archivesync.youtube import YouTubeClient
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ class Settings:
 
     daily_budget: int = quota.DEFAULT_DAILY_BUDGET
     safety_margin: int = quota.DEFAULT_SAFETY_MARGIN
+    # The videos.batchGetStats bucket (statistics refreshes): its own day, limit and margin.
+    stats_daily_budget: int = quota.BUCKETS[quota.STATS].daily_limit
+    stats_safety_margin: int = quota.BUCKETS[quota.STATS].safety_margin
     recent_days: int = 30
     workers: int = 4
     timeout: float = 30.0
@@ -78,10 +83,16 @@ class Outcome:
 Progress = Callable[[dict], None]
 
 
-def ledger_guard(db: Database, settings: Settings, now: datetime) -> QuotaGuard:
-    """A run's quota guard: the Pacific-day spend as of `now` against the budget less margin."""
-    spent = quota.spent_on(db, quota.pacific_day(now))
-    return QuotaGuard(settings.daily_budget - settings.safety_margin, spent)
+def ledger_guard(
+    db: Database, settings: Settings, now: datetime, bucket: str = quota.DEFAULT
+) -> QuotaGuard:
+    """A run's guard for a bucket: the Pacific-day spend as of `now` against budget less margin."""
+    spent = quota.spent_on(db, quota.pacific_day(now), bucket)
+    if bucket == quota.STATS:
+        budget = settings.stats_daily_budget - settings.stats_safety_margin
+    else:
+        budget = settings.daily_budget - settings.safety_margin
+    return QuotaGuard(budget, spent, bucket)
 
 
 class RunContext:
@@ -104,7 +115,7 @@ class RunContext:
         self.total: int | None = None
         self.notes: list[str] = []
         self.phase = "starting"
-        self._flushed_units = 0
+        self._flushed_units: dict[str, int] = {}
 
     def set_phase(self, phase: str) -> None:
         """Name the part of the run now going (uploads and videos, playlists, removals...)."""
@@ -134,23 +145,24 @@ class RunContext:
             self.seen,
             self.added,
             self.updated,
-            self.client.guard.units,
+            sum(g.units for g in self.client.guards.values()),
         )
         self.progress({**self.figures(), "total": self.total, "phase": self.phase})
 
     def flush(self, now: str) -> None:
-        """Write the units spent since the last flush and the run's figures."""
-        units = self.client.guard.units
+        """Write the units spent since the last flush (per bucket) and the run's figures."""
         day = quota.pacific_day(parse_utc(now))
-        quota.record_units(self.db, day, units - self._flushed_units)
-        self._flushed_units = units
+        for bucket, guard in self.client.guards.items():
+            units = guard.units
+            quota.record_units(self.db, day, units - self._flushed_units.get(bucket, 0), bucket)
+            self._flushed_units[bucket] = units
         update_run(self.db, self.run_id, {**self.figures(), "heartbeat_at": now})
 
     def figures(self) -> dict:
         """The run's figures so far."""
         return {
             "api_calls": self.client.calls,
-            "quota_units": self.client.guard.units,
+            "quota_units": sum(g.units for g in self.client.guards.values()),
             "videos_added": self.added,
             "videos_updated": self.updated,
             "videos_removed": self.removed,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
 from datasette.utils.asgi import NotFound, Response
 
+from archivesync.db.views import VIEW_COUNTING_CHANGED_ON
 from archivesync.search.text import EmptyQuery
 from archivesync.web import charts, data
 from archivesync.web.access import can_read, database_name, login_redirect
@@ -13,6 +15,14 @@ from archivesync.web.respond import read, render
 from archivesync.web.tables import Column, export_format, table_response
 from archivesync.web.text import clock
 
+# YouTube's 2026-08-27 change of view counting: a step in the series, not audience change.
+VIEW_COUNTING_MARKERS = (
+    (
+        date.fromisoformat(VIEW_COUNTING_CHANGED_ON),
+        f"{VIEW_COUNTING_CHANGED_ON}: YouTube が公開再生回数の数え方を統一しました。"
+        "この日の前後の段差は視聴の増減ではありません。",
+    ),
+)
 SEARCH_COLUMNS = [
     Column("video_id", "動画 ID"),
     Column("title", "タイトル"),
@@ -136,7 +146,7 @@ async def video(request, datasette):
         )
     v = page["video"]
     page["views_chart"] = charts.line_chart(
-        "再生回数の推移 (同期時の累計)", page["views_series"], second=()
+        "再生回数の推移 (同期時の累計)", page["views_series"], markers=VIEW_COUNTING_MARKERS
     )
     if page["daily_series"]:
         page["daily_chart"] = charts.bar_chart(

@@ -101,8 +101,12 @@ def line_chart(
     points: Sequence[tuple[date, float]],
     *,
     second: Sequence[tuple[date, float]] = (),
+    markers: Sequence[tuple[date, str]] = (),
 ) -> Markup:
-    """A line over dates (e.g. views over time); `second` is drawn dashed on the same axes."""
+    """A line over dates (e.g. views over time); `second` is drawn dashed on the same axes.
+
+    `markers` are vertical lines at dates inside the range, each with its explanation.
+    """
     if not points and not second:
         return empty("データがありません")
     days = [d for d, _ in [*points, *second]]
@@ -115,6 +119,13 @@ def line_chart(
         return LEFT + plot_w * (d - first).days / span, TOP + plot_h - plot_h * v / y_max
 
     parts = _frame(title, y_max)
+    for day, note in markers:
+        if first <= day <= last:
+            x = xy(day, 0)[0]
+            parts.append(
+                f'<line class="marker" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}">'
+                f"<title>{escape(note)}</title></line>"
+            )
     for css, series in (("line", points), ("line second", second)):
         if not series:
             continue

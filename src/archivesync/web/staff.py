@@ -64,9 +64,9 @@ async def overview(request, datasette):
         }
 
     page = await read_for(datasette, request, collect)
-    # Asks Litestream (a subprocess or two) only when this database is replicated or followed.
+    # The daemon's cached check when fresh; Litestream itself (a subprocess or two) otherwise.
     page["replication"] = await asyncio.to_thread(
-        replication_status.collect, cfg.get("db_path", "")
+        replication_status.collect_cached, cfg.get("db_path", "")
     )
     return await render(datasette, request, "overview.html", page)
 

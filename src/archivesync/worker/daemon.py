@@ -19,14 +19,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import signal
 import socket
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,30 +39,33 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
-from archivesync.analytics.run import MODE as ANALYTICS_MODE
-from archivesync.analytics.run import run_analytics
 from archivesync.db import schema
 from archivesync.db.access import NotWritable, check_writable, is_write_failure, write_failure
 from archivesync.db.schema import open_db
-from archivesync.errors import ArchiveSyncError, ConfigError, LeaseHeld
+from archivesync.errors import ConfigError
+from archivesync.notify.send import Sender
+from archivesync.notify.watch import OAUTH_MODES, Watcher
+from archivesync.oauth import TOKEN_FILE_ENV
 from archivesync.parsing import iso_utc
+from archivesync.replication import status as replication_status
 from archivesync.replication.litestream import Replicator, redact_url
-from archivesync.reporting import figures_sentence, progress_reporter
 from archivesync.sync import requests as sync_requests
-from archivesync.sync.channel import run_sync
 from archivesync.sync.lease import Lease
-from archivesync.sync.run import Outcome, Settings, Target
-from archivesync.timestamps import utcnow
+from archivesync.sync.run import Settings
+from archivesync.timestamps import Clock, system_clock, utcnow
+from archivesync.worker.jobs import JobResult, JobRunner
 from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")
 
 HEARTBEAT_SECONDS = 2.0
+# The replica and the OAuth token are looked at this often (and the console's cached
+# replication state refreshed).
+CHECK_SECONDS = 30.0
 POLL_SECONDS = 1.0
 # A run due while another one is still going waits this long before it counts as missed;
 # missed runs of one job coalesce into one.
 MISFIRE_GRACE_SECONDS = 15 * 60
-PROGRESS_LOG_SECONDS = 30.0
 SYNC_EXECUTOR = "default"
 HOUSEKEEPING_EXECUTOR = "housekeeping"
 
@@ -82,6 +83,10 @@ class Daemon:
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         poll_seconds: float = POLL_SECONDS,
         replicate_to: str | None = None,
+        notifier: Sender | None = None,
+        public_url: str | None = None,
+        clock: Clock = system_clock,
+        check_seconds: float = CHECK_SECONDS,
     ):
         self.db_path = str(db_path)
         self.jobs = jobs
@@ -92,6 +97,7 @@ class Daemon:
         self.heartbeat_seconds = heartbeat_seconds
         self.poll_seconds = poll_seconds
         self.replicate_to = replicate_to
+        self.check_seconds = check_seconds
         self.replicator: Replicator | None = None
         self.stop = threading.Event()
         self._local = threading.local()
@@ -102,11 +108,20 @@ class Daemon:
         self._shutdown_thread: threading.Thread | None = None
         self.fatal: NotWritable | None = None
         self._fatal_lock = threading.Lock()
+        self.runner = JobRunner(
+            self.db_path,
+            api_key=api_key,
+            endpoint=endpoint,
+            settings=settings,
+            stop=self.stop,
+            db=self._db,
+        )
+        self.watcher = Watcher(notifier, self._db, clock=clock, public_url=public_url)
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={
                 SYNC_EXECUTOR: ThreadPoolExecutor(1),
-                HOUSEKEEPING_EXECUTOR: ThreadPoolExecutor(2),
+                HOUSEKEEPING_EXECUTOR: ThreadPoolExecutor(3),
             },
             job_defaults={
                 "coalesce": True,
@@ -155,10 +170,15 @@ class Daemon:
                 self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
             )
             self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
-            self.scheduler.start()  # blocks until _shutdown
+            try:
+                self.scheduler.start()  # blocks until _shutdown
+            except Exception as e:
+                self.watcher.daemon_failed(e, self.db_path)
+                raise
             if self._shutdown_thread:
                 self._shutdown_thread.join()
             if self.fatal:
+                self.watcher.daemon_failed(self.fatal, self.db_path)
                 raise self.fatal
             self._write_heartbeat(stopped=True)
             self._close_connections()
@@ -191,6 +211,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         self._guarded(self._write_heartbeat)(started=True)
+        self._notify(self.watcher.daemon_started, self.db_path)
         log.info(
             "daemon started: %d job(s) from %s",
             len(self.jobs),
@@ -235,6 +256,14 @@ class Daemon:
             "interval",
             seconds=self.heartbeat_seconds,
             id=":heartbeat",
+            executor=HOUSEKEEPING_EXECUTOR,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self._guarded(self._checks),
+            "interval",
+            seconds=self.check_seconds,
+            id=":checks",
             executor=HOUSEKEEPING_EXECUTOR,
             misfire_grace_time=None,
         )
@@ -314,6 +343,8 @@ class Daemon:
                 iso_utc(event.scheduled_run_time),
                 extra={"fields": {"event": "job_missed", "job": event.job_id}},
             )
+            if not event.job_id.startswith(":"):
+                self._notify(self.watcher.job_missed, event.job_id, event.scheduled_run_time)
         elif not event.job_id.startswith(":"):
             log.info(
                 "job %s skipped: its previous run is still going or waiting",
@@ -373,165 +404,36 @@ class Daemon:
 
     # --- runs --------------------------------------------------------------------------------
 
-    def _progress(self, label: str):
-        # Log lines, never a terminal bar (the StringIO is no TTY), and none for a run that is
-        # over in seconds: its start and end lines say it all.
-        report = progress_reporter(label, stream=io.StringIO(), min_interval=PROGRESS_LOG_SECONDS)
-        started = time.monotonic()
-
-        def progress(figures: dict) -> None:
-            if time.monotonic() - started >= PROGRESS_LOG_SECONDS:
-                report(figures)
-
-        return progress
-
-    def _log_start(self, run_id: int, target: Target, origin: dict) -> None:
-        log.info(
-            "run %d started: %s (%s)",
-            run_id,
-            target.label,
-            ", ".join(f"{k} {v}" for k, v in origin.items()),
-            extra={
-                "fields": {"event": "run_started", "run_id": run_id, "target": target.label}
-                | origin
-            },
-        )
-
-    def _log_end(self, outcome: Outcome, target: Target, origin: dict) -> None:
-        f = outcome.figures
-        level = logging.INFO if outcome.status in ("ok", "interrupted") else logging.WARNING
-        log.log(
-            level,
-            "run %s %s: %s; %s%s",
-            outcome.run_id,
-            "finished" if outcome.status == "ok" else "ended",
-            outcome.status,
-            figures_sentence(f),
-            f"; {outcome.message}" if outcome.message else "",
-            extra={
-                "fields": {
-                    "event": "run_finished",
-                    "run_id": outcome.run_id,
-                    "target": target.label,
-                    "status": outcome.status,
-                    "error": outcome.message or None,
-                    **f,
-                }
-                | origin
-            },
-        )
-
-    def _transcripts_run(self, spec: JobSpec, target: Target, origin: dict):
-        """A `mode = "transcripts"` job: the token from ARCHIVESYNC_OAUTH_TOKEN_FILE."""
-        from archivesync.oauth import resolve_token_file
-        from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
-
-        return run_transcripts(
-            self.db_path,
-            spec.channel,
-            token_file=resolve_token_file(None),
-            endpoint=self.endpoint,
-            options=TranscriptOptions(max_units=spec.max_units),
-            settings=self.settings,
-            trigger="schedule",
-            stop=self.stop,
-            progress=self._progress(spec.id),
-            on_start=lambda run_id: self._log_start(run_id, target, origin),
-        )
-
     def _scheduled_run(self, spec: JobSpec) -> None:
-        if self.stop.is_set():
-            return  # queued behind the last run when the signal came
-        target = Target("channel", [spec.channel], full=spec.full)
-        origin = {"trigger": "schedule", "job": spec.id}
-        try:
-            if spec.mode == ANALYTICS_MODE:
-                # The OAuth token comes from ARCHIVESYNC_OAUTH_TOKEN_FILE, as for the CLI.
-                outcome = run_analytics(
-                    self.db_path,
-                    spec.channel,
-                    endpoint=self.endpoint,
-                    trigger="schedule",
-                    stop=self.stop,
-                    progress=self._progress(spec.id),
-                    on_start=lambda run_id: self._log_start(run_id, target, origin),
-                )
-            elif spec.mode == "transcripts":
-                outcome = self._transcripts_run(spec, target, origin)
-            else:
-                outcome = run_sync(
-                    self.db_path,
-                    target,
-                    api_key=self.api_key,
-                    endpoint=self.endpoint,
-                    trigger="schedule",
-                    settings=self.settings,
-                    stop=self.stop,
-                    wait=False,
-                    progress=self._progress(spec.id),
-                    on_start=lambda run_id: self._log_start(run_id, target, origin),
-                )
-        except LeaseHeld as e:
-            # A CLI sync has the database; this job's next turn will catch up.
-            log.warning(
-                "job %s skipped: %s",
-                spec.id,
-                e,
-                extra={"fields": {"event": "job_skipped", "job": spec.id, "reason": "lease"}},
-            )
-            return
-        except NotWritable:
-            raise
-        except ArchiveSyncError as e:
-            log.error(
-                "job %s could not run: %s",
-                spec.id,
-                e,
-                extra={"fields": {"event": "job_error", "job": spec.id}},
-            )
-            return
-        self._log_end(outcome, target, origin)
+        self._after_job(self.runner.scheduled(spec))
 
     def _run_request(self, request_id: int) -> None:
         try:
-            if self.stop.is_set():
-                return  # stays queued for the next daemon
-            db = self._db()
-            if not sync_requests.claim(db, request_id):
-                return  # a `resync --wait` whose daemon seemed gone took it over
-            request = sync_requests.get(db, request_id)
-            target = sync_requests.target_of(request)
-            origin = {
-                "trigger": "manual",
-                "request_id": request_id,
-                "requested_by": request["requested_by"],
-            }
-            try:
-                outcome = sync_requests.execute(
-                    db,
-                    self.db_path,
-                    request_id,
-                    api_key=self.api_key,
-                    endpoint=self.endpoint,
-                    settings=self.settings,
-                    stop=self.stop,
-                    # Staff asked for this one: wait for a CLI sync to end rather than drop it.
-                    wait=True,
-                    progress=self._progress(f"request {request_id}"),
-                    on_start=lambda run_id: self._log_start(run_id, target, origin),
-                )
-            except NotWritable:
-                raise
-            except ArchiveSyncError as e:
-                log.warning(
-                    "request %d failed: %s",
-                    request_id,
-                    e,
-                    extra={"fields": {"event": "request_failed", **origin}},
-                )
-                return
-            if outcome is not None:
-                self._log_end(outcome, target, origin)
+            self._after_job(self.runner.request(request_id))
         finally:
             with self._dispatched_lock:
                 self._dispatched.discard(request_id)
+
+    def _after_job(self, result: JobResult | None) -> None:
+        """Tell operators when a job's end begins or ends a problem."""
+        if result is not None:
+            self._notify(self.watcher.job_ended, result.job, result.mode, result)
+
+    def _notify(self, report, *args) -> None:
+        # A notification that fails must not fail the job or the scheduler; a database that
+        # can no longer be written still stops the daemon (see _guarded).
+        try:
+            report(*args)
+        except Exception as e:
+            if is_write_failure(e):
+                raise
+            log.warning("notification step failed: %s", type(e).__name__, exc_info=True)
+
+    def _checks(self) -> None:
+        """The periodic checks: the replica (and the console's cached view of it), the token."""
+        if self.replicate_to:
+            data = replication_status.collect(self.db_path)
+            replication_status.write_cache(self.db_path, data, self.watcher.clock())
+            self._notify(self.watcher.replication_checked, data, redact_url(self.replicate_to))
+        if any(spec.mode in OAUTH_MODES for spec in self.jobs):
+            self._notify(self.watcher.token_checked, os.environ.get(TOKEN_FILE_ENV))

@@ -5,7 +5,7 @@ A file holds `[[jobs]]` tables::
     [[jobs]]
     id = "rilg-incremental"
     channel = "UCX__Mlqfalo-NO1zAHhhuNw"
-    mode = "incremental"        # or "full", or "analytics" (default: incremental)
+    mode = "incremental"        # or "full", "stats", "analytics", "transcripts"
     cron = "*/30 * * * *"       # crontab syntax, 0 and 7 mean Sunday
     # every = "15m"             # or an interval; exactly one of cron / every
     timezone = "Asia/Tokyo"     # optional, default UTC
@@ -14,6 +14,12 @@ One file may also say where the daemon replicates the database (`--replicate-to`
 
     [replication]
     url = "file:///mnt/backup/archive"   # or s3://bucket/path, sftp://host/path
+
+and where it sends notifications (added to `--notify`; `--public-url` wins)::
+
+    [notify]
+    urls = ["mailto://user:pass@example.org", "msteams://..."]   # Apprise URLs
+    public_url = "https://archive.example.org"   # the console, for links in messages
 
 Everything is checked before the daemon starts, and every problem is reported at once, each
 naming its file and job: a schedule that only fails at 3 a.m. is found by nobody.
@@ -35,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from archivesync.errors import ConfigError
 from archivesync.parsing import parse_channel
 
-MODES = ("incremental", "full", "analytics", "transcripts")
+MODES = ("incremental", "full", "stats", "analytics", "transcripts")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units")
 DEFAULT_MAX_UNITS = 2000  # transcripts jobs: the same default as `archivesync transcripts`
 DEFAULT_TIMEZONE = "UTC"
@@ -197,7 +203,7 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
                 channel = ref.channel_id  # a channel URL is written down as its id
     mode = raw.get("mode", "incremental")
     if mode not in MODES:
-        problem(f"bad mode {mode!r} (use 'incremental', 'full', 'analytics' or 'transcripts')")
+        problem(f"bad mode {mode!r} (use {', '.join(repr(m) for m in MODES)})")
     max_units = raw.get("max_units", DEFAULT_MAX_UNITS)
     if "max_units" in raw and mode != "transcripts":
         problem("'max_units' goes with mode = \"transcripts\" only")
@@ -267,10 +273,11 @@ def _load_file(path: Path) -> tuple[list[JobSpec], list[str], list[str]]:
     except OSError as e:
         return [], [f"{path}: cannot read: {e.strerror}"], []
     problems: list[str] = []
-    unknown = sorted(set(data) - {"jobs", "replication"})
+    unknown = sorted(set(data) - {"jobs", "replication", "notify"})
     if unknown:
         problems.append(
-            f"{path}: unknown top-level key(s) {', '.join(unknown)} (only [[jobs]], [replication])"
+            f"{path}: unknown top-level key(s) {', '.join(unknown)} "
+            "(only [[jobs]], [replication], [notify])"
         )
     raw_jobs = data.get("jobs", [])
     if not isinstance(raw_jobs, list):
@@ -340,3 +347,36 @@ def load_replication(directory: str | Path) -> str | None:
             + ", ".join(str(path) for path, _ in found)
         )
     return found[0][1] if found else None
+
+
+def load_notify(directory: str | Path) -> tuple[list[str], str | None]:
+    """The `[notify]` tables of `directory/*.toml`: every URL, and the console's public URL."""
+    urls: list[str] = []
+    public: list[tuple[Path, str]] = []
+    for path in sorted(Path(directory).glob("*.toml")):
+        if path.name.startswith("."):
+            continue
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get("notify")
+        if table is None:
+            continue
+        given = table.get("urls", []) if isinstance(table, dict) else None
+        if (
+            not isinstance(table, dict)
+            or set(table) - {"urls", "public_url"}
+            or not isinstance(given, list)
+            or not all(isinstance(u, str) and "://" in u for u in given)
+            or not isinstance(table.get("public_url", ""), str)
+        ):
+            raise ConfigError(
+                f'{path}: [notify] takes urls = ["scheme://...", ...] and public_url = "https://..."'
+            )
+        urls.extend(given)
+        if "public_url" in table:
+            public.append((path, table["public_url"]))
+    if len(public) > 1:
+        raise ConfigError(
+            "[notify] public_url is set in more than one file: "
+            + ", ".join(str(path) for path, _ in public)
+        )
+    return urls, (public[0][1] if public else None)

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from archivesync.db import quota, runs
 from archivesync.db.runs import FIGURES
+from archivesync.notify.state import open_problems
 from archivesync.reporting import figures_sentence
 from archivesync.sync.requests import ACTIVE, describe
 from archivesync.timestamps import format_utc, parse_utc
@@ -89,11 +90,32 @@ def _schedule(db: Database) -> list[dict]:
     return jobs if isinstance(jobs, list) else []
 
 
+def quota_buckets(db: Database, now: datetime, budgets: dict[str, int]) -> dict[str, dict]:
+    """Each quota bucket's day: spent, budget, left and reset; `budgets` overrides the limits."""
+    day = quota.pacific_day(now)
+    reset = quota.next_reset(now)
+    ledger = db["quota_usage"].exists()
+    found = {}
+    for name, bucket in quota.BUCKETS.items():
+        budget = budgets.get(name, bucket.daily_limit)
+        spent = quota.spent_on(db, day, name) if ledger else 0
+        found[name] = {
+            "day": day,
+            "spent": spent,
+            "budget": budget,
+            "left": max(0, budget - spent),
+            "next_reset_at": format_utc(reset),
+            "resets_in_seconds": round((reset - now).total_seconds()),
+        }
+    return found
+
+
 def collect(
     db: Database,
     *,
     db_path: str | Path,
     daily_budget: int = quota.DEFAULT_DAILY_BUDGET,
+    budgets: dict[str, int] | None = None,
     now: datetime | None = None,
 ) -> dict:
     """Everything `status` shows, as one dict (the --json output)."""
@@ -151,9 +173,7 @@ def collect(
         f"SELECT * FROM sync_requests WHERE status NOT IN ({marks}) ORDER BY id DESC LIMIT ?",
         [*ACTIVE, RECENT_REQUESTS],
     )
-    day = quota.pacific_day(now)
-    spent = quota.spent_on(db, day) if db["quota_usage"].exists() else 0
-    reset = quota.next_reset(now)
+    buckets = quota_buckets(db, now, {quota.DEFAULT: daily_budget, **(budgets or {})})
     return {
         "database": str(db_path),
         "checked_at": format_utc(now),
@@ -162,15 +182,11 @@ def collect(
         "channels": channels,
         "recent_runs": recent_runs,
         "requests": {"active": active, "recent": finished},
-        "quota": {
-            "day": day,
-            "spent": spent,
-            "budget": daily_budget,
-            "left": max(0, daily_budget - spent),
-            "next_reset_at": format_utc(reset),
-            "resets_in_seconds": round((reset - now).total_seconds()),
-        },
+        # The default bucket's figures stay at the top, as before buckets existed.
+        "quota": {**buckets[quota.DEFAULT], "buckets": buckets},
         "schedule": _schedule(db),
+        # Problems the daemon has notified and that are not over (never the URLs it used).
+        "notifications": open_problems(db),
     }
 
 
@@ -319,6 +335,18 @@ def _schedule_lines(jobs: list[dict], daemon: dict, t: Clock) -> list[str]:
     return lines
 
 
+def _notification_lines(problems: list[dict], t: Clock) -> list[str]:
+    if not problems:
+        return []
+    lines = ["Notified problems still going on:"]
+    for p in problems:
+        run = f", run {p['run_id']}" if p["run_id"] is not None else ""
+        lines.append(f"  {p['event']} {p['subject'] or ''} since {t(p['since'])}{run}")
+        if p["cause"]:
+            lines.append(f"    {p['cause']}")
+    return lines
+
+
 def render(status: dict, zone: tzinfo | None = UTC) -> str:
     """Status as text for staff, times in `zone` (None: the system's zone)."""
     q = status["quota"]
@@ -333,9 +361,13 @@ def render(status: dict, zone: tzinfo | None = UTC) -> str:
         *_current_lines(status["current_runs"]),
         *_channel_lines(status["channels"], t),
         *_request_lines(status["requests"], t),
-        f"Quota today (Pacific day {q['day']}): {q['spent']} of {q['budget']} units spent, "
-        f"{q['left']} left; resets at {t(q['next_reset_at'])} "
-        f"(in {duration(q['resets_in_seconds'])})",
+        f"Quota today (Pacific day {q['day']}), resets at {t(q['next_reset_at'])} "
+        f"(in {duration(q['resets_in_seconds'])}):",
+        *(
+            f"  {name}: {b['spent']} of {b['budget']} units spent, {b['left']} left"
+            for name, b in q["buckets"].items()
+        ),
         *_schedule_lines(status["schedule"], status["daemon"], t),
+        *_notification_lines(status["notifications"], t),
     ]
     return "\n".join(lines)

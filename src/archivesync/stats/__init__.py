@@ -1,0 +1,1 @@
+"""Statistics refreshes on YouTube's own `videos.batchGetStats` quota bucket."""
