@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench screenshots clean
+.PHONY: demo test lint format bench bench-search screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Search by meaning and hybrid: labelled-set quality, embedding speed, latency at 10k/100k.
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.meaning
 
 clean:
 	rm -rf $(VENV) data/archive.db data/archive.db-wal data/archive.db-shm

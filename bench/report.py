@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import meaning_report
 from .common import fmt_size, read_json
 
 QUOTA_TARGET = 1.02
@@ -74,6 +75,9 @@ def render() -> str:
         w(_size(size, search))
     if cli:
         w(_cli(cli))
+    meaning = read_json("meaning")
+    if meaning:
+        w(meaning_report.render(meaning))
     w(_analysis(quota, wall, ingest, memory, search, cli))
     w(_previous())
     # bench/words_scale.py writes its own section (it takes too long for `make bench`).

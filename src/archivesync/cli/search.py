@@ -14,7 +14,9 @@ from archivesync.cli.common import db_option, fail_cleanly
 from archivesync.db.readonly import connect_readonly
 from archivesync.errors import MissingIndex
 from archivesync.parsing import format_duration
-from archivesync.search.query import WHERE_CHOICES, search
+from archivesync.search.hybrid import MODES, search_modes
+from archivesync.search.meaning_index import has_meaning_index
+from archivesync.search.query import WHERE_CHOICES
 from archivesync.search.text import EmptyQuery
 
 
@@ -27,13 +29,17 @@ def format_hits(rows: list[dict]) -> str:
         if row.get("removed_at"):
             lines[0] += f"  (removed {row['removed_at']})"
         lines.append(f"  {row.get('deep_link') or row.get('chapter_url') or row['url']}")
-        attached = row.get("hits") or []
+        if row.get("matched_by", ["words"]) != ["words"]:  # words alone: today's output
+            lines[0] += f"  [{' + '.join(row['matched_by'])}]"
+        attached = row.get("hits")
+        if attached is None:  # a fused (hybrid/meaning) row is one hit
+            attached = [row] if row.get("match_kind") == "transcript" else []
         if not attached and row.get("chapter_position") is not None:
             attached = [{**row, "match_kind": "chapter", "text": row["chapter_title"]}]
         for hit in attached:
             at = format_duration(int(hit["start_seconds"]), hours=True) or ""
             if hit["match_kind"] == "transcript":
-                lines.append(f"  transcript at {at}: {hit['context']}")
+                lines.append(f"  transcript at {at}: {hit.get('context') or hit.get('text')}")
             else:
                 lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['text']}")
         blocks.append("\n".join(lines))
@@ -79,23 +85,36 @@ def _is_dash_word(arg: str) -> bool:
     help="Where to look, comma-separated: " + ", ".join(WHERE_CHOICES) + ".",
 )
 @click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=None,
+    help="words: the words as written; meaning: passages nearest in meaning (needs "
+    "`archivesync embed`); hybrid: both in one ranked list. Default: hybrid when the index "
+    "has a meaning index, else words.",
+)
+@click.option(
     "--exact",
     is_flag=True,
     help="Only the spelling typed: no spelling variants (取組 finds only 取組, not 取り組み).",
 )
 @click.argument("query", nargs=-1, required=True)
 @fail_cleanly
-def search_command(db_path, limit, as_json, include_removed, where, exact, query):
+def search_command(db_path, limit, as_json, include_removed, where, mode, exact, query):
     """Find videos whose title, description, tags or chapter titles contain every word.
 
     Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
     found inside longer text (人材 in 人材育成); spelling variants are found too (取組 finds
     取り組み and 取組み, 子ども finds 子供) unless --exact. Everything in QUERY is taken
     literally; put `--` before a query that starts with an ASCII dash (`-- -DX`).
-    One block per video, best first: every word in the title, then in the title or a chapter
-    title, then said in a transcript cue (downloaded with `archivesync transcripts`), then
-    elsewhere; newest first within each. Each chapter and cue hit is listed with its time,
-    and the link plays from the best one.
+    Words mode gives one block per video, best first: every word in the title, then in the
+    title or a chapter title, then said in a transcript cue (downloaded with `archivesync
+    transcripts`), then elsewhere; newest first within each. Each chapter and cue hit is
+    listed with its time, and the link plays from the best one.
+
+    With a meaning index (`archivesync embed`), the default mode is hybrid: words hits and
+    passages near the query in meaning (titles with descriptions, chapters, transcript
+    windows) in one list, sorted by score; each row says whether it matched by words, by
+    meaning or both.
     """
     scopes = [w.strip() for w in where.split(",") if w.strip()]
     bad = [w for w in scopes if w not in WHERE_CHOICES]
@@ -114,10 +133,15 @@ def search_command(db_path, limit, as_json, include_removed, where, exact, query
                 "this index has no search tables yet: open it once with this version of "
                 "archivesync for writing (e.g. run `archivesync sync`) to add them"
             )
+        if mode in ("meaning", "hybrid") and not has_meaning_index(conn):
+            raise MissingIndex(
+                f"--mode {mode} needs a meaning index: run `archivesync embed --db {db_path}` first"
+            )
         try:
-            hits = search(
+            hits = search_modes(
                 conn,
                 " ".join(query),
+                mode=mode,
                 limit=limit,
                 include_removed=include_removed,
                 where=scopes,

@@ -427,6 +427,34 @@ def _quota_buckets(db: Database) -> None:
     create_views(db)
 
 
+@MIGRATIONS(name="0009_meaning_index")
+def _meaning_index(db: Database) -> None:
+    # Search by meaning (search/meaning_index.py): one row per passage (a video's title and
+    # description, a chapter, a transcript window), its vector (int8 with a scale) and the model
+    # (name@version) that made it. In the database, so Litestream replicates it; a passage is
+    # found again by `key`, and embedded again when its text (`digest`) or the model changes.
+    # AUTOINCREMENT: ids never come back, so (count, max id) tells a searcher that keeps the
+    # vectors in memory whether any changed, without reading them.
+    db.executescript(
+        """
+        CREATE TABLE meaning_passages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            video_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            track_id TEXT,
+            start_seconds REAL,
+            end_seconds REAL,
+            digest TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            embedded_at TEXT NOT NULL
+        );
+        CREATE INDEX meaning_passages_track ON meaning_passages (track_id, start_seconds);
+        """
+    )
+
+
 @MIGRATIONS(name="0010_words_index")
 def _words_index(db: Database) -> None:
     # Words search folds spelling variants (search/fold.py) and reads transcripts newest video

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from datasette.utils.asgi import NotFound, Response
 
 from archivesync.db.views import VIEW_COUNTING_CHANGED_ON
+from archivesync.search.hybrid import MODES
 from archivesync.search.text import EmptyQuery
 from archivesync.web import charts, data
 from archivesync.web.access import can_read, database_name, login_redirect
@@ -89,6 +90,7 @@ async def search_view(request, datasette):
     year_arg = request.args.get("year") or ""
     year = int(year_arg) if year_arg.isdigit() else None
     exact = bool(request.args.get("exact"))
+    mode = request.args.get("mode") if request.args.get("mode") in MODES else None
     results, error = [], None
     if q:
         try:
@@ -101,6 +103,7 @@ async def search_view(request, datasette):
                 year=year,
                 where=where,
                 exact=exact,
+                mode=mode,
             )
         except EmptyQuery:
             error = "検索語を入力してください。"
@@ -119,6 +122,7 @@ async def search_view(request, datasette):
             "error": error,
             "where": where,
             "exact": exact,
+            "mode": mode,
             "channel_id": channel_id,
             "playlist_id": playlist_id,
             "year": year,

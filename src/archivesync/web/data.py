@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from archivesync.db import runs as sync_runs
+from archivesync.search.hybrid import default_mode, search_modes
 from archivesync.search.query import search
 from archivesync.timestamps import format_utc
 from archivesync.web.text import TOKYO, parse_utc
@@ -142,16 +143,40 @@ def search_page(
     year: int | None = None,
     where: tuple[str, ...] = WHERE,
     exact: bool = False,
+    mode: str | None = None,
 ) -> list[dict]:
     """Videos matching `q`, best first, each with its chapter and transcript hits.
 
-    The rows and their hits are the core search's (search/query.py), filtered here only.
+    The words rows and their hits are the core search's (search/query.py), filtered here
+    only. `mode` is the core search's (words, meaning, hybrid; default hybrid when the index
+    has a meaning index): the videos come in the fused order, a video lists the moments found
+    by meaning too, and says how it matched (`matched_by`).
     `where` narrows where the words must be: titles (every word in the title), chapters (a
     chapter title holds a word), transcripts (a cue holds every word), other (description
     and tags); a video is kept when it matches in one of the places asked for. `exact`
     turns off spelling variants. Raises EmptyQuery for a query with no words.
     """
-    found = search(db, q, limit=SEARCH_LIMIT, exact=exact, hits_per_video=HITS_PER_VIDEO)
+    mode = mode or default_mode(db.conn)
+    words = {} if mode == "meaning" else {
+        row["video_id"]: row
+        for row in search(db, q, limit=SEARCH_LIMIT, exact=exact, hits_per_video=HITS_PER_VIDEO)
+    }  # fmt: skip
+    found = list(words.values())
+    matched_by: dict[str, list[str]] = defaultdict(list)
+    by_meaning: dict[str, list[dict]] = defaultdict(list)
+    if mode != "words":
+        fused = search_modes(db, q, mode=mode, limit=SEARCH_LIMIT, exact=exact)
+        order = list(dict.fromkeys(h["video_id"] for h in fused))
+        firsts = {}
+        for hit in fused:
+            how = hit.get("matched_by") or ["words"]
+            seen = matched_by[hit["video_id"]]
+            seen += [m for m in how if m not in seen]
+            firsts.setdefault(hit["video_id"], hit)
+            if how == ["meaning"]:
+                by_meaning[hit["video_id"]].append(_meaning_hit(hit))
+        found = [words.get(v) or {**firsts[v], "hits": []} for v in order]
+        found += [row for v, row in words.items() if v not in firsts]
     if not found:
         return []
     in_playlist = None
@@ -178,15 +203,49 @@ def search_page(
             continue
         kinds = {h["match_kind"] for h in row["hits"]}
         places = {PLACES[k] for k in kinds}
-        if row["match_kind"] in PLACES:
+        if video_id in words and row["match_kind"] in PLACES:
             places.add(PLACES[row["match_kind"]])
         if row["match_kind"] == "chapter" and "chapter" not in kinds:
             places.add("other")  # a few of the words in a chapter title, the rest elsewhere
+        meaning = by_meaning[video_id]
+        places |= {_PLACE[h["match_kind"]] for h in meaning}
+        if video_id not in words and not places:
+            places.add("other")  # the title and description, by meaning
         if not places & set(where):
             continue
         hits = [h for h in row["hits"] if PLACES[h["match_kind"]] in where]
-        results.append({**row, "channel_id": channel_of.get(video_id), "hits": hits})
+        hits += [
+            h
+            for h in meaning
+            if h["start_seconds"] is not None and _PLACE[h["match_kind"]] in where
+        ]
+        hits.sort(key=lambda h: h["start_seconds"])
+        results.append(
+            {
+                **row,
+                "channel_id": channel_of.get(video_id),
+                "hits": hits,
+                "matched_by": matched_by[video_id] or row.get("matched_by") or ["words"],
+            }
+        )
     return results
+
+
+_PLACE = {"transcript": "transcripts", "chapter": "chapters", "video": "other"}
+
+
+def _meaning_hit(hit: dict) -> dict:
+    """A row found by meaning alone as one of its video's hits (at its second, if any)."""
+    start = hit.get("start_seconds")
+    return {
+        "match_kind": hit["match_kind"],
+        "text": hit.get("text") or hit.get("chapter_title") or "",
+        "context": hit.get("context") or hit.get("chapter_title") or "",
+        "start_seconds": int(start) if start is not None else None,
+        "url": hit["deep_link"],
+        "deep_link": hit["deep_link"],
+        "meaning": True,
+    }
 
 
 # --- video ---------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from archivesync.sync import requests as sync_requests
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Settings
 from archivesync.timestamps import Clock, system_clock, utcnow
+from archivesync.worker import meaning_job
 from archivesync.worker.jobs import JobResult, JobRunner
 from archivesync.worker.schedules import JobSpec
 
@@ -116,12 +117,14 @@ class Daemon:
             stop=self.stop,
             db=self._db,
         )
+        self.meaning = meaning_job.MeaningUpkeep(self.db_path, self.stop)
         self.watcher = Watcher(notifier, self._db, clock=clock, public_url=public_url)
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={
                 SYNC_EXECUTOR: ThreadPoolExecutor(1),
                 HOUSEKEEPING_EXECUTOR: ThreadPoolExecutor(3),
+                meaning_job.EXECUTOR: ThreadPoolExecutor(1),
             },
             job_defaults={
                 "coalesce": True,
@@ -405,7 +408,18 @@ class Daemon:
     # --- runs --------------------------------------------------------------------------------
 
     def _scheduled_run(self, spec: JobSpec) -> None:
+        if spec.mode == meaning_job.MODE:
+            return self._embed_soon()
         self._after_job(self.runner.scheduled(spec))
+
+    def _embed_soon(self) -> None:
+        """Bring the meaning index up to date on its own thread: a sync never waits for it."""
+        self.meaning.request()
+        self.scheduler.add_job(
+            self._guarded(self.meaning.run),
+            executor=meaning_job.EXECUTOR,
+            misfire_grace_time=None,
+        )
 
     def _run_request(self, request_id: int) -> None:
         try:
@@ -415,7 +429,13 @@ class Daemon:
                 self._dispatched.discard(request_id)
 
     def _after_job(self, result: JobResult | None) -> None:
-        """Tell operators when a job's end begins or ends a problem."""
+        """Tell operators when a job's end begins or ends a problem; embed what it changed."""
+        if (
+            result is not None
+            and result.outcome
+            and meaning_job.changed_text(result.outcome.figures)
+        ):
+            self._embed_soon()
         if result is not None:
             self._notify(self.watcher.job_ended, result.job, result.mode, result)
 

@@ -5,7 +5,7 @@ A file holds `[[jobs]]` tables::
     [[jobs]]
     id = "rilg-incremental"
     channel = "UCX__Mlqfalo-NO1zAHhhuNw"
-    mode = "incremental"        # or "full", "stats", "analytics", "transcripts"
+    mode = "incremental"        # or "full", "stats", "analytics", "transcripts", "embed"
     cron = "*/30 * * * *"       # crontab syntax, 0 and 7 mean Sunday
     # every = "15m"             # or an interval; exactly one of cron / every
     timezone = "Asia/Tokyo"     # optional, default UTC
@@ -41,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from archivesync.errors import ConfigError
 from archivesync.parsing import parse_channel
 
-MODES = ("incremental", "full", "stats", "analytics", "transcripts")
+MODES = ("incremental", "full", "stats", "analytics", "transcripts", "embed")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units")
 DEFAULT_MAX_UNITS = 2000  # transcripts jobs: the same default as `archivesync transcripts`
 DEFAULT_TIMEZONE = "UTC"
@@ -183,7 +183,9 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
     elif not isinstance(job_id, str) or not _ID.match(job_id):
         problem("'id' must be letters, digits, '_', '.' or '-', starting with a letter or digit")
     channel = raw.get("channel")
-    if channel is None:
+    if channel is None and raw.get("mode") == "embed":
+        channel = ""  # the meaning index covers every channel of the database
+    elif channel is None:
         problem("missing 'channel'")
     elif not isinstance(channel, str):
         problem(f"'channel' must be a channel id such as 'UC...', not {channel!r}")
