@@ -17,6 +17,8 @@ from .helpers import SAMPLE
 
 # Retries back off in milliseconds in tests, also in the subprocesses they start.
 os.environ["ARCHIVESYNC_RETRY_BASE_SECONDS"] = "0.01"
+# The daemons of the tests tick every second; real schedules may not (worker/schedules.py).
+os.environ["ARCHIVESYNC_MIN_INTERVAL_SECONDS"] = "1"
 
 # `make test` runs the tests marked `dates` a second time with the clock this many days ahead
 # (time-machine moves this process's clock, the emulator's thread included; monotonic time and

@@ -367,13 +367,13 @@ def test_sessions_end_when_idle_and_at_the_maximum_age(console):
     assert _audit(console["db"], "session_expired")[-1]["outcome"] == "max_age"
 
 
-def test_idle_time_is_set_by_serve(index, tmp_path, users_template):
+def test_idle_time_is_set_by_serve(console):
     from datetime import timedelta
 
     clock = Clock()
     ds = make_datasette(
-        index["db"],
-        users_file=_users(tmp_path, users_template),
+        console["db"],
+        users_file=console["users"],
         clock=clock,
         session_idle=timedelta(minutes=5),
     )
@@ -577,3 +577,192 @@ def test_a_request_number_out_of_range_is_404(console):
         ("get", "/-/requests/9223372036854775807.json", {}),
     )
     assert [a.status_code for a in answers] == [404, 404, 404]
+
+
+# --- 5. the resync queue's limits ---------------------------------------------------------
+
+
+def _staff_post(ds, cookies, form):
+    [page] = fetch(ds, ("get", "/-/resync", {"cookies": cookies}))
+    csrf = page.cookies.get("ds_csrftoken")
+    token = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+    [done] = fetch(
+        ds,
+        (
+            "post",
+            "/-/resync",
+            {"data": {**form, "csrftoken": token}, "cookies": {**cookies, "ds_csrftoken": csrf}},
+        ),
+    )
+    return page, done
+
+
+def _queued(db_path):
+    from archivesync.db.schema import open_db
+
+    db = open_db(db_path, migrate=False)
+    try:
+        return list(db.query("SELECT * FROM sync_requests ORDER BY id"))
+    finally:
+        db.close()
+
+
+def test_the_queue_takes_only_configured_targets_in_reasonable_amounts(console):
+    """Finding 5: any channel, any playlist, 100,000 ids and 300 requests were all queued."""
+    from archivesync.db.schema import open_db
+
+    from .helpers import SAMPLE_CHANNEL
+
+    ds = console["ds"]
+    staff = _cookies(_login(ds, "tanaka", "correct-horse-42"))
+    db = open_db(console["db"], migrate=False)
+    playlist = next(db.query("SELECT id FROM playlists WHERE channel_id = ?", [SAMPLE_CHANNEL]))
+    db.close()
+    other_channel = "UC" + "x" * 22
+    refused = [
+        (
+            {"kind": "channel", "channel_id": other_channel, "mode": "full"},
+            "同期しているチャンネル",
+        ),
+        ({"kind": "playlist", "playlist_id": "PLnotoursnotours0123"}, "再生リストではありません"),
+        (
+            {"kind": "videos", "videos": " ".join(f"v{i:09d}x" for i in range(51))},
+            "50 本まで",
+        ),
+    ]
+    for form, message in refused:
+        _, done = _staff_post(ds, staff, form)
+        assert done.status_code == 400 and message in done.text, form
+    assert _queued(console["db"]) == []
+    # The form shows what each choice would cost before anything is queued.
+    page, first = _staff_post(
+        ds, staff, {"kind": "channel", "channel_id": SAMPLE_CHANNEL, "mode": "full"}
+    )
+    assert "完全 約" in page.text and "ユニット" in page.text
+    assert first.status_code == 302
+    # The same request again joins the one waiting.
+    _, again = _staff_post(
+        ds, staff, {"kind": "channel", "channel_id": SAMPLE_CHANNEL, "mode": "full"}
+    )
+    assert again.headers["location"] == first.headers["location"]
+    _, by_playlist = _staff_post(ds, staff, {"kind": "playlist", "playlist_id": playlist["id"]})
+    assert by_playlist.status_code == 302
+    assert len(_queued(console["db"])) == 2
+    rows = _audit(console["db"], "resync_queued")
+    assert [(r["actor"], r["outcome"]) for r in rows] == [
+        ("tanaka", "ok"),
+        ("tanaka", "merged"),
+        ("tanaka", "ok"),
+    ]
+    assert "units" in rows[0]["detail"]
+
+
+def test_requests_per_person_and_hour_are_capped(console):
+    from archivesync.db.schema import open_db
+    from archivesync.sync import requests as queue
+    from archivesync.sync.run import Target
+
+    clock = console["clock"]
+    db = open_db(console["db"], migrate=False)
+    try:
+        for i in range(queue.REQUESTS_PER_HOUR):
+            queue.submit(db, Target("videos", [f"v{i:09d}x"]), "tanaka",
+                         actor="tanaka", now=clock.now, channels=None)  # fmt: skip
+        with pytest.raises(queue.RequestRefused, match="in the last hour"):
+            queue.submit(db, Target("videos", ["zzzzzzzzzzz"]), "tanaka",
+                         actor="tanaka", now=clock.now, channels=None)  # fmt: skip
+        # Someone else may still ask; and an hour later, so may tanaka.
+        queue.submit(db, Target("videos", ["zzzzzzzzzzz"]), "sato",
+                     actor="sato", now=clock.now, channels=None)  # fmt: skip
+        clock.advance(minutes=61)
+        queue.submit(db, Target("videos", ["yyyyyyyyyyy"]), "tanaka",
+                     actor="tanaka", now=clock.now, channels=None)  # fmt: skip
+    finally:
+        db.close()
+
+
+# --- the audit trail (19.2) ---------------------------------------------------------------
+
+
+def test_users_commands_and_resync_record_the_os_user(console, emulator):
+    import getpass
+
+    from .helpers import cli_env, run_cli
+
+    env = cli_env(emulator)
+    db, users = str(console["db"]), str(console["users"])
+    ds = console["ds"]
+    cookies = _cookies(_login(ds, "tanaka", "correct-horse-42"))
+    steps = [
+        (["users", "add", "--file", users, "--db", db, "--display-name", "山田 太郎", "yamada"],
+         "pass-word-99\n"),
+        (["users", "add", "--file", users, "--db", db, "tanaka"], "a-new-password-2\n"),
+        (["users", "remove", "--file", users, "--db", db, "yamada"], None),
+        (["resync", "--db", db, "--video", "kD7mQx2LrVw", "--by", "tanaka"], None),
+    ]  # fmt: skip
+    for args, stdin in steps:
+        done = run_cli(args, env, input=stdin)
+        assert done.returncode == 0, done.stderr
+    me = getpass.getuser()
+    rows = [(r["actor"], r["action"], r["target"]) for r in _audit(console["db"])]
+    rows = [r for r in rows if r[0] == me]
+    assert rows[0:3] == [
+        (me, "user_added", "yamada"),
+        (me, "password_changed", "tanaka"),
+        (me, "user_removed", "yamada"),
+    ]
+    assert rows[3][:2] == (me, "resync_queued") and len(rows) == 4
+    # The password change ended tanaka's open session.
+    assert not _session_works(ds, cookies)
+    text = console["db"].read_bytes()
+    assert b"pass-word-99" not in text and b"a-new-password-2" not in text
+
+
+def test_staff_read_the_audit_page_analysts_do_not(console):
+    ds = console["ds"]
+    _login(ds, "tanaka", "wrong-password")
+    staff = _cookies(_login(ds, "tanaka", "correct-horse-42"))
+    analyst = _cookies(_login(ds, "sato", "battery-staple-7"))
+    page, filtered, csv, as_analyst, anonymous, via_sql, table = fetch(
+        ds,
+        ("get", "/-/audit", {"cookies": staff}),
+        ("get", "/-/audit?person=tanaka&action=login_failed", {"cookies": staff}),
+        ("get", "/-/audit?format=csv", {"cookies": staff}),
+        ("get", "/-/audit", {"cookies": analyst}),
+        ("get", "/-/audit", {}),
+        (
+            "get",
+            "/archive.json",
+            {"params": {"sql": "select * from audit_log"}, "cookies": analyst},
+        ),
+        ("get", "/archive/audit_log.json", {"cookies": analyst}),
+    )
+    assert page.status_code == 200 and '<html lang="ja">' in page.text
+    assert "田中 花子 (tanaka)" in page.text and "ログイン失敗" in page.text
+    assert "sato" in page.text
+    assert "ログイン失敗" in filtered.text and "sato" not in filtered.text
+    body = csv.content.decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("番号,日時,実行者") and "tanaka" in body
+    assert as_analyst.status_code == 403
+    assert anonymous.status_code == 302
+    assert via_sql.status_code in (400, 403) and "tanaka" not in via_sql.text
+    assert table.status_code in (400, 403, 404) and "tanaka" not in table.text
+    assert "監査ログ" in page.text and 'href="/-/audit"' in page.text
+
+
+def test_a_schedule_faster_than_the_floor_is_refused(tmp_path, monkeypatch):
+    """Finding 13: schedule files accepted `every = "1s"` full syncs."""
+    from archivesync.errors import ConfigError
+    from archivesync.worker.schedules import load_schedules
+
+    from .helpers import SAMPLE_CHANNEL
+
+    monkeypatch.delenv("ARCHIVESYNC_MIN_INTERVAL_SECONDS", raising=False)
+    head = f'[[jobs]]\nid = "j"\nchannel = "{SAMPLE_CHANNEL}"\nmode = "full"\n'
+    for when, shown in [('every = "1s"', "every 1 s"), ('cron = "* * * * *"', "every 60 s")]:
+        (tmp_path / "s.toml").write_text(head + when + "\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="at most once every 5 minutes") as info:
+            load_schedules(tmp_path)
+        assert shown in str(info.value)
+    (tmp_path / "s.toml").write_text(head + 'every = "5m"\n', encoding="utf-8")
+    assert [j.id for j in load_schedules(tmp_path)] == ["j"]

@@ -347,8 +347,8 @@ def test_durations(seconds, hms, clock):
             ("channel", SAMPLE_CHANNEL, "incremental"),
         ),
         (
-            {"kind": "playlist", "playlist_id": "PLabcdefghij0123456789"},
-            ("playlist", "PLabcdefghij0123456789", "playlist"),
+            {"kind": "playlist", "playlist_id": "PL-jXgjqpvR9sXa13UED7jXqpMmjB14Y4f"},
+            ("playlist", "PL-jXgjqpvR9sXa13UED7jXqpMmjB14Y4f", "playlist"),
         ),
         (
             {"kind": "videos", "videos": f"https://www.youtube.com/shorts/{VID}\nXa3vN8pQe1s"},

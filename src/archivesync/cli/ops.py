@@ -5,11 +5,10 @@ Registered by name in `archivesync.cli.COMMANDS`.
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import sys
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -29,6 +28,7 @@ from archivesync.cli.common import (
     stop_on_signals,
 )
 from archivesync.cli.notify import notify_options, notify_settings
+from archivesync.db import audit
 from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
@@ -148,13 +148,6 @@ def _target(channel_id, full, playlist_id, video_ids) -> Target:
     return Target("videos", list(dict.fromkeys(ids)))
 
 
-def _user_name() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # a uid with no passwd entry, as in some containers
-        return None
-
-
 def _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait, stop=None):
     """Run a request this process has claimed, with a progress bar; exits with its outcome."""
     if api_key is None:
@@ -254,7 +247,7 @@ def resync_command(
     """Resync a channel, playlist or videos now: through the daemon if one is running."""
     _target(channel, full, playlist_id, video_ids)  # usage errors before anything else
     settings = make_settings(**knobs)
-    requested_by = requested_by or _user_name()
+    requested_by = requested_by or audit.os_user()
     try:
         api_key = resolve_api_key()
     except ConfigError:
@@ -274,17 +267,33 @@ def resync_command(
     )
     target = _target(channel_id, full, playlist_id, video_ids)
     db = open_db(db_path)
+
+    def submit() -> int:
+        # The queue's rules and the audit trail, as for the console; any channel may be asked
+        # for here (whoever runs this may run `archivesync sync` as well).
+        request_id, merged = sync_requests.submit(
+            db,
+            target,
+            requested_by,
+            actor=audit.os_user(),
+            now=datetime.now(UTC),
+            channels=None,
+        )
+        if merged:
+            click.echo(f"request {request_id} was already waiting for this: joined it", err=True)
+        return request_id
+
     try:
         heartbeat = read_heartbeat(db)
         if not daemon_alive(heartbeat):
             if api_key is None:
                 resolve_api_key()  # raises the usual "no API key" error
             # Recorded as a request too, so the queue shows who asked for every resync.
-            request_id = sync_requests.enqueue(db, target, requested_by)
+            request_id = submit()
             sync_requests.claim(db, request_id)
             _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait)
             return
-        request_id = sync_requests.enqueue(db, target, requested_by)
+        request_id = submit()
         click.echo(
             f"request {request_id} queued for the daemon (pid {heartbeat['pid']} on "
             f"{heartbeat['hostname']}): "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import os
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -69,8 +70,8 @@ def os_user() -> str:
     """The operating-system user running this process: the actor of a CLI command."""
     try:
         return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    except (KeyError, OSError):  # a uid with no passwd entry, as in some containers
+        return f"uid {os.getuid()}"
 
 
 def record(

@@ -12,10 +12,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from archivesync.db import audit
 from archivesync.db.runs import FIGURES, get_run
 from archivesync.errors import (
     EXIT_ERROR,
@@ -27,7 +29,7 @@ from archivesync.errors import (
 )
 from archivesync.sync.channel import run_sync
 from archivesync.sync.run import Outcome, Progress, Settings, Target
-from archivesync.timestamps import utcnow
+from archivesync.timestamps import format_utc, utcnow
 from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, daemon_alive, read_heartbeat
 
 log = logging.getLogger(__name__)
@@ -70,10 +72,150 @@ def target_of(request: dict) -> Target:
     return Target(kind, ids, full=kind == "channel" and request["mode"] == "full")
 
 
-def enqueue(db: Database, target: Target, requested_by: str | None) -> int:
+# --- what may be queued: one rule for the console and `archivesync resync` ------------------
+
+# One videos.list call takes 50 ids: a request is at most one call's worth.
+MAX_VIDEO_IDS = 50
+REQUESTS_PER_HOUR = 20
+_PAGE = 50
+
+
+class RequestRefused(ArchiveSyncError):
+    """A resync request the queue does not take; `message_ja` says why for the console."""
+
+    def __init__(self, message: str, message_ja: str):
+        super().__init__(message)
+        self.message_ja = message_ja
+
+
+def _pages(n: int | None) -> int:
+    return max(1, -(-(n or 0) // _PAGE))
+
+
+def estimate_units(db: Database, target: Target) -> int:
+    """Roughly the quota units a request for `target` costs (1 unit per API page)."""
+    if target.kind == "videos":
+        return _pages(len(target.ids))
+    if target.kind == "playlist":
+        items = next(
+            db.query("SELECT item_count FROM playlists WHERE id = ?", [target.ids[0]]), {}
+        ).get("item_count")
+        return 1 + 2 * _pages(items)  # the playlist, its item pages, their videos
+    channel_id = target.ids[0]
+    if not target.full:
+        return 3  # the channel, the newest uploads page, its videos
+    videos = db.execute(
+        "SELECT count(*) FROM videos WHERE channel_id = ?", [channel_id]
+    ).fetchone()[0]
+    playlist_items = sum(
+        _pages(r["item_count"])
+        for r in db.query("SELECT item_count FROM playlists WHERE channel_id = ?", [channel_id])
+    )
+    return 1 + 2 * _pages(videos) + playlist_items
+
+
+def known_channels(db: Database) -> set[str]:
+    """The channels the institute syncs: those in the index."""
+    return {r["id"] for r in db.query("SELECT id FROM channels")}
+
+
+def check_request(
+    db: Database,
+    target: Target,
+    requested_by: str | None,
+    now: datetime,
+    *,
+    channels: set[str] | None,
+) -> None:
+    """RequestRefused unless `target` may be queued for `requested_by` now.
+
+    `channels`: the channels (and so their playlists) that may be asked for; None: any (the
+    CLI, whose users may run `archivesync sync` anyway). Ids per request and requests per
+    person per hour are capped for everyone.
+    """
+    if target.kind == "videos" and len(target.ids) > MAX_VIDEO_IDS:
+        raise RequestRefused(
+            f"at most {MAX_VIDEO_IDS} videos per request ({len(target.ids)} given)",
+            f"1 回の依頼は動画 {MAX_VIDEO_IDS} 本までです ({len(target.ids)} 本あります)。",
+        )
+    if channels is not None and target.kind == "channel" and target.ids[0] not in channels:
+        raise RequestRefused(
+            f"channel {target.ids[0]} is not one this index syncs",
+            "このインデックスが同期しているチャンネルではありません。",
+        )
+    if channels is not None and target.kind == "playlist":
+        row = next(db.query("SELECT channel_id FROM playlists WHERE id = ?", [target.ids[0]]), None)
+        if row is None or row["channel_id"] not in channels:
+            raise RequestRefused(
+                f"playlist {target.ids[0]} is not one of the synced channels' playlists",
+                "同期しているチャンネルの再生リストではありません。",
+            )
+    if requested_by:
+        since = format_utc(now - timedelta(hours=1))
+        recent = db.execute(
+            "SELECT count(*) FROM sync_requests WHERE requested_by = ? AND requested_at >= ?",
+            [requested_by, since],
+        ).fetchone()[0]
+        if recent >= REQUESTS_PER_HOUR:
+            raise RequestRefused(
+                f"{requested_by} has asked for {recent} resyncs in the last hour "
+                f"(at most {REQUESTS_PER_HOUR}); try again later",
+                f"この 1 時間の依頼が上限 ({REQUESTS_PER_HOUR} 件) に達しました。"
+                "しばらくしてから依頼してください。",
+            )
+
+
+def waiting_twin(db: Database, target: Target) -> int | None:
+    """The id of a queued request asking for exactly `target`, if one is waiting."""
+    fields = request_fields(target)
+    row = next(
+        db.query(
+            "SELECT id FROM sync_requests WHERE status = 'queued' AND target_kind = ? "
+            "AND target_id = ? AND mode = ? ORDER BY id LIMIT 1",
+            [fields["target_kind"], fields["target_id"], fields["mode"]],
+        ),
+        None,
+    )
+    return row["id"] if row else None
+
+
+def submit(
+    db: Database,
+    target: Target,
+    requested_by: str | None,
+    *,
+    actor: str,
+    now: datetime,
+    channels: set[str] | None,
+    remote_addr: str | None = None,
+) -> tuple[int, bool]:
+    """Queue `target` under the rules above and audit it: (request id, merged into a twin)."""
+    with db.conn:
+        check_request(db, target, requested_by, now, channels=channels)
+        twin = waiting_twin(db, target)
+        request_id = twin if twin is not None else enqueue(db, target, requested_by, now)
+        detail = describe(**request_fields(target))
+        if requested_by and requested_by != actor:
+            detail += f" for {requested_by}"
+        audit.record(
+            db,
+            "resync_queued",
+            at=now,
+            actor=actor,
+            target=str(request_id),
+            outcome="merged" if twin is not None else "ok",
+            remote_addr=remote_addr,
+            detail=f"{detail}; about {estimate_units(db, target)} units",
+        )
+    return request_id, twin is not None
+
+
+def enqueue(
+    db: Database, target: Target, requested_by: str | None, now: datetime | None = None
+) -> int:
     """Queue a request for `target`; returns its id."""
     row = {
-        "requested_at": utcnow(),
+        "requested_at": format_utc(now) if now else utcnow(),
         "requested_by": requested_by,
         "status": "queued",
         **request_fields(target),

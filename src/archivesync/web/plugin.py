@@ -9,6 +9,7 @@ from __future__ import annotations
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound
 
+from archivesync.analysts.readonly_sql import STAFF_TABLES
 from archivesync.web import access, errors, guard, routes
 from archivesync.web.tables import labelled, table_response
 from archivesync.web.text import FILTERS
@@ -37,6 +38,8 @@ def permission_allowed(datasette, actor, action, resource):
     """Datasette hook: with --read-login, only signed-in users see any page."""
     # `--read-login` closes Datasette's own pages too. Only a denial is returned: anything else
     # is left to Datasette's defaults.
+    if action == "view-table" and resource and resource[1] in STAFF_TABLES:
+        return False  # the console's audit page shows it to staff; Datasette never can
     if action == "execute-sql" and access.config(datasette).get("users_file"):
         # Free SQL is for signed-in people when there are users (docs/operators.md); canned
         # queries stay open like every other reading page.

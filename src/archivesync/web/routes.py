@@ -6,7 +6,7 @@ from importlib.resources import files
 
 from datasette.utils.asgi import NotFound, Response
 
-from archivesync.web import browse, login, staff
+from archivesync.web import audit_page, browse, login, staff
 
 
 async def static_file(request, datasette):
@@ -29,6 +29,7 @@ ROUTES = [
     (r"^/-/logout$", login.logout),
     (r"^/-/resync$", staff.resync),
     (r"^/-/requests$", staff.request_list),
+    (r"^/-/audit$", audit_page.audit_view),
     (r"^/-/requests/(?P<id>\d+)(?:\.(?P<format>json))?$", staff.request_detail),
     (r"^/-/search$", browse.search_view),
     (r"^/-/video/(?P<id>[A-Za-z0-9_-]+)$", browse.video),

@@ -18,7 +18,8 @@ from archivesync.replication import status as replication_status
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
 from archivesync.web import data
-from archivesync.web.access import can_read, config, current_user, login_redirect
+from archivesync.web.access import can_read, config, current_user, login_redirect, now
+from archivesync.web.login import remote_addr
 from archivesync.web.respond import read, read_for, render
 from archivesync.web.tables import Column, export_format, table_response
 from archivesync.web.text import MODE_LABELS, jst, mode_label, status_label
@@ -96,12 +97,41 @@ def _target_from_form(form: dict) -> Target:
     raise ValueError("再同期する対象 (チャンネル、再生リスト、動画) を選んでください。")
 
 
-def _enqueue(db_path: str, target: Target, requested_by: str) -> int:
+def _submit(db_path: str, target: Target, user: str, now, remote_addr) -> int:
+    """Queue under the queue's rules (sync/requests.py): configured channels only."""
     db = open_db(db_path, migrate=False)
     try:
-        return queue.enqueue(db, target, requested_by)
+        request_id, _ = queue.submit(
+            db,
+            target,
+            user,
+            actor=user,
+            now=now,
+            channels=queue.known_channels(db),
+            remote_addr=remote_addr,
+        )
+        return request_id
     finally:
         db.close()
+
+
+def _estimates(db: Database) -> dict:
+    """Quota units each choice of the form would cost, shown before anything is queued."""
+    return {
+        "channels": {
+            c: {
+                "full": queue.estimate_units(db, Target("channel", [c], full=True)),
+                "incremental": queue.estimate_units(db, Target("channel", [c])),
+            }
+            for c in queue.known_channels(db)
+        },
+        "playlists": {
+            r["id"]: queue.estimate_units(db, Target("playlist", [r["id"]]))
+            for r in db.query("SELECT id FROM playlists WHERE removed_at IS NULL")
+        },
+        "max_videos": queue.MAX_VIDEO_IDS,
+        "per_hour": queue.REQUESTS_PER_HOUR,
+    }
 
 
 async def resync(request, datasette):
@@ -123,16 +153,32 @@ async def resync(request, datasette):
         except ValueError as e:
             error = str(e)
         else:
-            request_id = await asyncio.to_thread(
-                _enqueue, config(datasette)["db_path"], target, user["id"]
-            )
-            return Response.redirect(f"/-/requests/{request_id}")
+            try:
+                request_id = await asyncio.to_thread(
+                    _submit,
+                    config(datasette)["db_path"],
+                    target,
+                    user["id"],
+                    now(datasette),
+                    remote_addr(request),
+                )
+            except queue.RequestRefused as e:
+                error = e.message_ja
+            else:
+                return Response.redirect(f"/-/requests/{request_id}")
     playlists = await read(datasette, data.playlists)
+    estimates = await read(datasette, _estimates)
     return await render(
         datasette,
         request,
         "resync.html",
-        {"error": error, "form": form, "playlists": playlists, "modes": MODE_LABELS},
+        {
+            "error": error,
+            "form": form,
+            "playlists": playlists,
+            "modes": MODE_LABELS,
+            "estimates": estimates,
+        },
         400 if error else 200,
     )
 

@@ -27,6 +27,7 @@ naming its file and job: a schedule that only fails at 3 a.m. is found by nobody
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -164,6 +165,29 @@ def parse_every(text: str | None) -> int:
     return seconds
 
 
+# A job may run at most this often: a sync every second burns the day's quota in minutes.
+# ARCHIVESYNC_MIN_INTERVAL_SECONDS lowers it (the test suite's daemons tick every second).
+MIN_INTERVAL_SECONDS = 300
+
+
+def min_interval() -> int:
+    """The shortest interval a schedule may ask for, in seconds."""
+    try:
+        return int(os.environ.get("ARCHIVESYNC_MIN_INTERVAL_SECONDS", MIN_INTERVAL_SECONDS))
+    except ValueError:
+        return MIN_INTERVAL_SECONDS
+
+
+def _too_often(seconds: float) -> str | None:
+    floor = min_interval()
+    if seconds < floor:
+        return (
+            f"runs every {seconds:.0f} s: at most once every {floor // 60} minutes "
+            f"({floor} s), or the day's quota goes in minutes"
+        )
+    return None
+
+
 def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, list[str]]:
     """Validate one [[jobs]] table; problems are returned, not raised, to report them all."""
     if not isinstance(raw, dict):
@@ -234,16 +258,25 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
             except ValueError as e:
                 problem(f"bad cron expression {cron!r}: {e}")
             else:
-                if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+                first = trigger.get_next_fire_time(None, datetime.now(UTC))
+                if first is None:
                     problem(f"cron expression {cron!r} never fires")
+                else:
+                    second = trigger.get_next_fire_time(first, first)
+                    gap = (second - first).total_seconds() if second else None
+                    if gap is not None and (message := _too_often(gap)):
+                        problem(f"cron expression {cron!r} {message}")
     if every is not None:
         if not isinstance(every, str):
             problem(f"'every' must be a string such as '15m', not {every!r}")
         else:
             try:
-                parse_every(every)
+                seconds = parse_every(every)
             except ValueError as e:
                 problem(str(e))
+            else:
+                if message := _too_often(seconds):
+                    problem(f"every = {every!r} {message}")
     if problems:
         return None, problems
     spec = JobSpec(
