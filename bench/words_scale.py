@@ -97,12 +97,17 @@ def _srt(texts: list[str]) -> str:
 
 
 def _build_key(videos: int, cues: int) -> str:
-    # The cached file is reused while the index layout is the same: the last migration applied
-    # by this code names it (a new migration means a new build).
-    from archivesync.db.schema import MIGRATIONS
+    # The cached file is reused while the words index it was built with is the same: the
+    # source of migration 0010_words_index and of the index writers names it.
+    import inspect
 
-    last = "|".join(m.name for m in MIGRATIONS._migrations)
-    return hashlib.sha256(f"{videos}x{cues}:{last}:{BUILD}".encode()).hexdigest()[:12]
+    from archivesync.db import schema
+    from archivesync.search import fold, index, transcripts
+
+    h = hashlib.sha256(f"{videos}x{cues}:{BUILD}".encode())
+    for code in (schema._words_index, fold, index, transcripts.window_tokens, transcripts.cue_key):
+        h.update(inspect.getsource(code).encode())
+    return h.hexdigest()[:12]
 
 
 def build(videos: int, cues: int) -> Path:

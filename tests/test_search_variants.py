@@ -163,12 +163,15 @@ def test_migration_0010_reindexes_rows_stored_before_it(tmp_path):
     db.close()
 
 
-def test_a_full_page_stops_early_and_skips_removed_videos(tmp_path):
+@pytest.mark.parametrize("cues", [12, 300])  # read past a full video's matches; skip them
+def test_a_full_page_stops_early_and_skips_removed_videos(tmp_path, cues):
     # Every cue of every video holds the word: each video gives its first 5 cues, newest video
-    # first, and a removed video is passed over (the walk restarts below it).
+    # first, and a removed video is passed over.
     db = open_db(tmp_path / "many.db")
     srt = "\n".join(
-        f"{i}\n00:00:{i:02d},000 --> 00:00:{i + 1:02d},000\n住民の声その{i}\n" for i in range(1, 13)
+        f"{i}\n00:{i // 60:02d}:{i % 60:02d},000 --> 00:{i // 60:02d}:{i % 60:02d},500\n"
+        f"住民の声その{i}\n"
+        for i in range(1, cues + 1)
     )
     videos = [
         make_resource(f"m{i}", "t", published=f"2024-0{i}-01T00:00:00Z") for i in (1, 2, 3, 4)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 _BLOCK = 2000  # cues given to fts_texts at once
+_READ_ON = 256  # matches of a full video read past before a new query skips them
 _LOW = 0xFFFFFFFF  # cue ids live in the low 32 bits of a rowid, counted down
 TABLE = "search_fts_transcripts"
 
@@ -316,9 +317,9 @@ def transcript_videos(
     video id, up to `per_video` cue hits in order of time).
 
     One cursor walks the matches downwards. When a video has its `per_video` hits (or is
-    removed), the walk starts again below it with a rowid bound instead of reading its other
-    matches: a word in every third cue reads about `videos` x `per_video` matches, and a
-    rare word is one pass.
+    removed) and more than a few hundred other matches, the walk starts again below it with
+    a rowid bound instead of reading them: a word in every third cue reads about `videos` x
+    `per_video` matches plus a query per video, and a rarer word is one pass.
     """
     expression = query.match_expression()
     if expression is None or not has_transcript_index(conn):
@@ -345,8 +346,10 @@ def transcript_videos(
                     found.append((doc_id, video_id, _in_time(hits[:per_video])))
                 if len(found) == videos:
                     break
-                if not video_id or len(hits) >= per_video:
-                    below = doc_id << 32  # skip the rest of this video's matches
+                # Pass over the video's other matches: read on when they are few (a new
+                # query costs more than reading a few hundred rowids), else start again below.
+                if sum(1 for _ in islice(matches, _READ_ON)) == _READ_ON:
+                    below = doc_id << 32
                     break
         finally:
             cursor.close()
