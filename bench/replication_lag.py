@@ -30,7 +30,8 @@ from pathlib import Path
 
 from archivesync.db import schema
 from archivesync.emulator import DEMO_API_KEY
-from archivesync.replication import litestream
+from archivesync.replication import follow, litestream
+from archivesync.replication.replicator import Replicator
 from archivesync.replication.restore import integrity_check, row_counts
 from archivesync.sync.channel import run_sync
 from archivesync.sync.run import Target
@@ -119,7 +120,7 @@ def replicated_run(session: Session, emu, rep: int) -> dict:
     schema.open_db(db).close()
     replica_dir = session.workdir / f"replica-{rep}"
     url = f"file://{replica_dir}"
-    replicator = litestream.Replicator(db, url)
+    replicator = Replicator(db, url)
     replicator.start()
     local = LtxWatcher(litestream.meta_dir(db.resolve()) / "ltx" / "0")
     replica = LtxWatcher(replica_dir / "ltx" / "0")
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             db, url = run["db"], run["url"]
         restored = session.workdir / "restored.db"
         log("restoring the last replica to check it")
-        txid = litestream.restore_to(url, restored)
+        txid = follow.restore_to(url, restored)
         result = {
             "machine": machine(),
             "load_average": os.getloadavg()[0],

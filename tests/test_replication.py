@@ -17,8 +17,9 @@ import pytest
 
 from archivesync.db.schema import open_db, open_readonly
 from archivesync.errors import ConfigError, ReplicationError
-from archivesync.replication import litestream
+from archivesync.replication import follow, litestream, positions
 from archivesync.replication import status as replication_status
+from archivesync.replication.replicator import Replicator
 from archivesync.replication.restore import integrity_check, restore
 
 from .helpers import PYTHON, SAMPLE_CHANNEL, cli_env, run_cli, sync
@@ -88,7 +89,7 @@ def primary(tmp_path, synced_db):
     dst.execute("PRAGMA journal_mode = wal")
     dst.close()
     url = f"file://{tmp_path / 'replica'}"
-    replicator = litestream.Replicator(db, url)
+    replicator = Replicator(db, url)
     replicator.start()
     yield db, url, replicator
     replicator.stop(final_sync=False)
@@ -119,19 +120,19 @@ def test_passwords_in_replica_urls_are_never_shown(tmp_path):
     assert litestream.redact_url("file:///x") == "file:///x"
     db = tmp_path / "a.db"
     litestream.write_state(db, role="primary", url=url, pid=None, owner_pid=None)
-    path = litestream.write_config(db, url, tmp_path / "s.sock")
+    path = litestream.write_config(tmp_path, db, url, tmp_path / "s.sock")
     for private in (path, litestream.state_path(db)):
         assert private.stat().st_mode & 0o077 == 0, private
     with pytest.raises(ReplicationError) as failed:
-        litestream.replica_position(url, timeout=5)
+        positions.replica_position(url, timeout=5)
     assert "s3cret" not in str(failed.value)
     assert "s3cret" not in json.dumps(replication_status.collect(db))
 
 
 def test_bad_timestamp_is_refused():
     with pytest.raises(ConfigError, match="not a date"):
-        litestream.parse_timestamp("yesterday")
-    assert litestream.parse_timestamp("2026-01-31T12:00:00+09:00") == "2026-01-31T03:00:00Z"
+        follow.parse_timestamp("yesterday")
+    assert follow.parse_timestamp("2026-01-31T12:00:00+09:00") == "2026-01-31T03:00:00Z"
 
 
 # --- replicate and restore ---------------------------------------------------------------
@@ -145,9 +146,9 @@ def test_commits_reach_the_replica_and_restore_brings_every_row_back(primary, tm
     conn.close()
     synced = replicator.sync()
     assert synced["replica_txid"] == synced["txid"]
-    position = litestream.replica_position(url)
+    position = positions.replica_position(url)
     assert position.txid == synced["txid"]
-    assert litestream.local_txid(litestream.config_path(db), db) == synced["txid"]
+    assert positions.local_txid(url, db) == synced["txid"]
 
     target = tmp_path / "restored.db"
     report = restore(url, target)
@@ -178,7 +179,7 @@ def test_a_litestream_that_dies_is_started_again_and_replicates_on(primary):
     assert litestream.read_state(db)["restarts"] == 1
     commit(db, "UPDATE videos SET title = 'after the restart' WHERE rowid = 1")
     synced = replicator.sync()
-    assert litestream.replica_position(url).txid == synced["txid"] == synced["replica_txid"]
+    assert positions.replica_position(url).txid == synced["txid"] == synced["replica_txid"]
 
 
 def test_restore_refuses_to_overwrite_without_force_and_leaves_the_file_alone(primary, tmp_path):
@@ -249,7 +250,7 @@ def test_restore_at_a_timestamp_gives_the_earlier_state(primary, tmp_path):
     commit(db, "UPDATE videos SET title = 'middle'")
     replicator.sync()
     # The file time is cut to the second; the transaction itself happened within that second.
-    middle = litestream.replica_position(url).at + timedelta(seconds=1)
+    middle = positions.replica_position(url).at + timedelta(seconds=1)
     before = table_rows(db, ["videos", "chapters"])
     time.sleep(1.6)
     commit(db, "DELETE FROM chapters")
@@ -268,9 +269,9 @@ def test_a_follower_applies_new_commits_and_status_shows_its_lag(primary, tmp_pa
     replicator.sync()
     follower = tmp_path / "reader" / "archive.db"
     follower.parent.mkdir()
-    proc = litestream.start_follower(url, follower, interval="100ms")
+    proc = follow.start_follower(url, follower, interval="100ms")
     try:
-        wait_until(lambda: litestream.follower_txid(follower), what="first restore")
+        wait_until(lambda: follow.follower_txid(follower), what="first restore")
         conn = open_db(db, migrate=False)
         conn.execute("UPDATE videos SET title = 'seen by readers' WHERE rowid = 1")
         conn.conn.commit()
@@ -285,7 +286,7 @@ def test_a_follower_applies_new_commits_and_status_shows_its_lag(primary, tmp_pa
                 ro.close()
 
         wait_until(lambda: applied() == "seen by readers", what="follower to apply")
-        wait_until(lambda: litestream.follower_txid(follower) == synced["txid"], what="txid")
+        wait_until(lambda: follow.follower_txid(follower) == synced["txid"], what="txid")
         data = replication_status.collect(follower)
         assert data["state"] == "on" and data["role"] == "follower"
         assert data["lag_transactions"] == 0
@@ -375,7 +376,7 @@ def test_drill_sync_replicate_stop_delete_restore_finds_every_row(
     before = table_rows(db)
     assert before["videos"] and before["chapters"] and before["sync_runs"]
 
-    litestream.remove_database_files(db)
+    follow.remove_database_files(db)
     assert not db.exists()
     result = run_cli(["restore", "--from", url, "--db", str(db)], env)
     assert result.returncode == 0, result.stderr
@@ -418,7 +419,9 @@ def test_drill_sigkill_during_a_sync_then_restore_is_sound_and_the_next_sync_com
         daemon.wait_for(lambda: videos_stored() >= 50, timeout=30, what="a sync under way")
         # Make sure the replica holds part of the run (the daemon's Litestream, through its
         # control socket), so the kill below lands between replicated pages of one sync.
-        socket_path = json.loads(litestream.config_path(db).read_text())["socket"]["path"]
+        socket_path = json.loads(Path(litestream.read_state(db)["config"]).read_text())["socket"][
+            "path"
+        ]
         pushed = subprocess.run(
             [litestream.find_binary(), "sync", "-wait", "-socket", socket_path, str(db)],
             capture_output=True,
@@ -478,7 +481,7 @@ def test_follow_cli_keeps_a_reader_copy_that_datasette_serves_read_only(
         text=True,
     )
     try:
-        wait_until(lambda: litestream.follower_txid(reader), what="the first restore")
+        wait_until(lambda: follow.follower_txid(reader), what="the first restore")
         ds = make_datasette(reader)
 
         async def title():
@@ -545,4 +548,73 @@ def test_replication_url_from_the_schedule_files(emulator, tmp_path, start_daemo
     daemon.wait_for(lambda: daemon.events("daemon_started"), what="the scheduler")
     code, _ = daemon.terminate()
     assert code == 0
-    assert litestream.replica_position(f"file://{replica}") is not None
+    assert positions.replica_position(f"file://{replica}") is not None
+
+
+# --- issue 21, findings 6 and 7: what Litestream reads and what `ps` shows -------------------
+
+
+def test_litestream_reads_only_a_config_it_wrote_and_gets_no_secrets(
+    tmp_path, synced_db, monkeypatch
+):
+    """Finding 6: a group member could swap `<db>.litestream.yml` for one with an `exec`
+    entry, and the child's environment held YOUTUBE_API_KEY and the console's secret."""
+    monkeypatch.setenv("YOUTUBE_API_KEY", "AIza-secret-key")
+    monkeypatch.setenv("DATASETTE_SECRET", "console-secret")
+    db = tmp_path / "primary" / "archive.db"
+    db.parent.mkdir()
+    src, dst = sqlite3.connect(synced_db), sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    replicator = Replicator(db, f"file://{tmp_path / 'replica'}")
+    replicator.start()
+    try:
+        config = Path(litestream.read_state(db)["config"])
+        assert config.parent != db.parent and not list(db.parent.glob("*.yml"))
+        assert config.parent.stat().st_mode & 0o077 == 0 and config.stat().st_mode & 0o077 == 0
+        environ = Path(f"/proc/{replicator.proc.pid}/environ").read_bytes().split(b"\0")
+        names = {e.split(b"=", 1)[0] for e in environ if e}
+        assert b"PATH" in names
+        assert not names & {b"YOUTUBE_API_KEY", b"DATASETTE_SECRET"}
+        assert not any(n.startswith(b"ARCHIVESYNC_") for n in names)
+        # Whatever is put in the config meanwhile, the next start reads what we write.
+        marker = tmp_path / "ran"
+        planted = json.loads(config.read_text())
+        planted["exec"] = f"touch {marker}"
+        config.write_text(json.dumps(planted))
+        first = replicator.proc.pid
+        replicator.proc.kill()
+        wait_until(lambda: replicator.running() and replicator.proc.pid != first, what="a restart")
+        assert "exec" not in json.loads(config.read_text())
+        assert not marker.exists()
+    finally:
+        replicator.stop(final_sync=False)
+
+
+def test_replica_urls_never_appear_in_litestream_arguments(primary, tmp_path, monkeypatch):
+    """Finding 7: `follow --from sftp://user:password@...` showed the password in `ps`."""
+    db, url, replicator = primary
+    replicator.sync()
+    log = tmp_path / "argv.log"
+    shim = tmp_path / "litestream-shim"
+    shim.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {litestream.find_binary()} "$@"\n'
+    )
+    shim.chmod(0o700)
+    monkeypatch.setenv(litestream.BINARY_ENV, str(shim))
+    assert positions.replica_position(url) is not None
+    assert follow.restore_to(url, tmp_path / "restored.db") > 0
+    follower = tmp_path / "follower.db"
+    proc = follow.start_follower(url, follower, interval="100ms")
+    proc.terminate()
+    proc.wait(10)
+    secret = "sftp://backup:s3cret-pw@127.0.0.1:1/archive"
+    with pytest.raises(ReplicationError):
+        positions.replica_position(secret, timeout=5)
+    replication_status.collect(db)
+    calls = log.read_text().splitlines()
+    assert len(calls) >= 4, calls
+    replica_dir = url.removeprefix("file://")
+    for line in calls:
+        assert replica_dir not in line and "s3cret" not in line, line

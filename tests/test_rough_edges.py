@@ -104,7 +104,7 @@ def test_status_json_times_end_in_z(tmp_path, emulator):
 
 
 def test_the_overview_reads_the_daemons_cached_replication_check(tmp_path, monkeypatch):
-    from archivesync.replication import litestream
+    from archivesync.replication import litestream, positions
     from archivesync.replication import status as replication_status
 
     db = tmp_path / "archive.db"
@@ -117,7 +117,7 @@ def test_the_overview_reads_the_daemons_cached_replication_check(tmp_path, monke
         asked.append(url)  # a Litestream subprocess, in real life: ~100 ms a page view
         return None
 
-    monkeypatch.setattr(litestream, "replica_position", replica_position)
+    monkeypatch.setattr(positions, "replica_position", replica_position)
     now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
     checked = replication_status.collect(db, now=now)
     assert len(asked) == 1

@@ -15,7 +15,7 @@ import click
 
 from archivesync.cli.common import db_option, fail_cleanly
 from archivesync.errors import ReplicationError
-from archivesync.replication import litestream
+from archivesync.replication import follow, litestream, positions
 from archivesync.replication.restore import restore
 
 
@@ -60,10 +60,10 @@ def follow_command(url, db_path, interval, force):
     if path.exists():
         if not force:
             raise ReplicationError(f"{db_path!r} already exists: use --force to replace it")
-        litestream.remove_database_files(path)
-    if litestream.replica_position(url) is None:
+        follow.remove_database_files(path)
+    if positions.replica_position(url) is None:
         raise ReplicationError(f"no backup found at {litestream.redact_url(url)}")
-    proc = litestream.start_follower(url, path, interval)
+    proc = follow.start_follower(url, path, interval)
 
     def stop(signum, frame):
         proc.send_signal(signal.SIGTERM)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archivesync.db.schema import MIGRATIONS, open_db
 from archivesync.errors import ConfigError, ReplicationError
-from archivesync.replication import litestream
+from archivesync.replication import follow, litestream, positions
 
 # The tables whose row counts a restore reports: what a person checks first.
 COUNTED_TABLES = (
@@ -95,19 +95,19 @@ def restore(
     db_path = Path(db_path)
     litestream.check_url(url)
     if timestamp:
-        litestream.parse_timestamp(timestamp)  # a bad one fails before anything is read
+        follow.parse_timestamp(timestamp)  # a bad one fails before anything is read
     if not db_path.parent.is_dir():
         raise ConfigError(f"database directory {str(db_path.parent)!r} does not exist")
     if db_path.is_dir():
         raise ConfigError(f"{str(db_path)!r} is a directory, not a database file")
     if db_path.exists() and not force:
         raise ConfigError(f"{str(db_path)!r} already exists: use --force to replace it")
-    if litestream.replica_position(url) is None:
+    if positions.replica_position(url) is None:
         raise ReplicationError(f"no backup found at {litestream.redact_url(url)}")
     tmp = db_path.with_name(f".{db_path.name}.restoring-{os.getpid()}")
-    litestream.remove_database_files(tmp)
+    follow.remove_database_files(tmp)
     try:
-        txid = litestream.restore_to(url, tmp, timestamp=timestamp)
+        txid = follow.restore_to(url, tmp, timestamp=timestamp)
         integrity = integrity_check(tmp)
         if integrity != "ok":
             raise ReplicationError(f"the restored database fails integrity_check: {integrity}")
@@ -115,10 +115,10 @@ def restore(
         counts = row_counts(tmp)
         # The old file's WAL, shared memory and Litestream state belong to the old database:
         # SQLite or Litestream would apply them to the new one.
-        litestream.remove_database_files(db_path)
+        follow.remove_database_files(db_path)
         os.replace(tmp, db_path)
     finally:
-        litestream.remove_database_files(tmp)
+        follow.remove_database_files(tmp)
         with contextlib.suppress(FileNotFoundError):
             Path(f"{tmp}.tmp").unlink()
     return RestoreReport(

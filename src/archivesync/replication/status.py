@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from archivesync.errors import ArchiveSyncError
-from archivesync.replication import litestream
+from archivesync.replication import follow, litestream, positions
 from archivesync.timestamps import format_utc, json_time, parse_utc
 
 # A replica that is behind and has not advanced for this long is a warning.
@@ -64,7 +64,7 @@ def collect(
     if role == "primary" and not alive and state.get("pid") and not state.get("stopped_at"):
         data["warnings"].append("Litestream is not running (the daemon died without stopping it)")
     try:
-        replica = litestream.replica_position(state["url"], timeout=15)
+        replica = positions.replica_position(state["url"], timeout=15)
     except ArchiveSyncError as e:
         data["warnings"].append(f"replica unreadable: {e}")
         return data
@@ -74,15 +74,17 @@ def collect(
             data["warnings"].append("the replica holds no backup yet")
         return data
     if role == "follower":
-        local = litestream.follower_txid(db_path)
+        local = follow.follower_txid(db_path)
         data["local_txid"] = local
         behind = max(replica.txid - local, 0) if local is not None else None
         applied_at = _mtime(Path(f"{db_path}-txid"))
         # How long the reader has been missing the replica's newer transactions.
         seconds = (now - applied_at).total_seconds() if behind and applied_at else 0.0
     else:
-        config = litestream.config_path(db_path)
-        local = litestream.local_txid(config, db_path) if config.exists() else None
+        # Litestream's local state, read with a private config of our own (the daemon's is in
+        # a directory only it can enter).
+        has_state = litestream.meta_dir(db_path).exists()
+        local = positions.local_txid(state["url"], db_path) if has_state else None
         data["local_txid"] = local
         behind = max(local - replica.txid, 0) if local is not None else None
         # Litestream's local state only moves while it runs; the files' own times say whether

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from datetime import datetime, timedelta
 
 from datasette.utils.asgi import Response
 
 from archivesync.db import audit
 from archivesync.db.schema import open_db
+from archivesync.errors import ArchiveSyncError
 from archivesync.timestamps import parse_utc
 from archivesync.web import access, sessions
 from archivesync.web import users as users_mod
@@ -156,14 +158,18 @@ async def login(request, datasette):
         form = await request.post_vars()
         next_path = safe_next(form.get("next") or next_path)
         username = (form.get("username") or "")[:64]
-        result, actor, extra = await asyncio.to_thread(
-            attempt,
-            cfg,
-            username,
-            form.get("password") or "",
-            access.now(datasette),
-            remote_addr(request),
-        )
+        try:
+            result, actor, extra = await asyncio.to_thread(
+                attempt,
+                cfg,
+                username,
+                form.get("password") or "",
+                access.now(datasette),
+                remote_addr(request),
+            )
+        except (ArchiveSyncError, sqlite3.Error):
+            # No session and no audit row can be written: nobody signs in meanwhile.
+            result, actor, extra = "unavailable", None, None
         if result == "ok":
             response = Response.redirect(next_path)
             response.set_cookie(
@@ -184,6 +190,11 @@ async def login(request, datasette):
             seconds = max(1, int(extra.total_seconds() + 0.999))
             error = f"失敗が続いたため、{seconds} 秒待ってからもう一度お試しください。"
             status, headers = 429, {"retry-after": str(seconds)}
+        elif result == "unavailable":
+            error = (
+                "いまはログインを記録できないため、ログインできません。運用担当に連絡してください。"
+            )
+            status = 503
         else:
             error = "ユーザー名またはパスワードが違います。"
     response = await render(

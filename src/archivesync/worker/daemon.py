@@ -48,7 +48,8 @@ from archivesync.notify.watch import OAUTH_MODES, Watcher
 from archivesync.oauth import TOKEN_FILE_ENV
 from archivesync.parsing import iso_utc
 from archivesync.replication import status as replication_status
-from archivesync.replication.litestream import Replicator, redact_url
+from archivesync.replication.litestream import redact_url
+from archivesync.replication.replicator import Replicator
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Settings
