@@ -11,6 +11,7 @@ import pytest
 from archivesync.db import schema, store
 from archivesync.db.schema import MIGRATIONS, open_db
 from archivesync.parsing import normalize_text
+from archivesync.search import transcripts
 from archivesync.search.fold import _MAX_BYTES, fold, fold_many
 from archivesync.search.query import search
 from archivesync.transcripts.store import import_transcript
@@ -164,7 +165,8 @@ def test_migration_0010_reindexes_rows_stored_before_it(tmp_path):
 
 
 @pytest.mark.parametrize("cues", [12, 300])  # read past a full video's matches; skip them
-def test_a_full_page_stops_early_and_skips_removed_videos(tmp_path, cues):
+def test_a_full_page_stops_early_and_skips_removed_videos(tmp_path, cues, monkeypatch):
+    monkeypatch.setattr(transcripts, "_READ_ON", 100)
     # Every cue of every video holds the word: each video gives its first 5 cues, newest video
     # first, and a removed video is passed over.
     db = open_db(tmp_path / "many.db")

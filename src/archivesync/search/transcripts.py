@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 _BLOCK = 2000  # cues given to fts_texts at once
-_READ_ON = 256  # matches of a full video read past before a new query skips them
+# Matches of a full video read past before a new query skips them: reading a rowid costs
+# well under a microsecond, a new query a few milliseconds (bench/words_scale.py).
+_READ_ON = 2048
 _LOW = 0xFFFFFFFF  # cue ids live in the low 32 bits of a rowid, counted down
 TABLE = "search_fts_transcripts"
 
@@ -317,9 +319,9 @@ def transcript_videos(
     video id, up to `per_video` cue hits in order of time).
 
     One cursor walks the matches downwards. When a video has its `per_video` hits (or is
-    removed) and more than a few hundred other matches, the walk starts again below it with
-    a rowid bound instead of reading them: a word in every third cue reads about `videos` x
-    `per_video` matches plus a query per video, and a rarer word is one pass.
+    removed) and more than `_READ_ON` other matches, the walk starts again below it with a
+    rowid bound instead of reading them: a word said thousands of times per video costs a
+    query per video, and a rarer word is one pass.
     """
     expression = query.match_expression()
     if expression is None or not has_transcript_index(conn):
@@ -347,7 +349,7 @@ def transcript_videos(
                 if len(found) == videos:
                     break
                 # Pass over the video's other matches: read on when they are few (a new
-                # query costs more than reading a few hundred rowids), else start again below.
+                # query costs more than reading a couple of thousand rowids), else start again below.
                 if sum(1 for _ in islice(matches, _READ_ON)) == _READ_ON:
                     below = doc_id << 32
                     break
