@@ -530,8 +530,13 @@ def test_internals_are_for_staff_only(console):
         )
         assert anonymous.status_code == 403 and as_analyst.status_code == 403, path
         assert as_staff.status_code in (200, 403), path
-    [dbs] = fetch(ds, ("get", "/-/databases.json", {"cookies": staff}))
-    assert dbs.status_code == 200
+    [dbs, refused] = fetch(
+        ds,
+        ("get", "/-/databases.json", {"cookies": staff}),
+        ("get", "/-/databases.json", {"cookies": analyst}),
+    )
+    assert dbs.status_code == 200 and str(console["db"]) in dbs.text
+    assert refused.json() == {"ok": False, "error": "職員アカウントのみ表示できます"}
 
 
 def test_who_asked_for_a_resync_is_shown_to_staff_only(console):
@@ -870,3 +875,39 @@ def test_an_unknown_name_costs_a_password_hash_too(users_template):
     assert after.hits + after.misses == before.hits + before.misses + 1
     assert users_mod.authenticate(users, "tanaka", "wrong-password") is None
     assert users_mod._dummy_hash.cache_info() == after  # a known name uses its own hash
+
+
+def test_staff_cancel_a_waiting_request_and_the_trail_says_who(console):
+    ds = console["ds"]
+    staff = _cookies(_login(ds, "tanaka", "correct-horse-42"))
+    analyst = _cookies(_login(ds, "sato", "battery-staple-7"))
+    _, queued = _staff_post(ds, staff, {"kind": "videos", "videos": "kD7mQx2LrVw"})
+    path = queued.headers["location"]
+    [page] = fetch(ds, ("get", path, {"cookies": staff}))
+    assert "この依頼を取り消す" in page.text
+    token = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+    csrf = page.cookies.get("ds_csrftoken")
+
+    def cancel(cookies):
+        [answer] = fetch(
+            ds,
+            (
+                "post",
+                f"{path}/cancel",
+                {"data": {"csrftoken": token}, "cookies": {**cookies, "ds_csrftoken": csrf}},
+            ),
+        )
+        return answer
+
+    assert cancel(analyst).status_code == 403
+    assert cancel(staff).status_code == 302
+    [row] = _queued(console["db"])
+    assert row["status"] == "cancelled" and row["error"] == "cancelled by tanaka"
+    assert cancel(staff).status_code == 302  # no longer waiting: nothing changes
+    [state] = fetch(ds, ("get", f"{path}.json", {}))
+    assert state.json()["finished"] is True and state.json()["status_label"] == "取り消し"
+    rows = _audit(console["db"], "resync_cancelled")
+    assert [(r["actor"], r["outcome"]) for r in rows] == [
+        ("tanaka", "ok"),
+        ("tanaka", "not_queued"),
+    ]

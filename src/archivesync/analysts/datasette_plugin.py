@@ -354,7 +354,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "target_kind": "channel, playlist or videos",
             "target_id": "Channel, playlist or comma-separated video ids",
             "mode": "full, incremental, playlist or videos",
-            "status": "queued, running, ok, failed, quota_exhausted or interrupted",
+            "status": "queued, running, done, failed, quota_exhausted, interrupted or cancelled",
             "run_id": "The sync_runs row that served it",
             "error": "Error message when not ok",
             "started_at": "Start (UTC)",

@@ -35,7 +35,7 @@ from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, daemon_alive, read
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
-FINISHED = ("done", "failed", "quota_exhausted", "interrupted")
+FINISHED = ("done", "failed", "quota_exhausted", "interrupted", "cancelled")
 # sync_runs.status -> sync_requests.status
 STATUS_OF_RUN = {
     "ok": "done",
@@ -221,6 +221,30 @@ def enqueue(
         **request_fields(target),
     }
     return db["sync_requests"].insert(row).last_pk
+
+
+def cancel(
+    db: Database, request_id: int, *, actor: str, now: datetime, remote_addr: str | None = None
+) -> bool:
+    """Take a request out of the queue before it runs, and audit it; False if it was not
+    waiting (already running or finished)."""
+    with db.conn:
+        cursor = db.execute(
+            "UPDATE sync_requests SET status = 'cancelled', finished_at = ?, error = ? "
+            "WHERE id = ? AND status = 'queued'",
+            [format_utc(now), f"cancelled by {actor}", request_id],
+        )
+        done = cursor.rowcount == 1
+        audit.record(
+            db,
+            "resync_cancelled",
+            at=now,
+            actor=actor,
+            target=str(request_id),
+            outcome="ok" if done else "not_queued",
+            remote_addr=remote_addr,
+        )
+    return done
 
 
 def get(db: Database, request_id: int) -> dict | None:

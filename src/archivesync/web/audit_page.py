@@ -27,6 +27,7 @@ OUTCOME_LABELS = {
     "bad_password": "パスワード違い",
     "locked": "ロック中",
     "slowed": "待機中 (失敗が続いたため)",
+    "not_queued": "待機中ではなかった",
     "idle": "無操作",
     "max_age": "最長時間",
 }

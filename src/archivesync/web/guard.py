@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import logging
 import re
 import sqlite3
@@ -109,17 +110,26 @@ def _without_cookie(scope, name: str):
     return {**scope, "headers": headers}
 
 
-async def _plain(send, status: int, text: str, extra=()):
-    body = (
-        '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>'
-        f"{text}</title></head><body><main><h1>{text}</h1>"
-        '<p><a href="/">概要へ戻る</a></p></main></body></html>'
-    ).encode()
+async def _plain(send, status: int, text: str, extra=(), *, as_json: bool = False):
+    # Answered before Datasette (and its CSRF layer) runs: a short page of our own, or
+    # Datasette's JSON error shape for a .json path.
+    if as_json:
+        body = json.dumps({"ok": False, "error": text}, ensure_ascii=False).encode()
+        kind = b"application/json; charset=utf-8"
+    else:
+        body = (
+            '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{text}</title><link rel="stylesheet" href="/-/console/console.css">'
+            f'</head><body><main><h1>{text}</h1><p><a href="/">概要へ戻る</a> · '
+            '<a href="/-/login">ログイン</a></p></main></body></html>'
+        ).encode()
+        kind = b"text/html; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"text/html; charset=utf-8"), *extra],
+            "headers": [(b"content-type", kind), *extra],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -175,7 +185,12 @@ def wrap(datasette, app):
             scope = _without_cookie(scope, sessions.COOKIE)
         scope = {**scope, access.SESSION_KEY: session}
         if STAFF_ONLY.match(path) and (session is None or session.user["role"] != "staff"):
-            return await _plain(send_with_headers, 403, "職員アカウントのみ表示できます")
+            return await _plain(
+                send_with_headers,
+                403,
+                "職員アカウントのみ表示できます",
+                as_json=path.endswith(".json"),
+            )
         return await app(scope, receive, send_with_headers)
 
     return guarded

@@ -31,6 +31,7 @@ ROUTES = [
     (r"^/-/requests$", staff.request_list),
     (r"^/-/audit$", audit_page.audit_view),
     (r"^/-/requests/(?P<id>\d+)(?:\.(?P<format>json))?$", staff.request_detail),
+    (r"^/-/requests/(?P<id>\d+)/cancel$", staff.request_cancel),
     (r"^/-/search$", browse.search_view),
     (r"^/-/video/(?P<id>[A-Za-z0-9_-]+)$", browse.video),
     (r"^/-/channel$", browse.channel),

@@ -215,6 +215,35 @@ def _request_state(db: Database, request_id: int) -> dict | None:
     return state
 
 
+def _cancel(db_path: str, request_id: int, user: str, at, address) -> bool:
+    db = open_db(db_path, migrate=False)
+    try:
+        return queue.cancel(db, request_id, actor=user, now=at, remote_addr=address)
+    finally:
+        db.close()
+
+
+async def request_cancel(request, datasette):
+    """POST: take a waiting request out of the queue (staff only), then show it."""
+    if request.method != "POST":
+        return Response.redirect(f"/-/requests/{request.url_vars['id']}")
+    user = current_user(datasette, request)
+    if user is None or user["role"] != "staff" or not config(datasette).get("users_file"):
+        raise Forbidden("依頼の取り消しは職員アカウントのみできます")
+    request_id = int(request.url_vars["id"])
+    if request_id > MAX_ROW_ID:
+        raise NotFound("その依頼はありません")
+    await asyncio.to_thread(
+        _cancel,
+        config(datasette)["db_path"],
+        request_id,
+        user["id"],
+        now(datasette),
+        remote_addr(request),
+    )
+    return Response.redirect(f"/-/requests/{request_id}")
+
+
 async def request_detail(request, datasette):
     """One request: its place in the queue, then its outcome; the page polls the JSON form."""
     if not can_read(datasette, request):

@@ -15,6 +15,7 @@ STATUS_LABELS = {
     "failed": "失敗",
     "quota_exhausted": "クォータ切れ",
     "interrupted": "中断",
+    "cancelled": "取り消し",
 }
 MODE_LABELS = {
     "full": "完全同期",

@@ -26,6 +26,8 @@
       outcome.dataset.outcome = state.outcome;
       document.getElementById("outcome-line").hidden = false;
     }
+    var cancel = document.getElementById("cancel");
+    if (cancel) cancel.hidden = state.status !== "queued";
     box.dataset.finished = state.finished ? "true" : "false";
   }
   function poll() {
