@@ -349,7 +349,7 @@ def transcript_videos(
                 if len(found) == videos:
                     break
                 # Pass over the video's other matches: read on when they are few (a new
-                # query costs more than reading a couple of thousand rowids), else start again below.
+                # query costs more than reading 2,000 rowids), else start again below.
                 if sum(1 for _ in islice(matches, _READ_ON)) == _READ_ON:
                     below = doc_id << 32
                     break
