@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-search screenshots clean
+.PHONY: demo test lint format docs bench bench-search screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# The generated docs: every command's --help, the schema reference from db/columns.toml, and the
+# module map (tests/test_docs.py fails while they differ from the code).
+docs: $(STAMP)
+	$(BIN)/cog -r docs/cli-reference.md docs/schema.md docs/development.md
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
@@ -45,5 +50,8 @@ bench: $(STAMP)
 bench-search: $(STAMP)
 	$(BIN)/python -m bench.meaning
 
+# The venv, the demo's index and what a replicating daemon leaves beside it (Litestream's
+# state directory, its generated config, the replication status file).
 clean:
 	rm -rf $(VENV) data/archive.db data/archive.db-wal data/archive.db-shm
+	rm -rf data/.*-litestream data/*.litestream.yml data/*.replication.json

@@ -30,12 +30,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from archivesync.bigrams import FIELDS, PUNCT, document
 from archivesync.db import store
 from archivesync.db.schema import open_db
+from archivesync.db.search_index import _KEEP_WITHIN, FTS_TABLES, index_videos, rebuild_index
 from archivesync.emulator import synthetic_dataset
-from archivesync.search.index import _KEEP_WITHIN, FTS_TABLES, index_videos, rebuild_index
 from archivesync.search.query import search
-from archivesync.search.text import _PUNCT, FIELDS, SearchQuery, document
+from archivesync.search.text import SearchQuery
 
 NOW = "2026-01-01T00:00:00Z"
 PAGE = 50
@@ -52,7 +53,7 @@ _EPOCH = datetime(2005, 1, 1, tzinfo=UTC)
 def baseline_bigram_text(normalized: str) -> str:
     return " ".join(
         token
-        for chunk in normalized.translate(_PUNCT).split()
+        for chunk in normalized.translate(PUNCT).split()
         for token in [chunk[i : i + 2] for i in range(len(chunk))]
     )
 

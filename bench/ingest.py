@@ -14,11 +14,11 @@ import json
 import time
 from collections.abc import Iterator
 
+from archivesync.bigrams import FIELDS, bigram_text, document
 from archivesync.db import store
 from archivesync.db.schema import open_db
 from archivesync.emulator import synthetic_dataset
 from archivesync.emulator.api import list_response
-from archivesync.search.text import FIELDS, bigram_text, document
 from archivesync.youtube import VIDEO_PARTS
 
 from .common import PAGE, Session, fmt_size, log

@@ -10,7 +10,8 @@ exact check, so precision and recall show what the index itself finds; the bigra
 also timed through the real `archivesync.search.search` (index + exact check + ranking) at the
 --scale size, with the whole pipeline (`store.save_videos` + `index_videos`).
 
-Results go to bench/out/search_compare.json and are printed as Markdown for docs/search.md.
+Results go to bench/out/search_compare.json, and are printed as Markdown for the "Search"
+section of docs/development.md.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from archivesync.bigrams import bigram_text
 from archivesync.db import schema, store
+from archivesync.db.search_index import rebuild_index
 from archivesync.parsing import normalize_text, parse_chapters, parse_duration
-from archivesync.search.index import rebuild_index
 from archivesync.search.query import search
-from archivesync.search.text import SearchQuery, bigram_text
+from archivesync.search.text import SearchQuery
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -296,7 +296,7 @@ def brute_force(query: str, *, include_removed: bool = False) -> set[str]:
 
 def build(db, now: str = NOW) -> None:
     """Save the corpus (and index it, as the wired store will), removed videos marked."""
-    from archivesync.search.index import index_videos
+    from archivesync.db.search_index import index_videos
 
     store.save_videos(db, VIDEOS, now)
     index_videos(db, [r["id"] for r in VIDEOS])

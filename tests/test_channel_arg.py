@@ -9,7 +9,7 @@ import pytest
 import sqlite_utils
 
 from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset
-from archivesync.parsing import ChannelRef, parse_channel
+from archivesync.urls import ChannelRef, parse_channel
 from archivesync.worker.schedules import load_schedules
 
 from .helpers import SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli

@@ -8,11 +8,11 @@ from html import unescape
 
 import pytest
 
-from archivesync.analysts.datasette_plugin import make_datasette
 from archivesync.db.schema import open_db
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
 from archivesync.transcripts.store import import_transcript
+from archivesync.web.app import make_datasette
 
 from .helpers import SAMPLE_CHANNEL
 from .web_helpers import cookie_for, fetch, synced_index

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from openpyxl import load_workbook
 
-from archivesync.analysts.datasette_plugin import make_datasette
+from archivesync.web.app import make_datasette
 from archivesync.web.tables import Column, csv_bytes, neutralise, xlsx_bytes
 
 from .helpers import SAMPLE_CHANNEL

@@ -222,7 +222,7 @@ def test_embed_command_twice(tmp_path):
 
 
 def test_console_search_says_why_and_lands_on_the_second(meaning_db):
-    from archivesync.analysts.datasette_plugin import make_datasette
+    from archivesync.web.app import make_datasette
     from tests.web_helpers import fetch
 
     ds = make_datasette(meaning_db)

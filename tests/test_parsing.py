@@ -11,16 +11,14 @@ import pytest
 from archivesync.parsing import (
     _COLON_FORMS,
     Chapter,
-    chapter_url,
     format_duration,
-    iso_utc,
     normalize_text,
     parse_chapters,
     parse_duration,
-    parse_iso,
     parse_timestamp,
-    video_url,
 )
+from archivesync.timestamps import iso_utc, parse_iso
+from archivesync.urls import chapter_url, video_url
 
 # --------------------------------------------------------------------------------------------
 # Durations

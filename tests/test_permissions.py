@@ -244,7 +244,7 @@ def test_daemon_stops_with_exit_1_when_writes_start_failing(emulator, place, imm
 
 @pytest.fixture
 def deployment(emulator, place):
-    """/var/lib/archivesync as the README sets it up, with the daemon running as its user."""
+    """/var/lib/archivesync as docs/operators.md sets it up, with the daemon running as its user."""
     state = place / "state"
     state.mkdir()
     os.chown(state, SERVICE_UID, STAFF_GID)
@@ -314,7 +314,7 @@ def test_the_old_layout_names_the_owner_who_may_write(emulator, synced_index, pl
     owner = user_name(SERVICE_UID)
     assert one_error_line(result) == (
         f"Error: no write permission on {db}: only its owner {owner} may; run it as {owner}, "
-        "or give a group access as the README's deployment section shows "
+        "or give a group access as docs/operators.md (Deployment) shows "
         f"(owner {owner}:{group_name(SERVICE_UID)}, mode 0644)"
     )
 

@@ -17,6 +17,7 @@ import pytest
 
 from archivesync.db.schema import open_db, open_readonly
 from archivesync.errors import ConfigError, ReplicationError
+from archivesync.host import pid_alive
 from archivesync.replication import follow, litestream, positions
 from archivesync.replication import status as replication_status
 from archivesync.replication.replicator import Replicator
@@ -433,7 +434,7 @@ def test_drill_sigkill_during_a_sync_then_restore_is_sound_and_the_next_sync_com
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(5)
         # Litestream dies with its parent: no orphan keeps replicating.
-        wait_until(lambda: not litestream.pid_alive(ls_pid), timeout=10, what="litestream exit")
+        wait_until(lambda: not pid_alive(ls_pid), timeout=10, what="litestream exit")
 
         restored = tmp_path / "restored.db"
         result = run_cli(["restore", "--from", url, "--db", str(restored)], env)
@@ -457,7 +458,7 @@ def test_follow_cli_keeps_a_reader_copy_that_datasette_serves_read_only(
 ):
     import asyncio
 
-    from archivesync.analysts.datasette_plugin import make_datasette
+    from archivesync.web.app import make_datasette
 
     db, url, replicator = primary
     replicator.sync()

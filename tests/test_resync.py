@@ -280,3 +280,65 @@ def test_requests_left_running_by_a_dead_process_are_settled(db_path):
         ("queued", None, None),
     ]
     db.close()
+
+
+# One rule turns what a person pasted into a target: the CLI's options and the console's form
+# both go through sync.requests.resync_target, so the same text gives the same target.
+PASTED = [
+    ("channel", SAMPLE_CHANNEL, ("channel", [SAMPLE_CHANNEL])),
+    ("channel", f"https://www.youtube.com/channel/{SAMPLE_CHANNEL}", ("channel", [SAMPLE_CHANNEL])),
+    ("playlist", "PLabcdefghij0123456789", ("playlist", ["PLabcdefghij0123456789"])),
+    (
+        "playlist",
+        "https://www.youtube.com/playlist?list=PLabcdefghij0123456789",
+        ("playlist", ["PLabcdefghij0123456789"]),
+    ),
+    (
+        "videos",
+        "https://youtu.be/Xa3vN8pQe1s?t=30, Xa3vN8pQe1s\nhttps://www.youtube.com/shorts/Gf1pR6yLk4x",
+        ("videos", ["Xa3vN8pQe1s", "Gf1pR6yLk4x"]),
+    ),
+]
+
+
+@pytest.mark.parametrize("kind, text, expected", PASTED)
+def test_the_cli_and_the_console_read_pasted_text_alike(kind, text, expected):
+    from archivesync.cli.ops import _target
+    from archivesync.web.staff import _target_from_form
+
+    option = {"channel": "channel_id", "playlist": "playlist_id"}.get(kind, "videos")
+    by_cli = _target(
+        text if kind == "channel" else None,
+        False,
+        text if kind == "playlist" else None,
+        [text] if kind == "videos" else [],
+    )
+    by_console = _target_from_form({"kind": kind, option: text})
+    assert (by_cli.kind, by_cli.ids) == (by_console.kind, by_console.ids) == expected
+
+
+@pytest.mark.parametrize(
+    "kind, text, reason",
+    [
+        ("channel", "UCshort", "channel"),
+        ("channel", "@somebody", "handle"),
+        ("playlist", "https://www.youtube.com/watch?v=Xa3vN8pQe1s", "playlist"),
+        ("videos", "Xa3vN8pQe1s https://example.com/watch?v=Xa3vN8pQe1s", "video"),
+        ("videos", " , ", "no_video"),
+        ("nothing", "x", "kind"),
+    ],
+)
+def test_what_names_no_target_is_refused_with_a_reason(kind, text, reason):
+    from archivesync.sync.requests import TargetError, resync_target
+
+    with pytest.raises(TargetError) as refused:
+        resync_target(kind, text)
+    assert refused.value.reason == reason
+
+
+def test_a_full_sync_goes_with_a_channel_only():
+    from archivesync.sync.requests import TargetError, resync_target
+
+    assert resync_target("channel", SAMPLE_CHANNEL, full=True).full
+    with pytest.raises(TargetError, match="channel only"):
+        resync_target("videos", "Xa3vN8pQe1s", full=True)

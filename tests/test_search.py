@@ -7,16 +7,15 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from archivesync.bigrams import bigram_text, document
 from archivesync.cli.search import search_command
 from archivesync.db import schema, store
 from archivesync.db.schema import MIGRATIONS, open_db, open_readonly
-from archivesync.search.index import FTS_TABLES, index_videos, rebuild_index
+from archivesync.db.search_index import FTS_TABLES, index_videos, rebuild_index
+from archivesync.errors import EmptyQuery
 from archivesync.search.query import TIERS, search
 from archivesync.search.text import (
-    EmptyQuery,
     SearchQuery,
-    bigram_text,
-    document,
 )
 
 from .search_queries import (
@@ -371,16 +370,16 @@ def test_cli_missing_database(tmp_path):
 
 def test_batched_normalisation_equals_normalising_each_text_alone():
     """search normalises a video's texts in one call; it must agree with parsing's rule."""
+    from archivesync.bigrams import _normalize_many
     from archivesync.emulator import synthetic_dataset
     from archivesync.parsing import normalize_text
-    from archivesync.search.text import normalize_many
 
     dataset = synthetic_dataset(300)
     tricky = ["ＤＸ\u3000推進", "ｾﾐﾅｰ", "㍻の話\n\n  行", "ﬁnal ½", "", None, " 前後 ", "a\tb\r\nc"]
     for video_id in dataset.video_ids():
         snippet = dataset.get_video(video_id)["snippet"]
         texts = [snippet["title"], snippet["description"], *snippet.get("tags", []), *tricky]
-        assert normalize_many(texts) == [normalize_text(t) for t in texts]
+        assert _normalize_many(texts) == [normalize_text(t) for t in texts]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from archivesync.analysts.datasette_plugin import make_datasette
+from archivesync.web.app import make_datasette
 from archivesync.db.schema import open_readonly
 from archivesync.emulator import Emulator, load_dataset
 from archivesync.emulator.captions import load_captions

@@ -19,7 +19,7 @@ from archivesync.transcripts.store import import_transcript
 from .search_queries import make_resource
 from .test_cli_imports import _imported
 
-# Every pair docs/search.md and docs/ja/analysts.md promise.
+# Every pair docs/development.md and docs/ja/analysts.md promise.
 PAIRS = [
     ("取組", "取り組み"),
     ("取組み", "取り組み"),

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from archivesync.analysts.datasette_plugin import make_datasette
 from archivesync.web import users as users_mod
+from archivesync.web.app import make_datasette
 
 from .browser import start_server
 from .helpers import SAMPLE, sync
@@ -390,11 +390,12 @@ def test_five_failures_lock_the_name_for_fifteen_minutes(console):
     fifth = _login(ds, "tanaka", "wrong-password")
     assert fifth.status_code == 401 and "ロックされています" in fifth.text
     # Even the right password is refused, with the time to try again (JST).
+    from datetime import timedelta
+
     from archivesync.web.text import jst
 
     locked = _login(ds, "tanaka", "correct-horse-42")
     assert locked.status_code == 401 and "ds_actor" not in locked.cookies
-    from datetime import timedelta
 
     # Locked for 15 minutes from the 5th failure (now), shown in Tokyo time.
     unlock = jst(clock.now.replace(second=0, microsecond=0) + timedelta(minutes=15))

@@ -299,7 +299,7 @@ def test_the_views_chart_marks_the_change_only_when_it_is_in_range():
 
 
 def test_the_overview_shows_each_quota_bucket(world):
-    from archivesync.analysts.datasette_plugin import make_datasette
+    from archivesync.web.app import make_datasette
 
     from .web_helpers import fetch
 

@@ -12,10 +12,10 @@ import stat
 
 import pytest
 
-from archivesync.analysts.datasette_plugin import make_datasette
 from archivesync.db.schema import open_db
-from archivesync.parsing import video_ids_from_text
+from archivesync.urls import video_ids_from_text
 from archivesync.web import users as users_mod
+from archivesync.web.app import make_datasette
 
 from .helpers import SAMPLE, SAMPLE_CHANNEL, run_cli, sync
 from .web_helpers import cookie_for, fetch, synced_index

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from archivesync.analytics.run import run_analytics
 from archivesync.db.schema import open_readonly
 from archivesync.emulator import DEMO_API_KEY, Emulator, load_dataset, oauth
 from archivesync.emulator.captions import load_captions
+from archivesync.host import write_private
 from archivesync.oauth import SCOPES
 from archivesync.parsing import format_duration
 from archivesync.search.query import search
@@ -45,9 +45,7 @@ def _demo_analytics(db_path: str, emulator: Emulator, channel_id: str):
             "refresh_token": emulator.oauth.issue(channel_id, DEMO_SCOPES),
             "token_uri": emulator.url + oauth.TOKEN_PATH,
         }
-        fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(info, f)
+        write_private(token, json.dumps(info))
         return run_analytics(
             db_path, channel_id, endpoint=emulator.url, token_file=str(token), trigger="demo"
         )
@@ -155,9 +153,7 @@ def _index_transcripts(db_path: str, emulator: Emulator, channel_id: str):
     with tempfile.TemporaryDirectory() as tmp:
         token = Path(tmp) / "oauth-token.json"
         info = emulator.oauth.authorized_user_info(emulator.url, channel_id, SCOPES)
-        fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(info, f)
+        write_private(token, json.dumps(info))
         return run_transcripts(
             db_path, channel_id, token_file=token, endpoint=emulator.url, trigger="demo"
         )

@@ -16,7 +16,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,13 +26,13 @@ from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp, Request
 
 from archivesync.errors import AuthError, ConfigError
+from archivesync.host import write_private
 
 CAPTIONS_SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 ANALYTICS_SCOPE = "https://www.googleapis.com/auth/yt-analytics.readonly"
 # One consent covers both owner-only features, so one token file serves them all.
 SCOPES = (CAPTIONS_SCOPE, ANALYTICS_SCOPE)
 TOKEN_FILE_ENV = "ARCHIVESYNC_OAUTH_TOKEN_FILE"
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 _REQUIRED = ("client_id", "client_secret", "refresh_token", "token_uri")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
@@ -116,16 +115,7 @@ def save_credentials(
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ConfigError(f"directory {str(directory)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(info, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, json.dumps(info, indent=1) + "\n")
 
 
 def _is_loopback(url: str) -> bool:

@@ -4,7 +4,8 @@ Every request attempt costs a quota unit (failed ones too), so attempts go throu
 `YouTubeClient.execute`, which asks the quota guard before each one and counts it after.
 httplib2 is not thread-safe: each thread gets its own service object.
 
-The `fetch_*` generators here only read; saving is `store`'s job.
+The `fetch_*` generators here only read; saving is `store`'s job. The channel's Atom feed,
+which needs neither key nor quota, is read by feed.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import os
 import random
 import socket
 import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -154,6 +154,9 @@ class _CachedResources:
 
 
 class YouTubeClient:
+    # The API `service` builds (its discovery document ships with googleapiclient).
+    API = ("youtube", "v3")
+
     def __init__(
         self,
         api_key: str,
@@ -182,20 +185,23 @@ class YouTubeClient:
         self.calls = 0
         self._calls_lock = threading.Lock()
 
+    def _auth(self) -> dict[str, Any]:
+        """How this client's requests authenticate: the API key (subclasses: OAuth)."""
+        return {"developerKey": self._key, "http": httplib2.Http(timeout=self.timeout)}
+
     def service(self):
-        """This thread's service object, built on first use."""
+        """This thread's service object, built on first use (httplib2 is not thread-safe)."""
         svc = getattr(self._local, "service", None)
         if svc is None:
-            svc = build(
-                "youtube",
-                "v3",
-                developerKey=self._key,
-                client_options={"api_endpoint": self.endpoint},
-                http=httplib2.Http(timeout=self.timeout),
-                static_discovery=True,
-                cache_discovery=False,
+            svc = _CachedResources(
+                build(
+                    *self.API,
+                    client_options={"api_endpoint": self.endpoint},
+                    static_discovery=True,
+                    cache_discovery=False,
+                    **self._auth(),
+                )
             )
-            svc = _CachedResources(svc)
             self._local.service = svc
         return svc
 
@@ -412,19 +418,3 @@ def fetch_videos(client: YouTubeClient, video_ids: list[str]) -> list[dict]:
         "youtube#videoListResponse",
     )
     return response.get("items") or []
-
-
-def fetch_feed_video_ids(base: str, channel_id: str, *, timeout: float) -> list[str] | None:
-    """The video ids in a channel's public Atom feed (no key, no quota); None if unreadable."""
-    url = f"{base.rstrip('/')}/feeds/videos.xml?channel_id={channel_id}"
-    try:
-        response, body = httplib2.Http(timeout=timeout).request(url)
-        if response.status != 200:
-            return None
-        return [
-            e.text
-            for e in ET.fromstring(body).iter("{http://www.youtube.com/xml/schemas/2015}videoId")
-        ]
-    except (OSError, httplib2.HttpLib2Error, ET.ParseError) as e:
-        log.info("feed probe failed (%s); asking the API", type(e).__name__)
-        return None

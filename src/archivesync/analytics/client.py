@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 
 from google.oauth2.credentials import Credentials
-from googleapiclient.discovery import build
 
 from archivesync import oauth
 from archivesync.db.quota import QuotaGuard
@@ -54,20 +53,11 @@ class AnalyticsClient(YouTubeClient):
         )
         self.credentials = credentials
 
-    def service(self):
-        """This thread's Analytics service object, built on first use."""
-        svc = getattr(self._local, "service", None)
-        if svc is None:
-            svc = build(
-                "youtubeAnalytics",
-                "v2",
-                http=oauth.authorized_http(self.credentials, timeout=self.timeout),
-                client_options={"api_endpoint": self.endpoint},
-                static_discovery=True,
-                cache_discovery=False,
-            )
-            self._local.service = svc
-        return svc
+    API = ("youtubeAnalytics", "v2")
+
+    def _auth(self) -> dict:
+        """The owner's Bearer token."""
+        return {"http": oauth.authorized_http(self.credentials, timeout=self.timeout)}
 
     def query(self, what: str, **params) -> dict:
         """One reports.query; a token without the analytics scope becomes an AuthError."""

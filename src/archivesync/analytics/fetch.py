@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 from archivesync.analytics.client import AnalyticsClient
@@ -84,11 +83,3 @@ def fetch_retention(client: AnalyticsClient, video_id: str, start: date, end: da
         sort="elapsedVideoTimeRatio",
     )
     return retention_rows(body)
-
-
-def fetch_videos_daily(
-    client: AnalyticsClient, windows: list[tuple[str, date, date]]
-) -> Iterator[tuple[str, date, date, list[dict]]]:
-    """(video_id, start, end, rows) for each planned window, one query each."""
-    for video_id, start, end in windows:
-        yield video_id, start, end, fetch_video_daily(client, video_id, start, end)

@@ -16,7 +16,7 @@ Each video is its own transaction, so an interrupted run keeps what it read.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlite_utils import Database
 
@@ -26,7 +26,7 @@ from archivesync.analytics.client import connect
 from archivesync.db.quota import PACIFIC
 from archivesync.errors import ConfigError
 from archivesync.sync.run import Outcome, Progress, RunContext, run_envelope
-from archivesync.timestamps import Clock, system_clock
+from archivesync.timestamps import Clock, parse_iso, system_clock
 
 MODE = "analytics"
 REREAD_DAYS = 7
@@ -34,10 +34,7 @@ REREAD_DAYS = 7
 
 def pacific_date(stamp: str) -> date:
     """The Pacific-time day of an RFC 3339 UTC time (the day YouTube Analytics counts it in)."""
-    when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(PACIFIC).date()
+    return parse_iso(stamp).astimezone(PACIFIC).date()
 
 
 def _videos(db: Database, channel_id: str) -> list[dict]:

@@ -13,10 +13,10 @@ from archivesync.cli.common import (
     fail_cleanly,
     finish,
     log_options,
+    oauth_token_option,
     stop_on_signals,
 )
 from archivesync.logs import setup_logging
-from archivesync.oauth import TOKEN_FILE_ENV
 from archivesync.reporting import progress_reporter
 
 
@@ -37,16 +37,15 @@ class _Day(click.ParamType):
 @click.command("analytics")
 @db_option
 @click.option("--channel", "channel_id", required=True, help="Channel id (UC...).")
-@click.option("--since", type=_Day(), help="First day to read (default: see README).")
+@click.option(
+    "--since",
+    type=_Day(),
+    help="First day to read (default: the last 7 stored days again, then new ones; on a "
+    "first run, each video's publication day).",
+)
 @click.option("--until", type=_Day(), help="Last day to read (default: today, Pacific time).")
 @endpoint_option
-@click.option(
-    "--oauth-token",
-    "oauth_token",
-    envvar=TOKEN_FILE_ENV,
-    type=click.Path(dir_okay=False),
-    help=f"Token file written by `archivesync auth` (env {TOKEN_FILE_ENV}).",
-)
+@oauth_token_option
 @click.option("--wait", is_flag=True, help="Wait for another run on this database to end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
 @log_options

@@ -21,8 +21,8 @@ import click
 from archivesync.db.access import write_failure
 from archivesync.db.quota import DEFAULT_DAILY_BUDGET, DEFAULT_SAFETY_MARGIN
 from archivesync.errors import EXIT_ERROR, ArchiveSyncError, Interrupted
-from archivesync.parsing import ChannelRef, parse_channel
 from archivesync.reporting import run_summary
+from archivesync.urls import ChannelRef, parse_channel
 
 if TYPE_CHECKING:
     from archivesync.sync.run import Outcome, Settings
@@ -154,6 +154,21 @@ def endpoint_option(func):
         envvar="ARCHIVESYNC_API_ENDPOINT",
         default=None,
         help="API base URL (default: Google's; env ARCHIVESYNC_API_ENDPOINT).",
+    )(func)
+
+
+def oauth_token_option(func):
+    """The --oauth-token option (or its environment variable) of every command that needs the
+    channel owner's consent."""
+    # Imported here: oauth.py brings google-auth, which `archivesync search` never needs.
+    from archivesync.oauth import TOKEN_FILE_ENV
+
+    return click.option(
+        "--oauth-token",
+        "oauth_token",
+        envvar=TOKEN_FILE_ENV,
+        type=click.Path(dir_okay=False),
+        help=f"Token file written by `archivesync auth` (env {TOKEN_FILE_ENV}).",
     )(func)
 
 

@@ -29,18 +29,19 @@ from archivesync.cli.common import (
 )
 from archivesync.cli.notify import notify_options, notify_settings
 from archivesync.db import audit
+from archivesync.db.heartbeat import daemon_alive, read_heartbeat
 from archivesync.db.schema import leave_checkpoints_to_litestream, open_db, open_readonly
 from archivesync.errors import EXIT_ERROR, ConfigError
 from archivesync.logs import setup_logging
-from archivesync.parsing import video_ids_from_text
 from archivesync.replication import litestream
 from archivesync.replication import status as replication_status
 from archivesync.reporting import progress_reporter
 from archivesync.sync import requests as sync_requests
+from archivesync.sync.requests import TargetError, resync_target
 from archivesync.sync.run import Target
+from archivesync.urls import ChannelRef
 from archivesync.worker import status as status_mod
 from archivesync.worker.daemon import Daemon
-from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
 from archivesync.worker.schedules import load_replication, load_schedules
 from archivesync.youtube import resolve_api_key, resolve_endpoint
 
@@ -130,22 +131,26 @@ def daemon_command(
     ).run()
 
 
-def _target(channel_id, full, playlist_id, video_ids) -> Target:
-    if sum(bool(v) for v in (channel_id, playlist_id, video_ids)) != 1:
+def _target(channel, full, playlist_id, video_ids) -> Target | None:
+    """The target the options name; None while `channel` is a handle still to look up."""
+    if sum(bool(v) for v in (channel, playlist_id, video_ids)) != 1:
         raise click.UsageError("give exactly one of --channel, --playlist or --video")
-    if full and not channel_id:
+    if full and not channel:
         raise click.UsageError("--full goes with --channel only")
-    if channel_id:
-        return Target("channel", [channel_id], full=full)
-    if playlist_id:
-        return Target("playlist", [playlist_id])
+    if isinstance(channel, ChannelRef) and channel.handle:
+        return None
+    if channel:
+        kind, text, option = "channel", str(channel), "--channel"
+    elif playlist_id:
+        kind, text, option = "playlist", playlist_id, "--playlist"
+    else:
+        kind, text, option = "videos", " ".join(video_ids), "--video"
     try:
-        ids = video_ids_from_text(" ".join(video_ids))
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--video") from None
-    if not ids:
-        raise click.UsageError("--video needs a video id")
-    return Target("videos", list(dict.fromkeys(ids)))
+        return resync_target(kind, text, full=full)
+    except TargetError as e:
+        if e.reason == "no_video":
+            raise click.UsageError("--video needs a video id") from None
+        raise click.BadParameter(str(e), param_hint=option) from None
 
 
 def _run_here(db, db_path, request_id, api_key, api_endpoint, settings, wait, stop=None):

@@ -206,7 +206,7 @@ def serve_command(db_path, host, port, users_file, read_login, session_idle, dai
         from archivesync.web.users import load
 
         load(users_file)  # a malformed file is an error now, not at the first login
-    from archivesync.analysts.datasette_plugin import serve
+    from archivesync.web.app import serve
 
     try:
         serve(

@@ -12,12 +12,11 @@ import click
 
 from archivesync.cli.common import db_option, fail_cleanly
 from archivesync.db.readonly import connect_readonly
-from archivesync.errors import MissingIndex
+from archivesync.errors import EmptyQuery, MissingIndex
 from archivesync.parsing import format_duration
 from archivesync.search.hybrid import MODES, search_modes
 from archivesync.search.meaning_index import has_meaning_index
 from archivesync.search.query import WHERE_CHOICES
-from archivesync.search.text import EmptyQuery
 
 
 def format_hits(rows: list[dict]) -> str:

@@ -13,6 +13,7 @@ from archivesync.cli.common import (
     finish,
     log_options,
     make_settings,
+    oauth_token_option,
     settings_options,
     stop_on_signals,
 )
@@ -63,12 +64,7 @@ from archivesync.transcripts.sync import (
     show_default=True,
     help="List a video's tracks again when its last check is older than this.",
 )
-@click.option(
-    "--oauth-token",
-    "oauth_token",
-    type=click.Path(dir_okay=False),
-    help="Token file written by `archivesync auth` (env ARCHIVESYNC_OAUTH_TOKEN_FILE).",
-)
+@oauth_token_option
 @endpoint_option
 @settings_options
 @click.option("--wait", is_flag=True, help="Wait for another sync on this database to end.")

@@ -5,7 +5,7 @@ SQLite opens a file it cannot write read-only without a word and fails only at t
 seconds, forever. Writers therefore check the database, its directory (SQLite creates the
 `-wal` and `-shm` files there, we create the `.lock` files) and the files beside it first, and
 say what is missing in terms of the file's owner, group and mode, read at run time: with the
-deployment layout of the README that is "ask to be added to group archivesync-staff".
+deployment layout of docs/operators.md that is "ask to be added to group archivesync-staff".
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def create_file(path: str | Path) -> None:
     """Create an empty database file with mode 0666 less the umask (SQLite's own is 0644).
 
     A service run with UMask=0007 in a setgid directory thus makes a database its group can
-    write, which is how staff run `resync` (README, "Deployment").
+    write, which is how staff run `resync` (docs/operators.md, "Deployment").
     """
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -194,11 +194,11 @@ def explain(
     if all(owner_has & wanted[name] for name in missing):
         return (
             f"{lacking}: only its owner {owner} may; run it as {owner}, or give a group "
-            f"access as the README's deployment section shows {facts}"
+            f"access as docs/operators.md (Deployment) shows {facts}"
         )
     return (
         f"{lacking}: its mode allows that to no one; `chmod` it as {owner} or root, as the "
-        f"README's deployment section shows {facts}"
+        f"docs/operators.md (Deployment) shows {facts}"
     )
 
 

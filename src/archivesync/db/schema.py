@@ -1,8 +1,8 @@
 """The database schema: the analysts' interface, created and changed only here.
 
 Every change is a numbered migration in `MIGRATIONS` (sqlite-utils' built-in migration sets,
-recorded in `_sqlite_migrations`). Tables and column names are a contract documented in the
-README; add columns, never rename them.
+recorded in `_sqlite_migrations`). Tables and column names are a contract, described in
+db/columns.toml (docs/schema.md); add columns, never rename them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlite_utils.migrations import Migrations
 
 from archivesync.db import access
 from archivesync.db.readonly import BUSY_TIMEOUT_MS, connect_readonly
+from archivesync.db.search_index import rebuild_index
 from archivesync.errors import ConfigError
 
 MIGRATIONS = Migrations("archivesync")
@@ -197,15 +198,15 @@ def _daemon_and_requests(db: Database) -> None:
     )
 
 
-# Migrations for the search index and the analysts' views follow (see search/index.py and
-# db/views.py).
+# Migrations for the search index and the analysts' views follow (see db/search_index.py
+# and db/views.py).
 
 
 @MIGRATIONS(name="0003_search_index")
 def _search_index(db: Database) -> None:
-    # search/index.py explains the design: search_docs.id is the rowid in the three FTS tables (all
-    # fields; title; title and chapter titles), and search_docs keeps the normalised text that
-    # a contentless FTS5 table needs to delete a row.
+    # db/search_index.py explains the design: search_docs.id is the rowid in the three FTS
+    # tables (all fields; title; title and chapter titles), and search_docs keeps the
+    # normalised text that a contentless FTS5 table needs to delete a row.
     db.executescript(
         """
         CREATE TABLE search_docs (
@@ -477,7 +478,6 @@ def _words_index(db: Database) -> None:
         """
     )
     # Imported here so that schema.py never depends on the search code at import time.
-    from archivesync.search.index import rebuild_index
     from archivesync.search.transcripts import fold_all_cues
 
     fold_all_cues(db)

@@ -15,9 +15,11 @@ from operator import itemgetter
 
 from sqlite_utils import Database
 
+from archivesync.db.search_index import index_videos
 from archivesync.db.transactions import atomic
-from archivesync.parsing import chapter_url, iso_utc, parse_chapters, parse_duration, video_url
-from archivesync.search.index import index_videos
+from archivesync.parsing import parse_chapters, parse_duration
+from archivesync.timestamps import iso_utc
+from archivesync.urls import chapter_url, video_url
 
 THUMBNAIL_PREFERENCE = ("maxres", "standard", "high", "medium", "default")
 

@@ -1,4 +1,4 @@
-"""Transactions for the index: one helper for the sync's hot path, one that locks up front."""
+"""Transactions: all of a block or none of it, on the writer's connection."""
 
 from __future__ import annotations
 

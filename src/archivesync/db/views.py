@@ -4,7 +4,7 @@ Plain SQL only (no Python functions), so that they work in any SQLite client: Da
 sqlite3 shell, DB Browser. Durations and chapter starts are formatted as h:mm:ss with printf.
 A view is never edited in place once released: a later migration re-applies VIEWS with
 `create_views` (``create_view(..., replace=True)``), so a database always has the views of its
-code. Each view's columns and an example question are documented in README.md, section "Views".
+code. Each view and its columns are described in db/columns.toml (docs/schema.md, "Views").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The four list methods, as pure functions of a dataset and the query parameters.
 
 Behaviour copied from the real API (https://developers.google.com/youtube/v3/docs, and
-README.md, section "The emulator"):
+docs/emulator.md):
 
 * ``part`` is required and validated; ``id``, ``kind`` and ``etag`` are always returned.
 * ``maxResults``: default 5, range 0..50 (out of range: 400 ``invalidParameter``).

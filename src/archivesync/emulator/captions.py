@@ -5,7 +5,7 @@ Tracks are data (``data/sample_transcripts.json``): the caption resource's snipp
 (``[start_seconds, end_seconds, text]``). A download renders the cues in the asked format;
 an ``ASR`` track renders as YouTube writes automatic captions in WebVTT: every cue repeats the
 line before it, new words carry inline timings (``<00:00:01.000><c>word</c>``), and a 10 ms
-cue holds each finished line (as YouTube serves them; see README.md, "The emulator").
+cue holds each finished line (as YouTube serves them; see docs/emulator.md).
 
 Rules copied from the real API: both methods need OAuth with ``youtube.force-ssl`` (or
 ``youtubepartner``); list costs 50 units and download 200; a video or track of another

@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,20 +26,16 @@ from archivesync.replication.litestream import (
     write_config,
     write_state,
 )
-from archivesync.replication.positions import Position
-from archivesync.timestamps import format_utc
+from archivesync.timestamps import format_utc, read_iso
 
 
 def parse_timestamp(text: str) -> str:
     """A --timestamp as Litestream wants it (UTC, ISO 8601 with Z); ConfigError if unreadable."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    moment = read_iso(text)
+    if moment is None:
         raise ConfigError(
             f"--timestamp {text!r} is not a date and time (e.g. 2026-01-31T12:00:00Z)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        )
     return format_utc(moment)
 
 
@@ -67,21 +62,6 @@ def remove_database_files(db_path: str | Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             Path(f"{db_path}{suffix}").unlink()
     shutil.rmtree(meta_dir(db_path), ignore_errors=True)
-
-
-@dataclass
-class FollowerStatus:
-    """A read replica kept current by `litestream restore -f`."""
-
-    url: str
-    txid: int | None
-    replica: Position | None
-
-    def as_json(self) -> dict:
-        """The follower's status as JSON values, for `--json`."""
-        data = asdict(self)
-        data["replica"] = self.replica.as_json() if self.replica else None
-        return data
 
 
 def follower_txid(db_path: str | Path) -> int | None:

@@ -32,11 +32,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 from archivesync.errors import ConfigError, ReplicationError
+from archivesync.host import write_private
 
 log = logging.getLogger("archivesync.replication")
 
@@ -92,21 +92,6 @@ def redact_url(url: str | None) -> str | None:
         return url
     netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
     return parsed._replace(netloc=netloc).geturl()
-
-
-def _private_write(path: Path, text: str) -> None:
-    """Write a file only its owner can read: it may hold a replica URL with a password."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """A time as Litestream writes it (ISO 8601, maybe with Z), or None."""
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -178,7 +163,7 @@ def write_config(
         db["replica"]["sync-interval"] = SYNC_INTERVAL
     path = Path(directory) / "litestream.yml"
     path.unlink(missing_ok=True)  # a fresh file of ours, whatever was there
-    _private_write(path, json.dumps(config, indent=2) + "\n")
+    write_private(path, json.dumps(config, indent=2) + "\n")
     return path
 
 
@@ -224,20 +209,4 @@ def read_state(db_path: str | Path) -> dict | None:
 
 def write_state(db_path: str | Path, **fields) -> None:
     """Record the replicating or following process in `<db>.replication.json` (atomically)."""
-    path = state_path(db_path)
-    tmp = path.with_suffix(".json.tmp")
-    _private_write(tmp, json.dumps(fields, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process of that id still runs on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    write_private(state_path(db_path), json.dumps(fields, indent=2) + "\n")

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from archivesync.errors import ReplicationError
-from archivesync.replication.litestream import error_line, parse_time, redact_url, run_with_url
+from archivesync.replication.litestream import error_line, redact_url, run_with_url
+from archivesync.timestamps import parse_iso
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def replica_position(url: str, timeout: float = 30) -> Position | None:
     # newest txid reached the replica is that of its level-0 file when there still is one.
     level0 = [f for f in files if f["level"] == 0 and f["max_txid"] == best["max_txid"]]
     chosen = level0[0] if level0 else best
-    return Position(int(best["max_txid"], 16), parse_time(chosen.get("timestamp")))
+    return Position(int(best["max_txid"], 16), parse_iso(chosen.get("timestamp")))
 
 
 def local_txid(url: str, db_path: str | Path) -> int | None:

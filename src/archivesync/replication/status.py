@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from archivesync.errors import ArchiveSyncError
+from archivesync.host import pid_alive
 from archivesync.replication import follow, litestream, positions
 from archivesync.timestamps import format_utc, json_time, parse_utc
 
@@ -45,7 +46,7 @@ def collect(
     if state is None:
         return {"state": "off", "role": None, "warnings": []}
     role = state.get("role", "primary")
-    alive = litestream.pid_alive(state.get("pid")) and litestream.pid_alive(state.get("owner_pid"))
+    alive = pid_alive(state.get("pid")) and pid_alive(state.get("owner_pid"))
     data = {
         "state": "on" if alive else "off",
         "role": role,

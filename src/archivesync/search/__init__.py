@@ -1,1 +1,1 @@
-"""Japanese full-text search: tokenising, the FTS5 index, and queries."""
+"""Japanese full-text search: query parsing and the queries (the index: db/search_index.py)."""

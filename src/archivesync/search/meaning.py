@@ -4,7 +4,7 @@ Exact nearest neighbours with numpy: every vector of the index is read (int8 BLO
 scale, one row per passage) and scored by matrix products with the query's vector, a block at
 a time. At 100,000 passages that is ~39 MB of vectors (bench/meaning.py measures it); a
 process that searches again (the console) keeps them until the index changes. Past a few
-hundred thousand passages an approximate index would be needed: see docs/search.md.
+hundred thousand passages an approximate index would be needed: see docs/development.md ("Search").
 
 A transcript hit points at the cue of its window that shares most words (character bigrams,
 after NFKC + case folding) with the query; with none in common, at the window's first cue.
@@ -16,10 +16,11 @@ import sqlite3
 import threading
 from collections import defaultdict
 
-from archivesync.parsing import chapter_url, normalize_text
+from archivesync.parsing import normalize_text
 from archivesync.search.meaning_index import TABLE, decode_vectors, indexed_model
 from archivesync.search.models import load_model, model_name
 from archivesync.search.passages import KIND_CHAPTER, KIND_TRANSCRIPT, KIND_VIDEO
+from archivesync.urls import chapter_url
 
 # `--in` scopes -> the passage kinds that answer them (tags are never embedded alone).
 SCOPE_KINDS = {

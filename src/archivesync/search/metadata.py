@@ -14,15 +14,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from archivesync.parsing import chapter_url, normalize_text
+from archivesync.bigrams import FIELDS, FOLDED
+from archivesync.parsing import normalize_text
 from archivesync.search.text import (
-    FIELDS,
-    FOLDED,
     GROUP_ANY,
     GROUP_CHAPTER,
     GROUP_TITLE,
     SearchQuery,
 )
+from archivesync.urls import chapter_url
 
 if TYPE_CHECKING:
     pass

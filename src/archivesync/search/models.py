@@ -2,7 +2,8 @@
 
 Imported lazily: neither numpy nor a model is loaded until a meaning search or `embed` asks,
 so `archivesync search --mode words` starts as fast as before. The choice between the two
-candidates was measured (docs/search.md, "Search by meaning"): `e5-small-q4` is the default.
+candidates was measured (docs/development.md, "Search by meaning and hybrid search"):
+`e5-small-q4` is the default.
 """
 
 from __future__ import annotations

@@ -26,8 +26,11 @@ import sqlite3
 from itertools import groupby, islice
 from typing import TYPE_CHECKING
 
-from archivesync.parsing import chapter_url, normalize_text
-from archivesync.search.text import SearchQuery, fts_texts, normalize_many
+from archivesync.bigrams import normalize_many
+from archivesync.db.search_index import _fts_texts as fts_texts
+from archivesync.parsing import normalize_text
+from archivesync.search.text import SearchQuery
+from archivesync.urls import chapter_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

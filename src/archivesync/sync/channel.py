@@ -10,13 +10,11 @@ from a videos.list answer that left the video out.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -25,17 +23,19 @@ from archivesync.db.schema import open_db
 from archivesync.errors import (
     NotFoundError,
 )
-from archivesync.parsing import ChannelRef
+from archivesync.feed import fetch_feed_video_ids
+from archivesync.sync.pipeline import pipelined_upload_pages, playlist_video_ids, settled
 from archivesync.sync.run import (
     Outcome,
     Progress,
     RunContext,
     Settings,
     Target,
-    ledger_guard,
+    client_factory,
     run_envelope,
 )
 from archivesync.timestamps import Clock, format_utc, system_clock
+from archivesync.urls import ChannelRef
 from archivesync.youtube import (
     GOOGLE_ENDPOINT,
     YouTubeClient,
@@ -43,7 +43,6 @@ from archivesync.youtube import (
     fetch_channel,
     fetch_channel_id_for_handle,
     fetch_channel_playlist_pages,
-    fetch_feed_video_ids,
     fetch_playlist_item_pages,
     fetch_playlists_by_id,
     fetch_videos,
@@ -69,15 +68,6 @@ def sync_channel(ctx: RunContext, channel_id: str, *, full: bool, settings: Sett
     return "incremental"
 
 
-def _video_ids(items: list[dict]) -> list[str]:
-    ids: list[str] = []
-    for item in items:
-        video_id = (item.get("contentDetails") or {}).get("videoId")
-        if video_id and video_id not in ids:
-            ids.append(video_id)
-    return ids
-
-
 def _save_video_batch(ctx: RunContext, requested: list[str], resources: list[dict]) -> None:
     with ctx.page() as now:
         _save_video_page(ctx, now, requested, resources)
@@ -98,22 +88,6 @@ def _save_video_page(
     ctx.seen += len(requested)
 
 
-def _settled(batch: list[tuple[Any, Future]], skip=()) -> tuple[list[tuple[Any, Any]], Any]:
-    """The batch's results in order up to the first failure, and that failure (or None).
-
-    An exception of a type in `skip` stands for a result of None.
-    """
-    results = []
-    for key, future in batch:
-        try:
-            results.append((key, future.result()))
-        except skip:
-            results.append((key, None))
-        except BaseException as e:
-            return results, e
-    return results, None
-
-
 def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
     ctx.set_phase("channel")
     channel = fetch_channel(ctx.client, channel_id)
@@ -131,8 +105,8 @@ def _full_sync(ctx: RunContext, channel_id: str, settings: Settings) -> None:
     ctx.set_phase("uploads and videos")
     try:
         with ThreadPoolExecutor(settings.workers, thread_name_prefix="videos") as pool:
-            for batch in _pipelined_upload_pages(ctx, uploads, pool, depth=2 * settings.workers):
-                pages, error = _settled(batch)
+            for batch in pipelined_upload_pages(ctx, uploads, pool, depth=2 * settings.workers):
+                pages, error = settled(batch)
                 if pages:
                     with ctx.page(pages=len(pages)) as now:
                         for ids, resources in pages:
@@ -183,71 +157,6 @@ def _confirm_removals(ctx: RunContext, candidates: list[str]) -> None:
             ctx.removed += store.mark_videos_removed(ctx.db, missing, REMOVED_UNAVAILABLE, now)
 
 
-_DONE = object()
-
-
-def _pipelined_upload_pages(
-    ctx: RunContext, uploads: str, pool: ThreadPoolExecutor, depth: int
-) -> Iterator[list[tuple[list[str], Future]]]:
-    """Uploads pages, each with its videos.list call already under way, in batches.
-
-    A paging thread walks the uploads playlist while the pool fetches the videos of earlier
-    pages, so a latency-bound sync costs about the paging time alone. The queue is bounded:
-    memory stays flat however large the channel. A batch is the next page (once its videos
-    have arrived) and the pages after it whose videos have arrived too: when saving is the
-    slower side (a fast API), several pages then share one transaction, and one fsync.
-    """
-    pages: queue.Queue = queue.Queue(maxsize=depth)
-    abort = threading.Event()
-
-    def put(item) -> bool:
-        while not abort.is_set():
-            try:
-                pages.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def walk() -> None:
-        try:
-            for page in fetch_playlist_item_pages(ctx.client, uploads, part="contentDetails"):
-                ctx.total = page.total
-                ids = _video_ids(page.items)
-                if not put((ids, pool.submit(fetch_videos, ctx.client, ids))):
-                    return
-            put(_DONE)
-        except BaseException as e:  # handed to the consumer, which raises it
-            put(e)
-
-    walker = threading.Thread(target=walk, name="uploads", daemon=True)
-    walker.start()
-    try:
-        pending = None
-        while True:
-            item = pages.get() if pending is None else pending
-            pending = None
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            wait([item[1]])
-            batch = [item]
-            while len(batch) < depth:
-                try:
-                    item = pages.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _DONE or isinstance(item, BaseException) or not item[1].done():
-                    pending = item
-                    break
-                batch.append(item)
-            yield batch
-    finally:
-        abort.set()
-        walker.join()
-
-
 def _sync_channel_playlists(ctx: RunContext, channel_id: str, pool: ThreadPoolExecutor) -> None:
     seen: set[str] = set()
     for page in fetch_channel_playlist_pages(ctx.client, channel_id):
@@ -278,7 +187,7 @@ def _list_playlist_items(ctx: RunContext, playlist_id: str) -> list[dict]:
 
 def _save_playlist_items(ctx: RunContext, batch: list[tuple[str, Future]]) -> None:
     # Deleted between the playlists listing and now: the next listing marks it removed.
-    results, error = _settled(batch, skip=NotFoundError)
+    results, error = settled(batch, skip=NotFoundError)
     found = []
     for playlist_id, rows in results:
         if rows is None:
@@ -302,7 +211,7 @@ def _incremental_sync(ctx: RunContext, channel: dict, settings: Settings) -> Non
         for page in fetch_playlist_item_pages(
             ctx.client, channel["uploads_playlist_id"], part="contentDetails"
         ):
-            ids = _video_ids(page.items)
+            ids = playlist_video_ids(page.items)
             known = _known(ctx.db, ids)
             new_ids.extend(v for v in ids if v not in known and v not in new_ids)
             # A listed video we hold as removed has come back: refresh it too.
@@ -454,16 +363,6 @@ def run_sync(
     settings = settings or Settings()
     stop = stop or threading.Event()
 
-    def make_client(db: Database) -> YouTubeClient:
-        return YouTubeClient(
-            api_key,
-            endpoint,
-            timeout=settings.timeout,
-            retries=settings.retries,
-            guard=ledger_guard(db, settings, clock()),
-            stop=stop,
-        )
-
     def work(ctx: RunContext) -> tuple[str, str | None]:
         if target.kind == "channel":
             channel_id = target.ids[0]
@@ -478,7 +377,9 @@ def run_sync(
         channel_id=target.ids[0] if target.kind == "channel" else None,
         label=target.label,
         trigger=trigger,
-        make_client=make_client,
+        make_client=client_factory(
+            YouTubeClient, api_key, endpoint, settings=settings, stop=stop, clock=clock
+        ),
         work=work,
         secret=api_key,
         stop=stop,

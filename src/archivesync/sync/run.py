@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -93,6 +94,29 @@ def ledger_guard(
     else:
         budget = settings.daily_budget - settings.safety_margin
     return QuotaGuard(budget, spent, bucket)
+
+
+def client_factory(
+    client_class: type[YouTubeClient],
+    *args: Any,
+    settings: Settings,
+    stop: threading.Event,
+    clock: Clock,
+) -> Callable[[Database], YouTubeClient]:
+    """A run's `make_client`: `client_class(*args)` (an API key or credentials, and the
+    endpoint) with the settings' timeout and retries, the ledger's quota guard as of the run's
+    clock, and the stop."""
+
+    def make_client(db: Database) -> YouTubeClient:
+        return client_class(
+            *args,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            guard=ledger_guard(db, settings, clock()),
+            stop=stop,
+        )
+
+    return make_client
 
 
 class RunContext:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from google.auth.exceptions import RefreshError, TransportError
-from googleapiclient.discovery import build
 
 from archivesync.errors import AuthError
 from archivesync.oauth import authorized_http
-from archivesync.youtube import YouTubeClient, _CachedResources
+from archivesync.youtube import YouTubeClient
 
 LIST_COST = 50
 DOWNLOAD_COST = 200
@@ -28,22 +27,9 @@ class OAuthYouTubeClient(YouTubeClient):
         super().__init__("", endpoint, **kwargs)
         self._credentials = credentials
 
-    def service(self):
-        """This thread's service object, sending the Bearer token (httplib2 is not thread-safe)."""
-        svc = getattr(self._local, "service", None)
-        if svc is None:
-            svc = _CachedResources(
-                build(
-                    "youtube",
-                    "v3",
-                    http=authorized_http(self._credentials, self.timeout),
-                    client_options={"api_endpoint": self.endpoint},
-                    static_discovery=True,
-                    cache_discovery=False,
-                )
-            )
-            self._local.service = svc
-        return svc
+    def _auth(self) -> dict[str, Any]:
+        """The Bearer token instead of the API key."""
+        return {"http": authorized_http(self._credentials, self.timeout)}
 
     def execute(self, make_request, what: str, kind: str | None = None, **kwargs: Any):
         """As YouTubeClient.execute; a refused token refresh becomes AuthError (no secrets)."""

@@ -39,7 +39,7 @@ from archivesync.sync.run import (
     Progress,
     RunContext,
     Settings,
-    ledger_guard,
+    client_factory,
     run_envelope,
 )
 from archivesync.timestamps import Clock, format_utc, system_clock
@@ -304,16 +304,6 @@ def run_transcripts(
     credentials = load_credentials(token_file)
     ensure_fresh(credentials, settings.timeout)
 
-    def make_client(db: Database) -> OAuthYouTubeClient:
-        return OAuthYouTubeClient(
-            credentials,
-            endpoint,
-            timeout=settings.timeout,
-            retries=settings.retries,
-            guard=ledger_guard(db, settings, clock()),
-            stop=stop,
-        )
-
     def work(ctx: RunContext) -> tuple[str, str | None]:
         transcripts_work(ctx, channel_id, options)
         return "transcripts", channel_id
@@ -324,7 +314,9 @@ def run_transcripts(
         channel_id=channel_id,
         label=f"transcripts {channel_id}",
         trigger=trigger,
-        make_client=make_client,
+        make_client=client_factory(
+            OAuthYouTubeClient, credentials, endpoint, settings=settings, stop=stop, clock=clock
+        ),
         work=work,
         stop=stop,
         wait=wait,

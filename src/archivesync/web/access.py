@@ -67,6 +67,7 @@ def is_staff(datasette, request) -> bool:
     return user is not None and user["role"] == "staff"
 
 
-def login_redirect(request) -> Response:
+def login_redirect(datasette, request) -> Response:
     """A redirect to the login page that comes back here afterwards."""
-    return Response.redirect("/-/login?" + urlencode({"next": request.full_path}))
+    login = datasette.urls.path("/-/login")
+    return Response.redirect(f"{login}?" + urlencode({"next": request.full_path}))

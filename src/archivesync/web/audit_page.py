@@ -51,7 +51,7 @@ async def audit_view(request, datasette):
         raise NotFound("監査ログはユーザーファイルがあるときだけ使えます")
     user = current_user(datasette, request)
     if user is None:
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     if user["role"] != "staff":
         raise Forbidden("監査ログは職員アカウントのみ表示できます")
     person = (request.args.get("person") or "").strip()[:64] or None

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 from datasette.utils.asgi import NotFound, Response
 
 from archivesync.db.views import VIEW_COUNTING_CHANGED_ON
+from archivesync.errors import EmptyQuery
 from archivesync.search.hybrid import MODES
-from archivesync.search.text import EmptyQuery
 from archivesync.web import charts, data
 from archivesync.web.access import can_read, database_name, login_redirect
 from archivesync.web.respond import read, render
@@ -51,11 +51,12 @@ MONTHLY_COLUMNS = [
 HIT_PLACES = {"chapter": "チャプター", "transcript": "字幕"}
 
 
-def _datasette_query(db_name: str, q: str, where: tuple[str, ...]) -> str:
+def _datasette_query(datasette, db_name: str, q: str, where: tuple[str, ...]) -> str:
     """The Datasette canned query that finds what the console found: transcripts or chapters
     alone have a query of their own, anything else is the video search."""
     name = {("transcripts",): "transcripts_matching", ("chapters",): "chapters_matching"}
-    return f"/{db_name}/{name.get(where, 'search')}?" + urlencode({"q": q})
+    query = datasette.urls.query(db_name, name.get(where, "search"))
+    return f"{query}?" + urlencode({"q": q})
 
 
 def _search_rows(results: list[dict]) -> list[dict]:
@@ -82,7 +83,7 @@ def _search_rows(results: list[dict]) -> list[dict]:
 async def search_view(request, datasette):
     """The Japanese search, grouped by video, each hit linked at its second."""
     if not can_read(datasette, request):
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     q = (request.args.get("q") or "").strip()
     where = tuple(w for w in request.args.getlist("in") if w in data.WHERE) or data.WHERE
     channel_id = request.args.get("channel") or None
@@ -127,7 +128,7 @@ async def search_view(request, datasette):
             "playlist_id": playlist_id,
             "year": year,
             "years": years,
-            "datasette_query": _datasette_query(database_name(datasette), q, where),
+            "datasette_query": _datasette_query(datasette, database_name(datasette), q, where),
             "playlists": playlists,
             "query_string": request.query_string,
         },
@@ -137,7 +138,7 @@ async def search_view(request, datasette):
 async def video(request, datasette):
     """A video: facts, chapters, transcript, views over time, retention with chapter lines."""
     if not can_read(datasette, request):
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     page = await read(datasette, data.video_page, request.url_vars["id"])
     if page is None:
         raise NotFound("その動画はインデックスにありません")
@@ -171,13 +172,13 @@ async def video(request, datasette):
 async def channel(request, datasette):
     """A channel: uploads and hours per month, views per month, most watched, removed."""
     if not can_read(datasette, request):
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     channel_id = request.url_vars.get("id") or request.args.get("channel")
     if not channel_id:
         found = await read(datasette, data.channels)
         if not found:
             raise NotFound("同期済みのチャンネルがありません")
-        return Response.redirect(f"/-/channel/{found[0]['id']}")
+        return Response.redirect(datasette.urls.path(f"/-/channel/{found[0]['id']}"))
     page = await read(datasette, data.channel_page, channel_id)
     if page is None:
         raise NotFound("そのチャンネルはインデックスにありません")

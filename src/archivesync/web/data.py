@@ -14,8 +14,8 @@ from sqlite_utils import Database
 from archivesync.db import runs as sync_runs
 from archivesync.search.hybrid import default_mode, search_modes
 from archivesync.search.query import search
-from archivesync.timestamps import format_utc
-from archivesync.web.text import TOKYO, parse_utc
+from archivesync.timestamps import format_utc, read_iso
+from archivesync.web.text import TOKYO
 
 FAILURE_DAYS = 7
 HISTORY_LIMIT = 200
@@ -118,7 +118,7 @@ def request_targets(db: Database, row: dict, most: int = 20) -> list[dict]:
 
 
 def _year_jst(published_at: str | None) -> int | None:
-    moment = parse_utc(published_at)
+    moment = read_iso(published_at)
     return moment.astimezone(TOKYO).year if moment else None
 
 

@@ -211,7 +211,7 @@ async def login(request, datasette):
 async def logout(request, datasette):
     """POST: end the session (the form carries the CSRF token)."""
     if request.method != "POST":
-        return Response.redirect("/")
+        return Response.redirect(datasette.urls.instance())
     session = request.scope.get(SESSION_KEY)
     if session is not None:
         cfg = config(datasette)
@@ -235,6 +235,6 @@ async def logout(request, datasette):
                 db.close()
 
         await asyncio.to_thread(end)
-    response = Response.redirect("/")
+    response = Response.redirect(datasette.urls.instance())
     response.set_cookie(sessions.COOKIE, "", expires=0, max_age=0)
     return response

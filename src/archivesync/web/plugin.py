@@ -1,6 +1,6 @@
 """The console's Datasette hooks, and Datasette's own pages made readable. Hooks only.
 
-Registered by `analysts.datasette_plugin.make_datasette` (not through the entry point): a plain
+Registered by `web.app.make_datasette` (not through the entry point): a plain
 `datasette archive.db` keeps Datasette's home page and gets no login.
 """
 
@@ -65,7 +65,7 @@ def forbidden(datasette, request, message):
         access.config(datasette).get("read_login")
         and access.current_user(datasette, request) is None
     ):
-        return access.login_redirect(request)
+        return access.login_redirect(datasette, request)
     return errors.error_page(datasette, request, 403, message)
 
 
@@ -85,7 +85,7 @@ def extra_css_urls(template, database, table, columns, view_name, request, datas
     # Datasette's pages only: the console's own templates link their stylesheet themselves.
     if template and template.startswith("console/"):
         return []
-    return ["/-/console/datasette.css"]
+    return [datasette.urls.path("/-/console/datasette.css")]
 
 
 @hookimpl
@@ -93,15 +93,15 @@ def extra_js_urls(template, database, table, columns, view_name, request, datase
     """Datasette hook: the console's script on Datasette's own pages."""
     if template and template.startswith("console/"):
         return []
-    return [{"url": "/-/console/datasette.js", "module": False}]
+    return [{"url": datasette.urls.path("/-/console/datasette.js"), "module": False}]
 
 
 @hookimpl
 def menu_links(datasette, actor, request):
     """Datasette hook: links to the console in Datasette's menu."""
     return [
-        {"href": "/", "label": "コンソール (概要)"},
-        {"href": "/-/search", "label": "検索"},
+        {"href": datasette.urls.instance(), "label": "コンソール (概要)"},
+        {"href": datasette.urls.path("/-/search"), "label": "検索"},
     ]
 
 

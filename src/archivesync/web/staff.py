@@ -7,13 +7,12 @@ the same `sync.requests` functions as `archivesync resync`.
 from __future__ import annotations
 
 import asyncio
-import re
 
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from sqlite_utils import Database
 
+from archivesync.db.heartbeat import daemon_alive, read_heartbeat
 from archivesync.db.schema import open_db
-from archivesync.parsing import video_ids_from_text
 from archivesync.replication import status as replication_status
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
@@ -24,7 +23,6 @@ from archivesync.web.respond import read, read_for, render
 from archivesync.web.tables import Column, export_format, table_response
 from archivesync.web.text import MODE_LABELS, jst, mode_label, status_label
 from archivesync.worker import status as status_mod
-from archivesync.worker.heartbeat import daemon_alive, read_heartbeat
 
 REQUEST_COLUMNS = [
     Column("id", "依頼番号"),
@@ -45,14 +43,12 @@ REQUEST_COLUMNS = [
 ]
 # SQLite's largest rowid: a longer number in a URL names no row (and would overflow).
 MAX_ROW_ID = 2**63 - 1
-CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
-PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 
 
 async def overview(request, datasette):
     """Staff overview: daemon, quota, last runs per channel and kind, recent failures."""
     if not can_read(datasette, request):
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     cfg = config(datasette)
 
     def collect(db):
@@ -72,29 +68,27 @@ async def overview(request, datasette):
     return await render(datasette, request, "overview.html", page)
 
 
+# The console's words for what resync_target refuses (sync/requests.py: TARGET_PROBLEMS).
+TARGET_PROBLEMS_JA = {
+    "kind": "再同期する対象 (チャンネル、再生リスト、動画) を選んでください。",
+    "full": "完全同期はチャンネルにだけ指定できます。",
+    "channel": "チャンネル ID (UC で始まる 24 文字) を選ぶか入力してください。",
+    "handle": "チャンネル ID (UC で始まる 24 文字) を選ぶか入力してください。",
+    "playlist": "再生リストを選ぶか、再生リスト ID を入力してください。",
+    "video": "動画 ID でも YouTube の URL でもありません: {item}",
+    "no_video": "動画 ID か YouTube の URL を入力してください。",
+}
+
+
 def _target_from_form(form: dict) -> Target:
     """The resync target the form asks for; ValueError with a Japanese message if unclear."""
-    kind = form.get("kind")
-    if kind == "channel":
-        channel_id = (form.get("channel_id") or "").strip()
-        if not CHANNEL_ID.match(channel_id):
-            raise ValueError("チャンネル ID (UC で始まる 24 文字) を選ぶか入力してください。")
-        return Target("channel", [channel_id], full=form.get("mode") == "full")
-    if kind == "playlist":
-        playlist_id = (form.get("playlist_id") or "").strip()
-        if not PLAYLIST_ID.match(playlist_id):
-            raise ValueError("再生リストを選ぶか、再生リスト ID を入力してください。")
-        return Target("playlist", [playlist_id])
-    if kind == "videos":
-        try:
-            ids = video_ids_from_text(form.get("videos") or "")
-        except ValueError as e:
-            bad = str(e).split(": ", 1)[-1]
-            raise ValueError(f"動画 ID でも YouTube の URL でもありません: {bad}") from None
-        if not ids:
-            raise ValueError("動画 ID か YouTube の URL を入力してください。")
-        return Target("videos", ids)
-    raise ValueError("再同期する対象 (チャンネル、再生リスト、動画) を選んでください。")
+    kind = form.get("kind") or ""
+    field = {"channel": "channel_id", "playlist": "playlist_id"}.get(kind, "videos")
+    full = kind == "channel" and form.get("mode") == "full"
+    try:
+        return queue.resync_target(kind, form.get(field) or "", full=full)
+    except queue.TargetError as e:
+        raise ValueError(TARGET_PROBLEMS_JA[e.reason].format(item=repr(e.item))) from None
 
 
 def _submit(db_path: str, target: Target, user: str, now, remote_addr) -> int:
@@ -142,7 +136,7 @@ async def resync(request, datasette):
     if user is None:
         if request.method == "POST":
             raise Forbidden("ログインが必要です")
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     if user["role"] != "staff":
         raise Forbidden("再同期は職員アカウントのみ実行できます")
     error, form = None, {"kind": "videos", "mode": "incremental"}
@@ -165,7 +159,7 @@ async def resync(request, datasette):
             except queue.RequestRefused as e:
                 error = e.message_ja
             else:
-                return Response.redirect(f"/-/requests/{request_id}")
+                return Response.redirect(datasette.urls.path(f"/-/requests/{request_id}"))
     playlists = await read(datasette, data.playlists)
     estimates = await read(datasette, _estimates)
     return await render(
@@ -247,7 +241,7 @@ async def request_cancel(request, datasette):
 async def request_detail(request, datasette):
     """One request: its place in the queue, then its outcome; the page polls the JSON form."""
     if not can_read(datasette, request):
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     request_id = int(request.url_vars["id"])
     if request_id > MAX_ROW_ID:
         raise NotFound("その依頼はありません")
@@ -262,7 +256,7 @@ async def request_detail(request, datasette):
 async def request_list(request, datasette):
     """Request history: who asked for what, and what came of it."""
     if not can_read(datasette, request):
-        return login_redirect(request)
+        return login_redirect(datasette, request)
     rows = await read_for(datasette, request, data.request_history)
     fmt = export_format(request)
     if fmt:

@@ -27,8 +27,9 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from archivesync.timestamps import read_iso
 from archivesync.web.labels import COLUMN_LABELS
-from archivesync.web.text import TOKYO, parse_utc
+from archivesync.web.text import TOKYO
 
 FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,7 +58,7 @@ def neutralise(value):
 def _tokyo(value):
     """A stored UTC time as a naive Tokyo datetime (Excel has no time zones); else as is."""
     if isinstance(value, str) and UTC_TIME.match(value):
-        return parse_utc(value).astimezone(TOKYO).replace(tzinfo=None)
+        return read_iso(value).astimezone(TOKYO).replace(tzinfo=None)
     return value
 
 

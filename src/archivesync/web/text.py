@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+
+from archivesync.timestamps import read_iso
 
 # Japan has had no daylight saving time since 1951: a fixed offset is exact and needs no tzdata.
 TOKYO = timezone(timedelta(hours=9), "JST")
@@ -33,20 +35,9 @@ TRIGGER_LABELS = {
 }
 
 
-def parse_utc(value: str | None) -> datetime | None:
-    """A stored UTC timestamp (``2024-05-01T03:00:00Z``) as an aware datetime, or None."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def jst(value: str | datetime | None, *, date_only: bool = False) -> str:
     """A UTC timestamp shown in Tokyo time: ``2024-05-01 12:00`` (or the date alone)."""
-    moment = parse_utc(value) if isinstance(value, str | None) else value
+    moment = read_iso(value) if isinstance(value, str | None) else value
     if moment is None:
         return "—"
     moment = moment.astimezone(TOKYO)

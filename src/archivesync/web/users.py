@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from archivesync.errors import UsersFileError
+from archivesync.host import write_private
 from archivesync.timestamps import utcnow
 
 ROLES = ("staff", "analyst")
@@ -57,16 +56,8 @@ def load(path: str | Path) -> dict[str, dict]:
 def _save(path: Path, users: dict[str, dict]) -> None:
     if not path.parent.is_dir():
         raise UsersFileError(f"directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".users-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"users": users}, f, ensure_ascii=False, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps({"users": users}, ensure_ascii=False, indent=2, sort_keys=True)
+    write_private(path, text + "\n")
 
 
 def check_name(name: str) -> str:

@@ -1,1 +1,1 @@
-"""The scheduled worker: the daemon, its heartbeat, schedule files and status."""
+"""The scheduled worker: the daemon, schedule files and status."""

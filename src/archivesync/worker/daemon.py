@@ -46,14 +46,13 @@ from archivesync.errors import ConfigError
 from archivesync.notify.send import Sender
 from archivesync.notify.watch import OAUTH_MODES, Watcher
 from archivesync.oauth import TOKEN_FILE_ENV
-from archivesync.parsing import iso_utc
 from archivesync.replication import status as replication_status
 from archivesync.replication.litestream import redact_url
 from archivesync.replication.replicator import Replicator
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.lease import Lease
 from archivesync.sync.run import Settings
-from archivesync.timestamps import Clock, system_clock, utcnow
+from archivesync.timestamps import Clock, iso_utc, system_clock, utcnow
 from archivesync.worker import meaning_job
 from archivesync.worker.jobs import JobResult, JobRunner
 from archivesync.worker.schedules import JobSpec

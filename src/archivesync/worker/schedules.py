@@ -40,7 +40,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archivesync.errors import ConfigError
-from archivesync.parsing import parse_channel
+from archivesync.urls import parse_channel
 
 MODES = ("incremental", "full", "stats", "analytics", "transcripts", "embed")
 KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units")

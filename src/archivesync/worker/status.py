@@ -7,7 +7,6 @@ for staff. Both only read: status is safe to run at any moment, next to a runnin
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -15,12 +14,13 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from archivesync.db import quota, runs
+from archivesync.db.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 from archivesync.db.runs import FIGURES
+from archivesync.host import pid_alive
 from archivesync.notify.state import open_problems
 from archivesync.reporting import figures_sentence
 from archivesync.sync.requests import ACTIVE, describe
 from archivesync.timestamps import format_utc, parse_utc
-from archivesync.worker.heartbeat import STALE_AFTER_SECONDS, heartbeat_age, read_heartbeat
 
 RECENT_REQUESTS = 5
 RECENT_RUNS = 5
@@ -31,19 +31,6 @@ def _age(text: str | None, now: datetime) -> float | None:
         return None
     moment = parse_utc(text)
     return round((now - moment).total_seconds(), 1)
-
-
-def _pid_alive(pid: int | None) -> bool | None:
-    """Whether `pid` runs on this host; None when unknown."""
-    if not pid:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _rows(db: Database, table: str, sql: str, params=()) -> list[dict]:
@@ -125,7 +112,7 @@ def collect(
         run = _run(row)
         run["progress_age_seconds"] = _age(row["heartbeat_at"], now)
         run["running_for_seconds"] = _age(row["started_at"], now)
-        run["process_alive"] = _pid_alive(row["pid"])
+        run["process_alive"] = pid_alive(row["pid"]) if row["pid"] else None
         current.append(run)
     titles = {
         r["id"]: r

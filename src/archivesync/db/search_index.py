@@ -1,14 +1,14 @@
 """Search over titles, descriptions, tags and chapter titles that finds Japanese words.
 
 FTS5's tokenizers cannot find 人材 inside 人材育成 (unicode61 keeps a run of kanji as one token)
-or any word shorter than three characters (trigram). So the text is tokenised here, in Python:
+or any word shorter than three characters (trigram). So bigrams.py tokenises the text in Python:
 after NFKC + casefold, every whitespace-separated chunk becomes its overlapping character
 bigrams plus its last character alone ("人材育成" -> "人材 材育 育成 成"). A query word (words
 never hold whitespace) is then the phrase of its bigrams ("人材" -> "人材"; "材育成" -> "材育
 育成"), or a prefix query for a single character ("人"*). Such a phrase matches exactly where
 the word is a substring of the text: the index alone gives precision and recall 1.0, for
 punctuation too ("c++", "(ai)", "https://..."), which is indexed like letters. The comparison
-with unicode61, trigram and SudachiPy is in docs/search.md.
+with unicode61, trigram and SudachiPy is in docs/development.md.
 
 Layout (DDL in db/schema.py, migration 0003_search_index):
 
@@ -47,15 +47,17 @@ ever changes, a new migration must call ``rebuild_index``.
 
 from __future__ import annotations
 
+import re
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from archivesync.bigrams import FIELDS, FOLDED, PUNCT, bigram_text, document, folded_copies
 from archivesync.db.transactions import atomic
-from archivesync.search.text import FIELDS, FOLDED, document, folded_copies, fts_texts
-from archivesync.search.transcripts import clear_index, rekey_videos
+from archivesync.timestamps import read_iso
 
 # Rows touched per statement: well under SQLite's 32766 host parameters.
 _CHUNK = 500
@@ -71,14 +73,9 @@ _KEEP_WITHIN = 24 * 60
 def doc_id_base(published_at: str | None) -> int:
     """The preferred search_docs id for a video published at `published_at`: minutes since
     2005-01-01 (0 when unknown)."""
-    if not published_at:
+    published = read_iso(published_at)
+    if published is None:
         return 0
-    try:
-        published = datetime.fromisoformat(published_at)
-    except ValueError:
-        return 0
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
     return max(int((published - _EPOCH).total_seconds() // 60), 0)
 
 
@@ -100,6 +97,43 @@ FTS_TABLES = {
 }
 
 
+# ASCII punctuation and its private-use stand-in: replacing the few present is several times
+# faster than str.translate over mostly Japanese text. (The NUL is left out: _fts_texts puts
+# it between fields, and normalised text never holds one.)
+_PUNCT_STAND_IN = {chr(c): chr(p) for c, p in PUNCT.items() if c}
+_PUNCT_FOUND = re.compile("[" + re.escape("".join(_PUNCT_STAND_IN)) + "]")
+_AFTER_SPACE = re.compile(" [^ ]")
+# Code points as four-byte array items (UTF-32); where "I" is not four bytes, the slow way.
+_CODE_POINTS = array("I").itemsize == 4
+_SPACE_CODE = array("I", [32])
+
+
+def _fts_texts(fields: Sequence[str]) -> list[str]:
+    """What FTS5 is given for these normalised fields: the tokens of ``bigram_text``, faster.
+
+    ``bigram_text`` makes a token of every character of a chunk and the next one (the last
+    character alone). Here that is three strings interleaved, with no loop in Python: the
+    chunks' characters, the character after each (a space after a chunk's last), and spaces
+    (``"人材 材育 育成 成  "``; runs of spaces are one separator to the ascii tokenizer). All
+    the fields go at once, split again at a NUL chunk put between them (a text holding a NUL
+    itself, never a normalised one, goes the slow way).
+    """
+    text = " \0 ".join(fields)
+    if not _CODE_POINTS or text.count("\0") != len(fields) - 1:
+        return [bigram_text(f) for f in fields]
+    for char in set(_PUNCT_FOUND.findall(text)):
+        text = text.replace(char, _PUNCT_STAND_IN[char])
+    spaced = " ".join(text.split())  # the chunks, one space apart
+    if not spaced:
+        return [""] * len(fields)
+    chars = spaced.replace(" ", "")
+    nexts = _AFTER_SPACE.sub(" ", spaced[1:] + " ")  # each chunk's first character dropped
+    out = _SPACE_CODE * (3 * len(chars))
+    out[0::3] = array("I", chars.encode("utf-32-le"))
+    out[1::3] = array("I", nexts.encode("utf-32-le"))
+    return out.tobytes().decode("utf-32-le").split("\0")
+
+
 def _fts_rows(writes: list[tuple[int, int, dict]]) -> dict[str, list[list]]:
     """Per FTS table, the rows of one ``executemany``: (command, rowid, columns...).
 
@@ -111,12 +145,12 @@ def _fts_rows(writes: list[tuple[int, int, dict]]) -> dict[str, list[list]]:
     """
     rows: dict[str, list[list]] = {table: [] for table in FTS_TABLES}
     for doc_id, insert, doc in sorted(writes, key=lambda w: (w[0], w[1])):
-        tokens = dict(zip(FIELDS, fts_texts([doc[f] or "" for f in FIELDS]), strict=True))
+        tokens = dict(zip(FIELDS, _fts_texts([doc[f] or "" for f in FIELDS]), strict=True))
         # A field's folded copy (search/fold.py), when folding changed it, follows its text
         # after a gap no phrase can cross (the text's last token is a lone character).
         folded = [doc.get(f) or "" for f in FOLDED]
         if any(folded):
-            for field, extra in zip(FIELDS, fts_texts(folded), strict=True):
+            for field, extra in zip(FIELDS, _fts_texts(folded), strict=True):
                 if extra.strip():
                     tokens[field] += "  " + extra
         command = None if insert else "delete"
@@ -255,6 +289,9 @@ def _index_chunk(db: Database, ids: Sequence[str]) -> None:
         for video_id, prev, _, new, _, same_slot in plans
         if not (prev is not None and new is not None and same_slot)
     ]
+    # Imported here: the transcript rows' writer lives with their search (search/transcripts.py).
+    from archivesync.search.transcripts import rekey_videos
+
     rekey_videos(conn, moved)
 
 
@@ -289,6 +326,8 @@ def rebuild_index(db: Database) -> None:
     with db.atomic():
         for table in FTS_TABLES:
             db.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
+        from archivesync.search.transcripts import clear_index
+
         clear_index(db.conn)  # transcript rows are keyed by search_docs ids: written again
         db.execute("DELETE FROM search_docs")
         ids = [r[0] for r in db.execute("SELECT id FROM videos ORDER BY published_at, rowid")]

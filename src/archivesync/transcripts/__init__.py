@@ -1,0 +1,1 @@
+"""Captions: listing and downloading tracks, parsing cues, storing and indexing them."""
