@@ -13,12 +13,12 @@ from urllib.parse import quote
 
 import pytest
 
-from archivesync.web.app import make_datasette
 from archivesync.db.schema import open_readonly
 from archivesync.emulator import Emulator, load_dataset
 from archivesync.emulator.captions import load_captions
 from archivesync.search.query import search
 from archivesync.transcripts.sync import TranscriptOptions, run_transcripts
+from archivesync.web.app import make_datasette
 from archivesync.web.browse import HIT_PLACES, SEARCH_COLUMNS
 from tests.helpers import REPO, SAMPLE, SAMPLE_CHANNEL, cli_env, run_cli, sync
 from tests.oauth_helpers import write_token_file
