@@ -80,6 +80,13 @@ def render() -> str:
         w(meaning_report.render(meaning))
     w(_analysis(quota, wall, ingest, memory, search, cli))
     w(_previous())
+    # bench/words_scale.py writes its own section (it takes too long for `make bench`).
+    from bench.words_scale import kept_section
+
+    old = Path(__file__).resolve().parent / "RESULTS.md"
+    kept = kept_section(old.read_text(encoding="utf-8")) if old.exists() else ""
+    if kept:
+        w(kept)
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -17,13 +17,13 @@ def test_demo_counts_every_hit_and_shows_the_first_few(tmp_path, capsys):
     try:
         for query in demo.SAMPLE_QUERIES:
             total = len(search(db, query, limit=1000))
-            match = re.search(rf"search '{re.escape(query)}': (\d+) hit\(s\)(.*)\n", out)
+            match = re.search(rf"search '{re.escape(query)}': (\d+) video\(s\)(.*)\n", out)
             assert match, out
             assert int(match[1]) == total
             if total > demo.SHOWN_HITS:
                 assert match[2] == f", the first {demo.SHOWN_HITS} shown"
-        # 4 videos by their metadata, 5 transcript cues (the invented sample transcripts)
-        assert re.search(r"search '人材': 9 hit\(s\), the first 3 shown", out)
+        # 2 videos by their titles, 2 by chapter titles (with cues of their transcripts)
+        assert re.search(r"search '人材': 4 video\(s\), the first 3 shown", out)
     finally:
         db.close()
     assert "archivesync-demo-key" in out and "UCX__Mlqfalo-NO1zAHhhuNw" in out

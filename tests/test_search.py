@@ -13,11 +13,8 @@ from archivesync.db import schema, store
 from archivesync.db.schema import MIGRATIONS, open_db, open_readonly
 from archivesync.db.search_index import FTS_TABLES, index_videos, rebuild_index
 from archivesync.errors import EmptyQuery
-from archivesync.search.query import search
+from archivesync.search.query import TIERS, search
 from archivesync.search.text import (
-    GROUP_ANY,
-    GROUP_CHAPTER,
-    GROUP_TITLE,
     SearchQuery,
 )
 
@@ -104,19 +101,21 @@ def test_full_and_half_width_and_case_are_the_same_query(ro):
 
 
 def test_title_hits_then_chapter_hits_then_the_rest(ro):
+    # The score's whole part is the tier (TIERS: title 4, chapter 3, description 1).
     hits = search(ro, "質疑応答", limit=1000)
     scores = [h["score"] for h in hits]
-    assert scores == sorted(scores, reverse=True)
-    assert set(scores) == {GROUP_CHAPTER}  # 質疑応答 is never in a title here
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores)
+    assert {int(s) for s in scores} == {TIERS["chapter"]}  # 質疑応答 is never in a title here
     hits = search(ro, "防災", limit=1000)
-    groups = {h["video_id"]: h["score"] for h in hits}
-    assert groups["vid016"] == GROUP_TITLE  # 防災訓練の新しいかたち
-    assert groups["vid042"] == GROUP_CHAPTER  # chapter "研究報告2 防災"
-    assert groups["vid013"] == GROUP_ANY  # only in its description
+    tiers = {h["video_id"]: int(h["score"]) for h in hits}
+    assert tiers["vid016"] == TIERS["title"]  # 防災訓練の新しいかたち
+    assert tiers["vid042"] == TIERS["chapter"]  # chapter "研究報告2 防災"
+    assert tiers["vid013"] == TIERS["description"]  # only in its description
     order = [h["score"] for h in hits]
     assert order == sorted(order, reverse=True)
-    # Newest first within a group.
-    titles = [h["published_at"] for h in hits if h["score"] == GROUP_TITLE]
+    assert all(h["matched_by"] == ["words"] for h in hits)
+    # Newest first within a tier.
+    titles = [h["published_at"] for h in hits if int(h["score"]) == TIERS["title"]]
     assert titles == sorted(titles, reverse=True)
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from archivesync.parsing import normalize_text
 
 FIELDS = ("title", "description", "tags", "chapters")
+# search_docs columns holding each field's folded copy ('' when folding changes nothing).
+FOLDED = tuple(f"{f}_folded" for f in FIELDS)
 
 # ASCII characters the ascii tokenizer would treat as separators, as private-use characters.
 PUNCT = {c: 0xE000 + c for c in range(0x80) if not (chr(c).isalnum() or chr(c).isspace())}
@@ -96,3 +98,19 @@ def document(
         "tags": "\n".join(t for t in texts[2:tags_end] if t),
         "chapters": "\n".join(t for t in texts[tags_end:] if t),
     }
+
+
+def normalize_many(texts: Sequence[str | None]) -> list[str]:
+    """``[normalize_text(t) for t in texts]``, in one call (see `_normalize_many`)."""
+    return _normalize_many(texts)
+
+
+def folded_copies(doc: dict[str, str]) -> dict[str, str]:
+    """The folded copy of each field of a ``document`` ('' where folding changes nothing)."""
+    from archivesync.search.fold import fold
+
+    copies = {}
+    for field, column in zip(FIELDS, FOLDED, strict=True):
+        folded = fold(doc[field])
+        copies[column] = folded if folded != doc[field] else ""
+    return copies

@@ -142,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['watch_ratio_at_start']:.2f} -> {row['watch_ratio_at_end']:.2f}"
         )
     for query in SAMPLE_QUERIES:
-        # Count every hit, show the first few: the count must not be the display limit.
+        # Count every video, show the first few: the count must not be the display limit.
         hits = search(db, query, limit=100_000)
         shown = hits[:SHOWN_HITS]
         more = f", the first {len(shown)} shown" if len(hits) > len(shown) else ""
-        print(f"\nsearch {query!r}: {len(hits)} hit(s){more}")
+        print(f"\nsearch {query!r}: {len(hits)} video(s){more}")
         for hit in shown:
             if hit.get("match_kind") == "transcript":
                 where = f"  [{format_duration(int(hit['start_seconds']))} 「{hit['text']}」]"

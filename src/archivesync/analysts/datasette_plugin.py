@@ -14,6 +14,10 @@ SQL functions (registered on every connection by `prepare_connection`):
   (normalised like the index: NFKC + casefold), else 0. The exact check after the index.
 - ``archivesync_term_hits(q, text)``: how many words of ``q`` the text holds.
 - ``archivesync_normalize(text)``: NFKC + casefold + single spaces.
+- ``archivesync_search(q, scope, exact)``: the rows of `archivesync search` (the one matcher,
+  search/query.py) as a JSON array, for ``json_each``: scope ``videos`` (one row per video,
+  best first), ``chapters`` or ``transcripts`` (one row per chapter or cue hit, each at its
+  second). The canned queries below read their hits from it.
 
 Their inputs are capped (`MAX_QUERY_CHARS` for a query, `MAX_TEXT_CHARS` for a text): a longer
 one is an error, so each call takes milliseconds and a query calling them stops at Datasette's
@@ -23,12 +27,15 @@ time limit like any other (the limit is checked between SQLite's steps, never in
 from __future__ import annotations
 
 import functools
+import json
 
 from datasette import hookimpl
 
 from archivesync.analysts.readonly_sql import install_guard, limit_connection
 from archivesync.bigrams import FIELDS
+from archivesync.errors import EmptyQuery
 from archivesync.parsing import normalize_text
+from archivesync.search.query import search
 from archivesync.search.text import SearchQuery, contains_all, term_hits
 from archivesync.search.transcripts import starts_in_own
 from archivesync.search.transcripts import window as transcript_window
@@ -103,8 +110,42 @@ def archivesync_transcript_hit(q: str | None, text: str | None, next_text: str |
         return 0
     _capped(text, MAX_TEXT_CHARS)
     _capped(next_text, MAX_TEXT_CHARS)
-    normalized, own = transcript_window(text, next_text)
-    return int(starts_in_own(query.terms, normalized, own))
+    return int(starts_in_own(query, transcript_window(text, next_text)))
+
+
+# archivesync_search scopes: where to look, and the rows kept.
+_SCOPES = {"videos": None, "chapters": ["chapters"], "transcripts": ["transcripts"]}
+_SQL_VIDEOS = 100
+_SQL_HITS_PER_VIDEO = 20
+
+
+def _search_json(conn, q: str | None, scope: str | None, exact: int | None = 0) -> str:
+    """The core search's rows for one connection, as JSON (see the module docstring)."""
+    _capped(q, MAX_QUERY_CHARS)
+    if scope not in _SCOPES:
+        return "[]"
+    try:
+        rows = search(
+            conn,
+            q or "",
+            limit=_SQL_VIDEOS,
+            where=_SCOPES[scope],
+            exact=bool(exact),
+            hits_per_video=_SQL_HITS_PER_VIDEO,
+        )
+    except EmptyQuery:
+        return "[]"
+    if scope == "videos":
+        out = [{k: v for k, v in r.items() if k != "hits"} for r in rows]
+    else:
+        kind = scope[:-1]  # chapter, transcript
+        out = [
+            {"video_id": r["video_id"], "video_title": r["title"], **h}
+            for r in rows
+            for h in r["hits"]
+            if h["match_kind"] == kind
+        ]
+    return json.dumps(out, ensure_ascii=False)
 
 
 @hookimpl
@@ -114,6 +155,8 @@ def prepare_connection(conn, database):
     if database != "_internal":
         install_guard(conn, web=True)
         limit_connection(conn)
+    conn.create_function("archivesync_search", 2, functools.partial(_search_json, conn))
+    conn.create_function("archivesync_search", 3, functools.partial(_search_json, conn))
     conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
     conn.create_function("archivesync_match_in", 2, archivesync_match_in, deterministic=True)
     conn.create_function(

@@ -19,22 +19,28 @@ from archivesync.search.meaning_index import has_meaning_index
 from archivesync.search.query import WHERE_CHOICES
 
 
-def format_hits(hits: list[dict]) -> str:
-    """Plain-text search results: one block per video, the link at the matching chapter."""
+def format_hits(rows: list[dict]) -> str:
+    """Plain-text search results: one block per video, linked at its best hit, then each
+    chapter and cue hit with its time (the time of the cue whose text is shown first)."""
     blocks = []
-    for hit in hits:
-        lines = [hit["title"] or hit["video_id"]]
-        if hit.get("removed_at"):
-            lines[0] += f"  (removed {hit['removed_at']})"
-        lines.append(f"  {hit.get('deep_link') or hit['chapter_url'] or hit['url']}")
-        if hit.get("matched_by", ["words"]) != ["words"]:  # words alone: today's output
-            lines[0] += f"  [{' + '.join(hit['matched_by'])}]"
-        if hit.get("match_kind") == "transcript":
+    for row in rows:
+        lines = [row["title"] or row["video_id"]]
+        if row.get("removed_at"):
+            lines[0] += f"  (removed {row['removed_at']})"
+        lines.append(f"  {row.get('deep_link') or row.get('chapter_url') or row['url']}")
+        if row.get("matched_by", ["words"]) != ["words"]:  # words alone: today's output
+            lines[0] += f"  [{' + '.join(row['matched_by'])}]"
+        attached = row.get("hits")
+        if attached is None:  # a fused (hybrid/meaning) row is one hit
+            attached = [row] if row.get("match_kind") == "transcript" else []
+        if not attached and row.get("chapter_position") is not None:
+            attached = [{**row, "match_kind": "chapter", "text": row["chapter_title"]}]
+        for hit in attached:
             at = format_duration(int(hit["start_seconds"]), hours=True) or ""
-            lines.append(f"  transcript at {at}: {hit['context']}")
-        elif hit["chapter_position"] is not None:
-            at = format_duration(hit["start_seconds"], hours=True) or ""
-            lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['chapter_title']}")
+            if hit["match_kind"] == "transcript":
+                lines.append(f"  transcript at {at}: {hit.get('context') or hit.get('text')}")
+            else:
+                lines.append(f"  chapter {hit['chapter_position']} at {at}: {hit['text']}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -85,17 +91,24 @@ def _is_dash_word(arg: str) -> bool:
     "`archivesync embed`); hybrid: both in one ranked list. Default: hybrid when the index "
     "has a meaning index, else words.",
 )
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Only the spelling typed: no spelling variants (取組 finds only 取組, not 取り組み).",
+)
 @click.argument("query", nargs=-1, required=True)
 @fail_cleanly
-def search_command(db_path, limit, as_json, include_removed, where, mode, query):
+def search_command(db_path, limit, as_json, include_removed, where, mode, exact, query):
     """Find videos whose title, description, tags or chapter titles contain every word.
 
     Case and full-/half-width are ignored (ＤＸ finds DX); Japanese words of any length are
-    found inside longer text (人材 in 人材育成). Everything in QUERY is taken literally; put
-    `--` before a query that starts with an ASCII dash (`-- -DX`).
-    Videos with every word in the title come first, then those with every word in the title
-    or a chapter title (linked at that chapter), then the rest; newest first within each.
-    Then transcript cues (downloaded with `archivesync transcripts`), each linked at its second.
+    found inside longer text (人材 in 人材育成); spelling variants are found too (取組 finds
+    取り組み and 取組み, 子ども finds 子供) unless --exact. Everything in QUERY is taken
+    literally; put `--` before a query that starts with an ASCII dash (`-- -DX`).
+    Words mode gives one block per video, best first: every word in the title, then in the
+    title or a chapter title, then said in a transcript cue (downloaded with `archivesync
+    transcripts`), then elsewhere; newest first within each. Each chapter and cue hit is
+    listed with its time, and the link plays from the best one.
 
     With a meaning index (`archivesync embed`), the default mode is hybrid: words hits and
     passages near the query in meaning (titles with descriptions, chapters, transcript
@@ -131,6 +144,7 @@ def search_command(db_path, limit, as_json, include_removed, where, mode, query)
                 limit=limit,
                 include_removed=include_removed,
                 where=scopes,
+                exact=exact,
             )
         except EmptyQuery as e:
             raise click.UsageError(str(e)) from None

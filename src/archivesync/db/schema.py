@@ -233,7 +233,8 @@ def _search_index(db: Database) -> None:
             ON videos (removed_at, channel_id, published_at, duration_seconds);
         """
     )
-    rebuild_index(db)
+    # The rows are written by 0010_words_index (which rebuilds the whole index with the
+    # columns it adds), not here.
 
 
 @MIGRATIONS(name="0004_views")
@@ -453,3 +454,31 @@ def _meaning_index(db: Database) -> None:
         CREATE INDEX meaning_passages_track ON meaning_passages (track_id, start_seconds);
         """
     )
+
+
+@MIGRATIONS(name="0010_words_index")
+def _words_index(db: Database) -> None:
+    # Words search folds spelling variants (search/fold.py) and reads transcripts newest video
+    # first, stopping when its page is full (search/transcripts.py): folded copies beside the
+    # text (search_docs.*_folded, transcript_cues.text_folded), and the transcript rows keyed
+    # by video and contentless (the bigram copy was 40% of the file), with a one-character
+    # prefix index (a one-character word merged every token it starts). Nothing is lost: every
+    # cue and video stays, and the whole index is written again from them.
+    db.executescript(
+        """
+        ALTER TABLE transcript_cues ADD COLUMN text_folded TEXT;
+        ALTER TABLE search_docs ADD COLUMN title_folded TEXT NOT NULL DEFAULT '';
+        ALTER TABLE search_docs ADD COLUMN description_folded TEXT NOT NULL DEFAULT '';
+        ALTER TABLE search_docs ADD COLUMN tags_folded TEXT NOT NULL DEFAULT '';
+        ALTER TABLE search_docs ADD COLUMN chapters_folded TEXT NOT NULL DEFAULT '';
+        DROP TABLE search_fts_transcripts;
+        CREATE VIRTUAL TABLE search_fts_transcripts USING fts5(
+            text, content='', tokenize='ascii', prefix='1'
+        );
+        """
+    )
+    # Imported here so that schema.py never depends on the search code at import time.
+    from archivesync.search.transcripts import fold_all_cues
+
+    fold_all_cues(db)
+    rebuild_index(db)

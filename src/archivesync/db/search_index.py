@@ -38,7 +38,7 @@ video's ids first (exactly as writing them one by one would), then writes with o
 ``executemany`` per table, in ascending rowid order. FTS5 starts a new segment whenever a rowid
 is lower than the one before, and a full sync saves newest first: one video at a time, that was
 a segment per video. The bigram text is built with no per-character Python loop
-(``_fts_texts``), and NFKC runs only over lines that need it.
+(``text.fts_texts``), and NFKC runs only over lines that need it.
 
 Contentless keeps the index small (the bigram text is 2-3 times the text), at a price: deleting
 a row needs the values it was indexed with, which ``search_docs`` keeps. If the tokenising below
@@ -55,7 +55,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from archivesync.bigrams import FIELDS, PUNCT, bigram_text, document
+from archivesync.bigrams import FIELDS, FOLDED, PUNCT, bigram_text, document, folded_copies
 from archivesync.db.transactions import atomic
 from archivesync.timestamps import read_iso
 
@@ -146,6 +146,13 @@ def _fts_rows(writes: list[tuple[int, int, dict]]) -> dict[str, list[list]]:
     rows: dict[str, list[list]] = {table: [] for table in FTS_TABLES}
     for doc_id, insert, doc in sorted(writes, key=lambda w: (w[0], w[1])):
         tokens = dict(zip(FIELDS, _fts_texts([doc[f] or "" for f in FIELDS]), strict=True))
+        # A field's folded copy (search/fold.py), when folding changed it, follows its text
+        # after a gap no phrase can cross (the text's last token is a lone character).
+        folded = [doc.get(f) or "" for f in FOLDED]
+        if any(folded):
+            for field, extra in zip(FIELDS, _fts_texts(folded), strict=True):
+                if extra.strip():
+                    tokens[field] += "  " + extra
         command = None if insert else "delete"
         for table, columns in FTS_TABLES.items():
             rows[table].append([command, doc_id, *(tokens[c] for c in columns)])
@@ -214,7 +221,7 @@ def _index_chunk(db: Database, ids: Sequence[str]) -> None:
     old = {
         r[1]: r
         for r in conn.execute(
-            f"SELECT id, video_id, title, description, tags, chapters FROM search_docs "
+            f"SELECT id, video_id, {', '.join(FIELDS + FOLDED)} FROM search_docs "
             f"WHERE video_id IN ({marks})",
             list(ids),
         )
@@ -243,9 +250,11 @@ def _index_chunk(db: Database, ids: Sequence[str]) -> None:
         new = document(row[1], row[2], row[3], chapters[video_id]) if row else None
         base = doc_id_base(row[4]) if row else 0
         same_slot = prev is not None and base <= prev[0] < base + _KEEP_WITHIN
-        prev_doc = dict(zip(FIELDS, prev[2:], strict=True)) if prev is not None else None
-        if prev_doc is not None and new == prev_doc and same_slot:
+        prev_doc = dict(zip(FIELDS + FOLDED, prev[2:], strict=True)) if prev is not None else None
+        if prev_doc is not None and new == {f: prev_doc[f] for f in FIELDS} and same_slot:
             continue  # most syncs change only statistics: leave the index alone
+        if new is not None:
+            new.update(folded_copies(new))
         plans.append((video_id, prev, prev_doc, new, base, same_slot))
     if not plans:
         return
@@ -262,17 +271,28 @@ def _index_chunk(db: Database, ids: Sequence[str]) -> None:
             continue
         doc_id = prev[0] if same_slot else free_ids.first_free(base)
         free_ids.take(doc_id)
-        inserted.append([doc_id, video_id, *(new[f] for f in FIELDS)])
+        inserted.append([doc_id, video_id, *(new[f] for f in FIELDS + FOLDED)])
         writes.append((doc_id, 1, new))
     if deleted:
         conn.executemany("DELETE FROM search_docs WHERE id = ?", deleted)
     if inserted:
         conn.executemany(
-            "INSERT INTO search_docs (id, video_id, title, description, tags, chapters) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO search_docs (id, video_id, {', '.join(FIELDS + FOLDED)}) "
+            f"VALUES ({', '.join('?' * (2 + len(FIELDS + FOLDED)))})",
             inserted,
         )
     _write_fts(conn, writes)
+    # Transcript rows are keyed by the video's search_docs id (search/transcripts.py): a
+    # video that took another id, or left, takes its cues along.
+    moved = [
+        (video_id, prev[0] if prev else None)
+        for video_id, prev, _, new, _, same_slot in plans
+        if not (prev is not None and new is not None and same_slot)
+    ]
+    # Imported here: the transcript rows' writer lives with their search (search/transcripts.py).
+    from archivesync.search.transcripts import rekey_videos
+
+    rekey_videos(conn, moved)
 
 
 def _free_id(conn, base: int) -> int:
@@ -301,10 +321,14 @@ def index_videos(db: Database, video_ids: Iterable[str]) -> None:
 
 
 def rebuild_index(db: Database) -> None:
-    """Index every video from scratch (the migration, or after a change of tokenising)."""
+    """Index every video and its transcript cues from scratch (migration 0010, or after a
+    change of tokenising or of the analyser's dictionary)."""
     with db.atomic():
         for table in FTS_TABLES:
             db.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
+        from archivesync.search.transcripts import clear_index
+
+        clear_index(db.conn)  # transcript rows are keyed by search_docs ids: written again
         db.execute("DELETE FROM search_docs")
         ids = [r[0] for r in db.execute("SELECT id FROM videos ORDER BY published_at, rowid")]
         for chunk in _chunks(ids):

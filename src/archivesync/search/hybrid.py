@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from archivesync.search.meaning_index import has_meaning_index
-from archivesync.search.query import search
+from archivesync.search.query import search, search_words
 from archivesync.search.text import parse_query
 
 MODES = ("words", "meaning", "hybrid")
@@ -93,28 +93,33 @@ def search_modes(
     limit: int = 20,
     include_removed: bool = False,
     where: Sequence[str] | None = None,
+    exact: bool = False,
 ) -> list[dict]:
     """Rows for `query` in `mode` (words, meaning or hybrid; default: `default_mode`), best
     first, each with `matched_by` and `score`. Raises EmptyQuery for a query with no words.
 
-    The one search of the CLI and the console. Words mode is `search.query.search` as it is.
+    The one search of the CLI and the console. Words mode is `search.query.search` as it is
+    (one row per video, its chapter and cue hits attached); hybrid fuses the words ranking
+    hit by hit (`search_words`). `exact` turns off spelling variants in the words part.
     """
     conn = db if isinstance(db, sqlite3.Connection) else db.conn
     mode = mode or default_mode(conn)
     if mode not in MODES:
         raise ValueError(f"unknown search mode {mode!r} (use {', '.join(MODES)})")
-    parse_query(query)  # EmptyQuery for every mode alike
-
-    def words(n: int) -> list[dict]:
-        hits = search(conn, query, limit=n, include_removed=include_removed, where=where)
-        for hit in hits:
-            hit.setdefault("matched_by", ["words"])
-        return hits
+    parse_query(query, exact=True)  # EmptyQuery for every mode alike (no analyser needed)
 
     if mode == "words":
-        return words(limit)
+        return search(
+            conn, query, limit=limit, include_removed=include_removed, where=where, exact=exact
+        )
     # Only now: numpy and the model load for a meaning search alone (start-up of words mode).
     from archivesync.search.meaning import meaning_hits
+
+    def words(n: int) -> list[dict]:
+        ranked = search_words(
+            conn, query, limit=n, include_removed=include_removed, where=where, exact=exact
+        )
+        return [hit.row for hit in ranked]
 
     scopes = tuple(where) if where else None
     depth = limit if mode == "meaning" else min(limit, MEANING_DEPTH)

@@ -73,7 +73,7 @@ def _search_rows(results: list[dict]) -> list[dict]:
                 "start": clock(h["start_seconds"]),
                 "start_seconds": h["start_seconds"],
                 "text": h["text"],
-                "url": h["url"],
+                "url": h["deep_link"],
             }
             for h in r["hits"]
         ]
@@ -90,6 +90,7 @@ async def search_view(request, datasette):
     playlist_id = request.args.get("playlist") or None
     year_arg = request.args.get("year") or ""
     year = int(year_arg) if year_arg.isdigit() else None
+    exact = bool(request.args.get("exact"))
     mode = request.args.get("mode") if request.args.get("mode") in MODES else None
     results, error = [], None
     if q:
@@ -102,6 +103,7 @@ async def search_view(request, datasette):
                 playlist_id=playlist_id,
                 year=year,
                 where=where,
+                exact=exact,
                 mode=mode,
             )
         except EmptyQuery:
@@ -120,6 +122,7 @@ async def search_view(request, datasette):
             "results": results,
             "error": error,
             "where": where,
+            "exact": exact,
             "mode": mode,
             "channel_id": channel_id,
             "playlist_id": playlist_id,

@@ -12,11 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from archivesync.db import runs as sync_runs
-from archivesync.parsing import normalize_text
-from archivesync.search.hybrid import search_modes
-from archivesync.search.text import parse_query, term_hits
+from archivesync.search.hybrid import default_mode, search_modes
+from archivesync.search.query import search
 from archivesync.timestamps import format_utc, read_iso
-from archivesync.urls import chapter_url
 from archivesync.web.text import TOKYO, target_kind_label
 
 FAILURE_DAYS = 7
@@ -24,6 +22,9 @@ HISTORY_LIMIT = 200
 SEARCH_LIMIT = 200
 HITS_PER_VIDEO = 5
 WHERE = ("titles", "chapters", "transcripts", "other")
+# The core search's match kinds -> the page's `where` choices.
+PLACES = {"title": "titles", "chapter": "chapters", "transcript": "transcripts",
+          "description": "other"}  # fmt: skip
 
 
 def has_table(db: Database, name: str) -> bool:
@@ -132,63 +133,6 @@ def publication_years(db: Database) -> list[int]:
     ]
 
 
-def _chapter_hits(db: Database, video_id: str, terms) -> list[dict]:
-    hits = []
-    for row in db.query(
-        "SELECT position, title, start_seconds FROM chapters WHERE video_id = ? ORDER BY position",
-        [video_id],
-    ):
-        count = term_hits(terms, normalize_text(row["title"]))
-        if count:
-            hits.append(
-                {
-                    "match_kind": "chapter",
-                    "text": row["title"],
-                    "start_seconds": row["start_seconds"],
-                    "url": chapter_url(video_id, row["start_seconds"]),
-                    "words": count,
-                }
-            )
-    # The chapters holding the most words first, then in the order they are spoken.
-    hits.sort(key=lambda h: (-h["words"], h["start_seconds"]))
-    return hits[:HITS_PER_VIDEO]
-
-
-def _transcript_hits(db: Database, video_id: str, terms) -> list[dict]:
-    """Cues holding every word, alone or joined to the next cue (a phrase split in two)."""
-    cues = list(
-        db.conn.execute(
-            "SELECT start_seconds, text FROM transcript_cues WHERE video_id = ? "
-            "ORDER BY start_seconds, position",
-            [video_id],
-        )
-    )
-    normalized = [normalize_text(text) for _, text in cues]
-    hits = []
-    skip_until = -1
-    for i, (start, text) in enumerate(cues):
-        if i <= skip_until:
-            continue
-        window = normalized[i] + (normalized[i + 1] if i + 1 < len(cues) else "")
-        if not all(term in window for term in terms):
-            continue
-        context = " ".join(t for _, t in cues[max(0, i - 1) : i + 2])
-        hits.append(
-            {
-                "match_kind": "transcript",
-                "text": text,
-                "context": context,
-                "start_seconds": int(start),
-                "url": chapter_url(video_id, int(start)),
-                "words": len(terms),
-            }
-        )
-        skip_until = i + 1
-        if len(hits) == HITS_PER_VIDEO:
-            break
-    return hits
-
-
 def search_page(
     db: Database,
     q: str,
@@ -197,30 +141,43 @@ def search_page(
     playlist_id: str | None = None,
     year: int | None = None,
     where: tuple[str, ...] = WHERE,
+    exact: bool = False,
     mode: str | None = None,
 ) -> list[dict]:
     """Videos matching `q`, best first, each with its chapter and transcript hits.
 
-    `mode` is the core search's (words, meaning, hybrid; default hybrid when the index has a
-    meaning index): a video lists the moments found by meaning too, and says how it matched
-    (`matched_by`).
-
+    The words rows and their hits are the core search's (search/query.py), filtered here
+    only. `mode` is the core search's (words, meaning, hybrid; default hybrid when the index
+    has a meaning index): the videos come in the fused order, a video lists the moments found
+    by meaning too, and says how it matched (`matched_by`).
     `where` narrows where the words must be: titles (every word in the title), chapters (a
     chapter title holds a word), transcripts (a cue holds every word), other (description
-    and tags); a video is kept when it matches in one of the places asked for.
-    Raises EmptyQuery for a query with no words.
+    and tags); a video is kept when it matches in one of the places asked for. `exact`
+    turns off spelling variants. Raises EmptyQuery for a query with no words.
     """
-    query = parse_query(q)
-    found = search_modes(db, q, mode=mode, limit=SEARCH_LIMIT)
-    if not found:
-        return []
+    mode = mode or default_mode(db.conn)
+    words = {} if mode == "meaning" else {
+        row["video_id"]: row
+        for row in search(db, q, limit=SEARCH_LIMIT, exact=exact, hits_per_video=HITS_PER_VIDEO)
+    }  # fmt: skip
+    found = list(words.values())
     matched_by: dict[str, list[str]] = defaultdict(list)
     by_meaning: dict[str, list[dict]] = defaultdict(list)
-    for hit in found:
-        how = hit.get("matched_by") or ["words"]
-        matched_by[hit["video_id"]] += [m for m in how if m not in matched_by[hit["video_id"]]]
-        if how == ["meaning"]:
-            by_meaning[hit["video_id"]].append(_meaning_hit(hit))
+    if mode != "words":
+        fused = search_modes(db, q, mode=mode, limit=SEARCH_LIMIT, exact=exact)
+        order = list(dict.fromkeys(h["video_id"] for h in fused))
+        firsts = {}
+        for hit in fused:
+            how = hit.get("matched_by") or ["words"]
+            seen = matched_by[hit["video_id"]]
+            seen += [m for m in how if m not in seen]
+            firsts.setdefault(hit["video_id"], hit)
+            if how == ["meaning"]:
+                by_meaning[hit["video_id"]].append(_meaning_hit(hit))
+        found = [words.get(v) or {**firsts[v], "hits": []} for v in order]
+        found += [row for v, row in words.items() if v not in firsts]
+    if not found:
+        return []
     in_playlist = None
     if playlist_id:
         in_playlist = {
@@ -229,63 +186,45 @@ def search_page(
                 "SELECT video_id FROM playlist_items WHERE playlist_id = ?", [playlist_id]
             )
         }
-    ids = [hit["video_id"] for hit in found]
+    ids = [row["video_id"] for row in found]
     marks = ",".join("?" * len(ids))
     channel_of = dict(
         db.conn.execute(f"SELECT id, channel_id FROM videos WHERE id IN ({marks})", ids)
     )
-    with_transcripts = has_table(db, "transcript_cues")
     results = []
-    listed: set[str] = set()
-    for hit in found:
-        video_id = hit["video_id"]
-        # The core search gives a row per transcript cue too: a video is listed once, at its
-        # best row, with every hit of its own gathered below.
-        if video_id in listed:
-            continue
-        listed.add(video_id)
+    for row in found:
+        video_id = row["video_id"]
         if channel_id and channel_of.get(video_id) != channel_id:
             continue
         if in_playlist is not None and video_id not in in_playlist:
             continue
-        if year and _year_jst(hit["published_at"]) != year:
+        if year and _year_jst(row["published_at"]) != year:
             continue
-        by_words = "words" in matched_by[video_id]
-        chapter_hits = _chapter_hits(db, video_id, query.terms) if by_words else []
-        transcript_hits = (
-            _transcript_hits(db, video_id, query.terms) if with_transcripts and by_words else []
-        )
-        in_title = by_words and term_hits(query.terms, normalize_text(hit["title"])) == len(
-            query.terms
-        )
-        places = {_PLACE[h["match_kind"]] for h in by_meaning[video_id]}
-        if in_title:
-            places.add("titles")
-        if chapter_hits:
-            places.add("chapters")
-        if transcript_hits:
-            places.add("transcripts")
-        if by_words and hit.get("match_kind") != "transcript" and not in_title:
-            places.add("other")
-        if not by_words and not places:
+        kinds = {h["match_kind"] for h in row["hits"]}
+        places = {PLACES[k] for k in kinds}
+        if video_id in words and row["match_kind"] in PLACES:
+            places.add(PLACES[row["match_kind"]])
+        if row["match_kind"] == "chapter" and "chapter" not in kinds:
+            places.add("other")  # a few of the words in a chapter title, the rest elsewhere
+        meaning = by_meaning[video_id]
+        places |= {_PLACE[h["match_kind"]] for h in meaning}
+        if video_id not in words and not places:
             places.add("other")  # the title and description, by meaning
-        meaning_moments = [h for h in by_meaning[video_id] if h["start_seconds"] is not None]
-        chapter_hits += [h for h in meaning_moments if h["match_kind"] == "chapter"]
-        transcript_hits += [h for h in meaning_moments if h["match_kind"] == "transcript"]
         if not places & set(where):
             continue
-        hits = []
-        if "chapters" in where:
-            hits += chapter_hits
-        if "transcripts" in where:
-            hits += transcript_hits
+        hits = [h for h in row["hits"] if PLACES[h["match_kind"]] in where]
+        hits += [
+            h
+            for h in meaning
+            if h["start_seconds"] is not None and _PLACE[h["match_kind"]] in where
+        ]
         hits.sort(key=lambda h: h["start_seconds"])
         results.append(
             {
-                **hit,
+                **row,
                 "channel_id": channel_of.get(video_id),
                 "hits": hits,
-                "matched_by": matched_by[video_id],
+                "matched_by": matched_by[video_id] or row.get("matched_by") or ["words"],
             }
         )
     return results
@@ -303,6 +242,7 @@ def _meaning_hit(hit: dict) -> dict:
         "context": hit.get("context") or hit.get("chapter_title") or "",
         "start_seconds": int(start) if start is not None else None,
         "url": hit["deep_link"],
+        "deep_link": hit["deep_link"],
         "meaning": True,
     }
 

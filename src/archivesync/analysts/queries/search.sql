@@ -1,41 +1,7 @@
--- The same order as `archivesync search`: every word in the title, then in the title or
--- chapter titles, then anywhere; newest first in each. Each group reads its own FTS table
--- newest first and stops early (see search/query.py), so a common word costs what a rare
--- one does.
-with
-  in_title as (
-    select rowid as id from search_fts_title
-    where search_fts_title match archivesync_match(:q) order by rowid desc limit 100),
-  in_head as (
-    select rowid as id from search_fts_head
-    where search_fts_head match archivesync_match(:q) order by rowid desc limit 200),
-  anywhere as (
-    select rowid as id from search_fts
-    where search_fts match archivesync_match(:q) order by rowid desc limit 300),
-  hits as (
-    select 3 as grp, id from in_title
-    union all
-    select 2, id from in_head where id not in (select id from in_title)
-    union all
-    select 1, id from anywhere where id not in (select id from in_head)
-  )
-select
-  v.id as video_id,
-  v.title,
-  v.published_at,
-  (select c.title from chapters c
-    where c.video_id = v.id and archivesync_term_hits(:q, c.title) > 0
-    order by archivesync_term_hits(:q, c.title) desc, c.position limit 1) as chapter_title,
-  coalesce(
-    (select c.url from chapters c
-      where c.video_id = v.id and archivesync_term_hits(:q, c.title) > 0
-      order by archivesync_term_hits(:q, c.title) desc, c.position limit 1),
-    v.url
-  ) as url
-from hits
-join search_docs d on d.id = hits.id
-join videos v on v.id = d.video_id
-where v.removed_at is null
-  and archivesync_contains_all(:q, d.title, d.description, d.tags, d.chapters)
-order by hits.grp desc, hits.id desc
-limit 100
+-- The videos of the core search (archivesync_search), ranked like `archivesync search`: title,
+-- chapter title, transcript, then description or tags; url opens the best chapter or cue.
+select json_extract(j.value, '$.video_id') as video_id, json_extract(j.value, '$.title') as title,
+  json_extract(j.value, '$.published_at') as published_at, json_extract(j.value, '$.match_kind') as match_kind,
+  json_extract(j.value, '$.chapter_title') as chapter_title, json_extract(j.value, '$.start_seconds') as start_seconds,
+  json_extract(j.value, '$.deep_link') as url, json_extract(j.value, '$.score') as score
+from json_each(archivesync_search(:q, 'videos')) j

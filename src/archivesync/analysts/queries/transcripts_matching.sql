@@ -1,15 +1,7 @@
-with hits as (
-  select rowid as id from search_fts_transcripts
-  where search_fts_transcripts match archivesync_match(:q)
-)
-select v.title as video_title, ti.start, c.text,
-  ti.url, c.video_id, c.start_seconds
-from hits
-join transcript_cues c on c.id = hits.id
-join transcript_index ti on ti.video_id = c.video_id and ti.track_id = c.track_id
-  and ti.position = c.position
-join videos v on v.id = c.video_id
-left join transcript_cues n on n.track_id = c.track_id and n.position = c.position + 1
-where archivesync_transcript_hit(:q, c.text, n.text) = 1
-order by v.published_at desc, c.start_seconds
-limit 200
+-- Cue hits of the core search (archivesync_search: the matcher of `archivesync search` and the
+-- console), newest video first, each at the start of the cue that holds the words.
+select json_extract(j.value, '$.video_title') as video_title,
+  CASE WHEN CAST(json_extract(j.value, '$.start_seconds') AS INTEGER) IS NULL THEN NULL ELSE printf('%d:%02d:%02d', CAST(json_extract(j.value, '$.start_seconds') AS INTEGER) / 3600, (CAST(json_extract(j.value, '$.start_seconds') AS INTEGER) % 3600) / 60, CAST(json_extract(j.value, '$.start_seconds') AS INTEGER) % 60) END as start,
+  json_extract(j.value, '$.text') as text, json_extract(j.value, '$.deep_link') as url, json_extract(j.value, '$.video_id') as video_id,
+  json_extract(j.value, '$.start_seconds') as start_seconds
+from json_each(archivesync_search(:q, 'transcripts')) j
