@@ -52,8 +52,10 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # the search process reads the index without sqlite-utils (or numpy)
+    from sqlite_utils import Database
 
 from archivesync.bigrams import FIELDS, FOLDED, PUNCT, bigram_text, document, folded_copies
 from archivesync.db.transactions import atomic

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # the search process reads the index without sqlite-utils (or numpy)
+    from sqlite_utils import Database
 
 
 @contextlib.contextmanager
