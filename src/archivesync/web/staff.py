@@ -220,7 +220,7 @@ def _cancel(db_path: str, request_id: int, user: str, at, address) -> bool:
 async def request_cancel(request, datasette):
     """POST: take a waiting request out of the queue (staff only), then show it."""
     if request.method != "POST":
-        return Response.redirect(f"/-/requests/{request.url_vars['id']}")
+        return Response.redirect(datasette.urls.path(f"/-/requests/{request.url_vars['id']}"))
     user = current_user(datasette, request)
     if user is None or user["role"] != "staff" or not config(datasette).get("users_file"):
         raise Forbidden("依頼の取り消しは職員アカウントのみできます")
@@ -235,7 +235,7 @@ async def request_cancel(request, datasette):
         now(datasette),
         remote_addr(request),
     )
-    return Response.redirect(f"/-/requests/{request_id}")
+    return Response.redirect(datasette.urls.path(f"/-/requests/{request_id}"))
 
 
 async def request_detail(request, datasette):
