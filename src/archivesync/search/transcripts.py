@@ -27,7 +27,6 @@ from itertools import groupby, islice
 from typing import TYPE_CHECKING
 
 from archivesync.bigrams import normalize_many
-from archivesync.db.search_index import _fts_texts as fts_texts
 from archivesync.parsing import normalize_text
 from archivesync.search.text import SearchQuery
 from archivesync.urls import chapter_url
@@ -77,6 +76,9 @@ def window_tokens(rows: list[tuple[str, str | None, str | None, str | None]]) ->
     """What FTS5 is given for each cue (text, folded, next text, next folded): the window's
     bigrams, then its folded copy's where folding changed it (after a gap no phrase crosses:
     the window's last token is a lone character)."""
+    # Imported here: searching (the CLI) never needs the index writer and its sqlite-utils.
+    from archivesync.db.search_index import _fts_texts as fts_texts
+
     out = []
     for start in range(0, len(rows), _BLOCK):  # bounded strings, whatever the track's length
         plain, extra = [], []
