@@ -40,6 +40,19 @@ def browser_required() -> bool:
     return os.environ.get("ARCHIVESYNC_REQUIRE_BROWSER") == "1"
 
 
+def skip_without_chromium() -> None:
+    """Skip the calling test module, saying why, when no Chromium is found (unless CI
+    requires the browser: then the `browser` fixture fails)."""
+    import pytest
+
+    if find_chromium() is None and not browser_required():
+        pytest.skip(
+            "NO CHROMIUM: browser tests NOT RUN (apt-get install chromium, or set "
+            "ARCHIVESYNC_CHROMIUM)",
+            allow_module_level=True,
+        )
+
+
 class Process:
     """A subprocess whose stderr goes to a file (a full pipe would block it)."""
 
@@ -98,3 +111,18 @@ def start_daemon(db: Path, schedules: Path, emu) -> Process:
         cli_env(emu),
         db.parent / f"daemon-{time.monotonic_ns()}.log",
     )
+
+
+def login(pg, site, name: str, password: str) -> None:
+    """Sign in through the login form (as a person would)."""
+    pg.goto(site["url"] + "/-/login")
+    pg.fill("input[name=username]", name)
+    pg.fill("input[name=password]", password)
+    pg.click("form.card button[type=submit]")
+
+
+def shot(pg, shots, name: str) -> None:
+    """A screenshot of the window into the screenshot directory (not an empty one)."""
+    path = shots / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 5_000, f"screenshot {name} looks empty"

@@ -13,6 +13,7 @@ import time_machine
 
 from archivesync.emulator import Emulator, load_dataset
 
+from .browser_fixtures import browser, shots, site  # noqa: F401 (fixtures for the browser modules)
 from .helpers import SAMPLE
 
 # Retries back off in milliseconds in tests, also in the subprocesses they start.

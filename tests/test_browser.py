@@ -1,98 +1,30 @@
 """The web console in a real Chromium (Debian's, through Playwright) against `archivesync
 serve` on an index synced from the emulator, with the daemon running.
 
-One browser, one server and one daemon for the whole module. Without a Chromium the module is
-skipped with that reason (shown by `-ra`); with ARCHIVESYNC_REQUIRE_BROWSER=1 (CI) it fails.
-Screenshots of every page go to $ARCHIVESYNC_SCREENSHOTS (`make screenshots` sets it to
-docs/screenshots), else to a temporary directory.
+One browser, one server and one daemon for the whole module (tests/browser_fixtures.py, which
+also says when the module is skipped and where screenshots go). Accessibility (axe-core, the
+keyboard, 375 px) is checked in test_accessibility.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from archivesync.demo import ROUNDTABLE, _demo_analytics
-from archivesync.emulator import Emulator, load_dataset
-from archivesync.web.users import add_user
+from archivesync.demo import ROUNDTABLE
 
-from .browser import (
-    CHROMIUM_ARGS,
-    VIEWPORT,
-    browser_required,
-    find_chromium,
-    start_daemon,
-    start_server,
-)
-from .helpers import SAMPLE, SAMPLE_CHANNEL, sync
+from .browser import VIEWPORT, login, shot, skip_without_chromium
+from .browser_fixtures import ANALYST, ANALYST_PASSWORD, LECTURE, STAFF, STAFF_PASSWORD
+from .helpers import SAMPLE_CHANNEL
 
-CHROMIUM = find_chromium()
-if CHROMIUM is None and not browser_required():
-    pytest.skip(
-        "NO CHROMIUM: browser tests NOT RUN (apt-get install chromium, or set "
-        "ARCHIVESYNC_CHROMIUM)",
-        allow_module_level=True,
-    )
+skip_without_chromium()
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-STAFF, STAFF_PASSWORD = "tanaka", "correct-horse-42"
-ANALYST, ANALYST_PASSWORD = "suzuki", "battery-staple-7"
-# A lecture of the sample channel and a chapter of it: オープンデータ starts at 38:30.
-LECTURE = "Ns9wE3hTq6b"
+# A lecture of the sample channel (with a transcript) and a chapter of it: オープンデータ
+# starts at 38:30.
 OPEN_DATA_SECOND = 2310
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Emulator, a synced index, a users file, the daemon and the server: (base URL, paths)."""
-    root = tmp_path_factory.mktemp("web")
-    db = root / "archive.db"
-    users = root / "users.json"
-    with Emulator(load_dataset(SAMPLE)) as emu:
-        outcome = sync(db, emu, full=True)
-        assert outcome.status == "ok"
-        # YouTube Analytics through the emulator, by the same OAuth path as `make demo`.
-        analytics = _demo_analytics(str(db), emu, SAMPLE_CHANNEL)
-        assert analytics.exit_code == 0, analytics.message
-        add_user(users, STAFF, STAFF_PASSWORD)
-        add_user(users, ANALYST, ANALYST_PASSWORD, role="analyst")
-        # The daemon and the server start side by side: each takes a second or two.
-        daemon = start_daemon(db, root / "schedules", emu)
-        server, url = start_server(db, emu, "--users", str(users))
-        try:
-            yield {"url": url, "db": db, "users": users, "daemon": daemon, "server": server}
-        finally:
-            server.close()
-            daemon.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("ARCHIVESYNC_REQUIRE_BROWSER=1 but no Chromium was found")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-SHOTS = (
-    Path(os.environ.get("ARCHIVESYNC_SCREENSHOTS", ""))
-    if os.environ.get("ARCHIVESYNC_SCREENSHOTS")
-    else None
-)
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    directory = SHOTS or tmp_path_factory.mktemp("screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @pytest.fixture
@@ -112,19 +44,6 @@ def _outside(route):
         route.fulfill(status=200, content_type="text/html", body="<title>youtube</title>")
     else:
         route.abort()
-
-
-def shot(pg, shots, name: str) -> None:
-    path = shots / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=False)
-    assert path.stat().st_size > 5_000, f"screenshot {name} looks empty"
-
-
-def login(pg, site, name=STAFF, password=STAFF_PASSWORD):
-    pg.goto(site["url"] + "/-/login")
-    pg.fill("input[name=username]", name)
-    pg.fill("input[name=password]", password)
-    pg.click("form.card button[type=submit]")
 
 
 def requests_rows(db: Path) -> list[tuple]:
@@ -171,7 +90,7 @@ def test_wrong_password_is_refused(page, site):
 
 
 def test_post_without_csrf_token_is_refused(page, site):
-    login(page, site)
+    login(page, site, STAFF, STAFF_PASSWORD)
     assert page.locator("a[href='/-/resync']").count() == 1
     before = requests_rows(site["db"])
     # Logged in (the session cookie is sent) but without the form's csrftoken field.
@@ -184,7 +103,7 @@ def test_post_without_csrf_token_is_refused(page, site):
 
 def test_staff_resync_of_a_pasted_youtu_be_url_is_followed_to_ok(page, site, shots):
     pg = page
-    login(pg, site)
+    login(pg, site, STAFF, STAFF_PASSWORD)
     assert pg.url.rstrip("/") == site["url"]
     assert STAFF in pg.inner_text("header")
     shot(pg, shots, "overview")
@@ -252,7 +171,10 @@ def test_video_page_has_chapters_and_charts(page, site, shots):
     link = pg.locator(f"ol.chapters a[href$='t={OPEN_DATA_SECOND}s']")
     assert link.inner_text() == "38:30"
     svg = pg.locator("#views-chart svg.chart")
-    assert svg.count() == 1 and svg.locator("polyline.line").count() == 1
+    # One sync, one observation: drawn as one bar carrying its figure, not a dot on empty axes.
+    assert svg.count() == 1 and svg.locator("polyline.line").count() == 0
+    assert svg.locator("rect.bar").count() == 1 and svg.locator("text.figure").count() == 1
+    assert "1 件のみ" in pg.inner_text("#views-chart figcaption")
     box = svg.bounding_box()
     assert box["width"] > 300 and box["height"] > 100
     assert pg.locator(f"a[href='/archive/chapters?video_id={LECTURE}']").count() == 1
@@ -282,6 +204,44 @@ def test_channel_page_and_switcher(page, site, shots):
     assert pg.locator("#uploads-chart svg rect.bar").count() >= 1
     assert pg.locator("#views-chart svg rect.bar").count() >= 1  # from channel_daily_metrics
     shot(pg, shots, "channel")
+
+
+def test_a_transcript_hit_opens_the_video_page_at_its_cue_highlighted(page, site, shots):
+    pg = page
+    pg.goto(site["url"] + "/-/search?q=研修だけ&in=transcripts")
+    pg.click(f"li.result[data-video={LECTURE}] a.in-page")
+    pg.wait_for_url(re.compile(rf"/-/video/{LECTURE}#t=2472$"))
+    cue = pg.locator("ol.transcript li:target")
+    assert cue.count() == 1 and "研修だけでは" in cue.inner_text()
+    # Highlighted (not the page's white) and scrolled into view.
+    background = cue.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+    box = cue.bounding_box()
+    assert 0 <= box["y"] < VIEWPORT["height"]
+    shot(pg, shots, "video-cue")
+
+
+def test_overview_shows_internals_to_staff_only_behind_a_toggle(page, site):
+    pg = page
+    login(pg, site, ANALYST, ANALYST_PASSWORD)
+    text = pg.inner_text("main")
+    assert "稼働中" in text
+    for internal in ("プロセス ID", "pid", "ジョブ", "nightly", "--replicate-to"):
+        assert internal not in text and internal not in pg.content(), internal
+    pg.context.clear_cookies()
+    login(pg, site, STAFF, STAFF_PASSWORD)
+    details = pg.locator("details.staff-details").first
+    assert details.get_attribute("open") is None
+    assert not pg.locator("details.staff-details p").first.is_visible()
+    details.locator("summary").click()
+    assert "プロセス ID" in details.inner_text()
+    assert "nightly" in pg.inner_text("main")  # the schedule's job id, for staff
+    # The quota's reset time stays on one line on a phone.
+    pg.set_viewport_size({"width": 375, "height": 812})
+    reset = pg.locator("span.nowrap", has_text=re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+    assert reset.count() >= 1
+    lines = reset.first.evaluate("e => e.getClientRects().length")
+    assert lines == 1
 
 
 # --- Datasette's own pages -----------------------------------------------------------------
@@ -321,7 +281,7 @@ def test_the_content_security_policy_breaks_nothing(page, site):
         "console",
         lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
     )
-    login(page, site)
+    login(page, site, STAFF, STAFF_PASSWORD)
     page.wait_for_url(site["url"] + "/")
     for path in ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/audit",
                  "/archive", "/archive/videos", "/archive?sql=select+1"]:  # fmt: skip

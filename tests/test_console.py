@@ -4,17 +4,21 @@ Japanese error pages, request targets by title, the search's empty answer, years
 from __future__ import annotations
 
 import re
+import sqlite3
 from html import unescape
 
 import pytest
 
 from archivesync.db.schema import open_db
+from archivesync.demo import ROUNDTABLE, _demo_analytics
+from archivesync.emulator import Emulator, load_dataset
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
 from archivesync.transcripts.store import import_transcript
+from archivesync.web import charts
 from archivesync.web.app import make_datasette
 
-from .helpers import SAMPLE_CHANNEL
+from .helpers import SAMPLE, SAMPLE_CHANNEL
 from .web_helpers import cookie_for, fetch, synced_index
 
 LECTURE = "Ns9wE3hTq6b"
@@ -27,6 +31,8 @@ SRT = (
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
     found = synced_index(tmp_path_factory.mktemp("console"))
+    with Emulator(load_dataset(SAMPLE)) as emu:
+        assert _demo_analytics(str(found["db"]), emu, SAMPLE_CHANNEL).exit_code == 0
     db = open_db(found["db"], migrate=False)
     try:
         with db.conn:
@@ -136,3 +142,64 @@ def test_a_search_links_to_a_datasette_query_finding_the_same(ds, q, where, quer
     title_of = {row["id"]: row["title"] for row in videos.json()["rows"]}
     found = {row["video_title"] for row in answer.json()["rows"]}
     assert found and found == {title_of[v] for v in console_videos}
+
+
+def _ticks(svg: str) -> list[str]:
+    return re.findall(r'<text class="tick" x="58" [^>]*>([^<]*)</text>', str(svg))
+
+
+def test_count_axes_have_whole_number_ticks_and_hours_read_h_mm():
+    for top in (1, 3, 5, 7, 13, 250):
+        assert all(t == int(t) for t in charts.ticks(top)), top
+        assert charts.ticks(top)[-1] >= top
+    counts = _ticks(charts.bar_chart("本数", ["2024-01", "2024-02"], [2, 5]))
+    assert counts == ["0", "2", "4", "6"]
+    hours = _ticks(charts.bar_chart("時間", ["a", "b"], [0.5, 2.25], y_format=charts.hours_label,
+                                    integer=False))  # fmt: skip
+    assert hours and all(re.fullmatch(r"\d+:[0-5]\d", t) for t in hours), hours
+    assert charts.hours_label(1.5) == "1:30" and charts.hours_label(2.25) == "2:15"
+
+
+def test_the_last_x_label_is_shown_inside_the_chart():
+    labels = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 12)]
+    svg = str(charts.bar_chart("本数", labels, [1] * len(labels)))
+    last = re.search(
+        r'<text class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)">2025-11<', svg
+    )
+    assert last, "the last month has no label"
+    assert last[2] == "end" and float(last[1]) <= charts.WIDTH - charts.RIGHT
+
+
+def test_a_single_observation_is_a_bar_with_its_figure():
+    from datetime import date
+
+    svg = str(charts.line_chart("再生回数", [(date(2026, 11, 28), 1234)]))
+    assert "<polyline" not in svg and svg.count('class="bar"') == 1
+    assert '<text class="figure"' in svg and "1,234" in svg
+
+
+def test_channel_and_video_charts_read_in_text_and_chapter_note_only_with_chapters(ds, index):
+    channel, with_chapters = fetch(
+        ds, ("get", f"/-/channel/{SAMPLE_CHANNEL}", {}), ("get", f"/-/video/{ROUNDTABLE}", {})
+    )
+    hours = channel.text.split('id="hours-chart"', 1)[1].split("</figure>", 1)[0]
+    assert _ticks(hours) and all(re.fullmatch(r"\d+:[0-5]\d", t) for t in _ticks(hours))
+    assert '<table class="chart-data">' in hours and "最大は" in hours
+    uploads = channel.text.split('id="uploads-chart"', 1)[1].split("</figure>", 1)[0]
+    assert _ticks(uploads) and all(t.isdigit() for t in _ticks(uploads))
+    retention = with_chapters.text.split('id="retention-chart"', 1)[1].split("</figure>", 1)[0]
+    assert "縦線はチャプターの始まり" in retention and 'class="chapter"' in retention
+    # The same video without its chapters: no lines, and no caption speaking of them.
+    conn = sqlite3.connect(index["db"])
+    with conn:
+        saved = conn.execute("SELECT * FROM chapters WHERE video_id = ?", [ROUNDTABLE]).fetchall()
+        conn.execute("DELETE FROM chapters WHERE video_id = ?", [ROUNDTABLE])
+    try:
+        [without] = fetch(ds, ("get", f"/-/video/{ROUNDTABLE}", {}))
+    finally:
+        with conn:
+            marks = ",".join("?" * len(saved[0]))
+            conn.executemany(f"INSERT INTO chapters VALUES ({marks})", saved)
+        conn.close()
+    retention = without.text.split('id="retention-chart"', 1)[1].split("</figure>", 1)[0]
+    assert "縦線" not in retention and 'class="chapter"' not in retention

@@ -147,22 +147,41 @@ async def video(request, datasette):
             fmt, f"{page['video']['id']}-chapters", CHAPTER_COLUMNS, page["chapters"]
         )
     v = page["video"]
-    page["views_chart"] = charts.line_chart(
-        "再生回数の推移 (同期時の累計)", page["views_series"], markers=VIEW_COUNTING_MARKERS
+    views = [(d.isoformat(), n) for d, n in page["views_series"]]
+    page["views_chart"] = _chart(
+        charts.line_chart(
+            "再生回数の推移 (同期時の累計)", page["views_series"], markers=VIEW_COUNTING_MARKERS
+        ),
+        "累計再生回数",
+        "観測日",
+        views,
     )
     if page["daily_series"]:
-        page["daily_chart"] = charts.bar_chart(
+        daily = [(d.isoformat(), n) for d, n in page["daily_series"]]
+        page["daily_chart"] = _chart(
+            charts.bar_chart("日別の再生回数", [d for d, _ in daily], [n for _, n in daily]),
             "日別の再生回数",
-            [d.isoformat() for d, _ in page["daily_series"]],
-            [n for _, n in page["daily_series"]],
+            "日付",
+            daily,
         )
     if page["retention"]:
-        page["retention_chart"] = charts.retention_chart(
-            "視聴維持率 (縦線はチャプターの始まり)",
-            [(r["elapsed_ratio"], r["audience_watch_ratio"]) for r in page["retention"]],
-            v["duration_seconds"] or 0,
-            [(c["start_seconds"], c["title"]) for c in page["chapters"]],
+        duration = v["duration_seconds"] or 0
+        points = [(r["elapsed_ratio"], r["audience_watch_ratio"]) for r in page["retention"]]
+        starts = [(c["start_seconds"], c["title"]) for c in page["chapters"]]
+        title = "視聴維持率" + (" (縦線はチャプターの始まり)" if starts else "")
+        page["retention_chart"] = _chart(
+            charts.retention_chart(title, points, duration, starts),
+            "視聴維持率",
+            "再生位置",
+            [(charts.clock_label(ratio * duration), watch) for ratio, watch in points],
+            charts.percent_label,
         )
+    # A search hit opens the page at its cue: the first cue of each second carries an anchor.
+    seen = set()
+    for cue in page["transcript"]:
+        second = int(cue["start_seconds"])
+        cue["anchor"] = None if second in seen else f"t={second}"
+        seen.add(second)
     return await render(datasette, request, "video.html", page)
 
 
@@ -184,19 +203,43 @@ async def channel(request, datasette):
         return table_response(fmt, f"{channel_id}-monthly", MONTHLY_COLUMNS, page["monthly"])
     months = _every_month(page["monthly"])
     labels = [f"{year}-{month:02d}" for year, month, _ in months]
-    page["uploads_chart"] = charts.bar_chart(
-        "月別の公開本数", labels, [m["videos"] if m else 0 for _, _, m in months]
+    uploads = [m["videos"] if m else 0 for _, _, m in months]
+    hours = [m["hours"] if m else 0 for _, _, m in months]
+    page["uploads_chart"] = _chart(
+        charts.bar_chart("月別の公開本数", labels, uploads),
+        "公開本数",
+        "月",
+        list(zip(labels, uploads, strict=True)),
     )
-    page["hours_chart"] = charts.bar_chart(
-        "月別の公開時間 (時間)", labels, [m["hours"] if m else 0 for _, _, m in months]
+    page["hours_chart"] = _chart(
+        charts.bar_chart(
+            "月別の公開時間 (時間:分)",
+            labels,
+            hours,
+            y_format=charts.hours_label,
+            integer=False,
+        ),
+        "公開時間 (時間:分)",
+        "月",
+        list(zip(labels, hours, strict=True)),
+        charts.hours_label,
     )
     if page["views_monthly"]:
-        page["views_chart"] = charts.bar_chart(
-            "月別の再生回数",
-            [m["month"] for m in page["views_monthly"]],
-            [m["views"] for m in page["views_monthly"]],
+        months_views = [(m["month"], m["views"]) for m in page["views_monthly"]]
+        page["views_chart"] = _chart(
+            charts.bar_chart(
+                "月別の再生回数", [m for m, _ in months_views], [n for _, n in months_views]
+            ),
+            "再生回数",
+            "月",
+            months_views,
         )
     return await render(datasette, request, "channel.html", page)
+
+
+def _chart(svg, what: str, key: str, rows: list, fmt=charts.count_label) -> dict:
+    """A chart and its text alternative (a sentence and the figures as a table)."""
+    return {"svg": svg, "figures": charts.Figures(what, key, fmt, rows)}
 
 
 def _every_month(monthly: list[dict], most: int = 120) -> list[tuple[int, int, dict | None]]:

@@ -1,35 +1,47 @@
 """Server-side SVG charts: no script, no CDN, readable without a network.
 
-Each function returns markup (`markupsafe.Markup`) to place in a page as is; every text in it
-is escaped here. Charts carry a <title> for screen readers and a CSS class per part, so
-console.css styles them.
+Each drawing function returns markup (`markupsafe.Markup`) to place in a page as is; every
+text in it is escaped here. Charts carry a <title> for screen readers and a CSS class per part,
+so console.css styles them; `Figures` gives each chart its text alternative (a sentence and
+the figures as a table) for those who cannot see it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 36
+# A label centred on the last point would run past the right edge by half its width.
+LABEL_ROOM = 40
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1/2/5 x 10^n at or above `value` (at least 1)."""
-    if value <= 0:
+def _step(raw: float, integer: bool) -> float:
+    """The smallest 1/2/5 x 10^n at or above `raw` (at least 1 for counts)."""
+    if raw <= 0:
         return 1
-    step = 1.0
-    while step * 10 <= value:
-        step *= 10
+    step = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 5, 10):
-        if m * step >= value:
-            return m * step
-    return 10 * step  # pragma: no cover - the loop always returns
+        if m * step >= raw:
+            step = m * step
+            break
+    return max(1, step) if integer else step
 
 
-def _tick_label(value: float) -> str:
+def ticks(top: float, *, integer: bool = True, most: int = 4) -> list[float]:
+    """Axis values from 0 to at least `top` in round steps; whole numbers for counts."""
+    step = _step(top / most if top > 0 else 1, integer)
+    count = max(1, math.ceil(top / step)) if top > 0 else (most if integer else 1)
+    return [round(i * step, 10) for i in range(count + 1)]
+
+
+def count_label(value: float) -> str:
+    """A count as a tick or a figure: ``12,345``, ``3万`` for round ten thousands."""
     if value >= 10_000 and value % 1000 == 0:
         return f"{value / 10_000:g}万"
     if value >= 10 or value == int(value):
@@ -37,15 +49,31 @@ def _tick_label(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _frame(title: str, y_max: float, y_format=_tick_label) -> list[str]:
+def hours_label(hours: float) -> str:
+    """Hours as h:mm (``1:30`` for an hour and a half)."""
+    minutes = round(hours * 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def percent_label(ratio: float) -> str:
+    """A ratio as a whole percentage."""
+    return f"{ratio * 100:.0f}%"
+
+
+def clock_label(seconds: float) -> str:
+    """A position in a video as h:mm:ss."""
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _frame(title: str, axis: Sequence[float], y_format: Callable[[float], str]) -> list[str]:
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
     plot_h = HEIGHT - TOP - BOTTOM
-    for i in range(5):
-        value = y_max * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    for i, value in enumerate(axis):
+        y = TOP + plot_h - plot_h * i / (len(axis) - 1)
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
@@ -55,14 +83,28 @@ def _frame(title: str, y_max: float, y_format=_tick_label) -> list[str]:
 
 
 def _x_labels(labels: Sequence[str], xs: Sequence[float], most: int = 8) -> list[str]:
+    """Every n-th label, the last one always, anchored so that none runs off the chart."""
     if not labels:
         return []
     every = max(1, -(-len(labels) // most))
+    shown = list(range(0, len(labels), every))
+    last = len(labels) - 1
+    if shown[-1] != last:
+        # The last label replaces the one before it when the two would overlap.
+        if last - shown[-1] < every / 2 and len(shown) > 1:
+            shown[-1] = last
+        else:
+            shown.append(last)
     out = []
-    for i in range(0, len(labels), every):
+    for i in shown:
+        anchor = "middle"
+        if xs[i] > WIDTH - RIGHT - LABEL_ROOM:
+            anchor = "end"
+        elif xs[i] < LEFT + LABEL_ROOM and len(shown) > 1:
+            anchor = "start"
         out.append(
             f'<text class="tick" x="{xs[i]:.1f}" y="{HEIGHT - BOTTOM + 18}" '
-            f'text-anchor="middle">{escape(labels[i])}</text>'
+            f'text-anchor="{anchor}">{escape(labels[i])}</text>'
         )
     return out
 
@@ -72,25 +114,40 @@ def empty(message: str) -> Markup:
     return Markup(f'<p class="chart-empty">{escape(message)}</p>')
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None]) -> Markup:
-    """Vertical bars, one per label (e.g. a month)."""
+def bar_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    y_format: Callable[[float], str] = count_label,
+    integer: bool = True,
+) -> Markup:
+    """Vertical bars, one per label (e.g. a month); a lone bar carries its figure."""
     numbers = [v or 0 for v in values]
     if not numbers:
         return empty("データがありません")
-    y_max = _nice_max(max(numbers))
+    axis = ticks(max(numbers), integer=integer)
+    y_max = axis[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    slot = plot_w / len(numbers)
-    parts = _frame(title, y_max)
+    # One observation is one bar of a sensible width, not a slab across the whole chart.
+    slot = plot_w / max(len(numbers), 6)
+    start = LEFT + (plot_w - slot * len(numbers)) / 2
+    parts = _frame(title, axis, y_format)
     xs = []
     for i, (label, value) in enumerate(zip(labels, numbers, strict=True)):
         h = plot_h * value / y_max
-        x = LEFT + i * slot + slot * 0.15
-        xs.append(LEFT + i * slot + slot / 2)
+        x = start + i * slot + slot * 0.15
+        xs.append(start + i * slot + slot / 2)
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" '
             f'width="{slot * 0.7:.1f}" height="{h:.1f}"><title>{escape(label)}: '
-            f"{escape(_tick_label(value))}</title></rect>"
+            f"{escape(y_format(value))}</title></rect>"
         )
+        if len(numbers) == 1:
+            parts.append(
+                f'<text class="figure" x="{xs[0]:.1f}" y="{TOP + plot_h - h - 6:.1f}" '
+                f'text-anchor="middle">{escape(y_format(value))}</text>'
+            )
     parts += _x_labels(labels, xs)
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -105,20 +162,25 @@ def line_chart(
 ) -> Markup:
     """A line over dates (e.g. views over time); `second` is drawn dashed on the same axes.
 
-    `markers` are vertical lines at dates inside the range, each with its explanation.
+    `markers` are vertical lines at dates inside the range, each with its explanation. A
+    single observation has no line to draw: it is shown as one bar with its figure.
     """
     if not points and not second:
         return empty("データがありません")
+    if len(points) == 1 and not second:
+        ((day, value),) = points
+        return bar_chart(title, [day.isoformat()], [value])
     days = [d for d, _ in [*points, *second]]
     first, last = min(days), max(days)
     span = max(1, (last - first).days)
-    y_max = _nice_max(max(v for _, v in [*points, *second]))
+    axis = ticks(max(v for _, v in [*points, *second]))
+    y_max = axis[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def xy(d: date, v: float) -> tuple[float, float]:
         return LEFT + plot_w * (d - first).days / span, TOP + plot_h - plot_h * v / y_max
 
-    parts = _frame(title, y_max)
+    parts = _frame(title, axis, count_label)
     for day, note in markers:
         if first <= day <= last:
             x = xy(day, 0)[0]
@@ -136,11 +198,11 @@ def line_chart(
                 x, y = xy(d, v)
                 parts.append(
                     f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="3"><title>'
-                    f"{d.isoformat()}: {escape(_tick_label(v))}</title></circle>"
+                    f"{d.isoformat()}: {escape(count_label(v))}</title></circle>"
                 )
-    ticks = sorted(set(days))
-    labels = [d.isoformat() for d in ticks]
-    parts += _x_labels(labels, [xy(d, 0)[0] for d in ticks], most=6)
+    marks = sorted(set(days))
+    labels = [d.isoformat() for d in marks]
+    parts += _x_labels(labels, [xy(d, 0)[0] for d in marks], most=6)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -154,13 +216,14 @@ def retention_chart(
     """Audience retention (ratio of viewers, by second) with a line at each chapter start."""
     if not points or not duration_seconds:
         return empty("視聴維持率のデータがありません")
-    y_max = _nice_max(max(max(r for _, r in points), 1.0))
+    axis = ticks(max(max(r for _, r in points), 1.0), integer=False)
+    y_max = axis[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x_of(second: float) -> float:
         return LEFT + plot_w * second / duration_seconds
 
-    parts = _frame(title, y_max, lambda v: f"{v * 100:.0f}%")
+    parts = _frame(title, axis, percent_label)
     for start, chapter_title in chapters:
         x = x_of(start)
         parts.append(
@@ -173,11 +236,42 @@ def retention_chart(
     )
     parts.append(f'<polyline class="line" points="{coords}"/>')
     marks = [i * duration_seconds / 6 for i in range(7)]
-    parts += _x_labels([_clock(s) for s in marks], [x_of(s) for s in marks], most=7)
+    parts += _x_labels([clock_label(s) for s in marks], [x_of(s) for s in marks], most=7)
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def _clock(seconds: float) -> str:
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+@dataclass
+class Figures:
+    """A chart's text alternative: what is counted, and its figures row by row."""
+
+    what: str  # 公開本数
+    key: str  # 月
+    unit_format: Callable[[float], str] = count_label
+    rows: list[tuple[str, float]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One sentence: the span, the highest figure and when, the latest figure."""
+        if not self.rows:
+            return "データがありません。"
+        (first, _), (last, last_value) = self.rows[0], self.rows[-1]
+        top_label, top_value = max(self.rows, key=lambda r: r[1])
+        fmt = self.unit_format
+        if len(self.rows) == 1:
+            return f"{self.what}: {first} の 1 件のみ、{fmt(last_value)}。"
+        return (
+            f"{self.what}: {first}〜{last} の {len(self.rows)} 件。"
+            f"最大は {top_label} の {fmt(top_value)}、最後は {fmt(last_value)}。"
+        )
+
+    def table(self) -> Markup:
+        """The figures as a table a screen reader can read."""
+        body = "".join(
+            f'<tr><th scope="row">{escape(label)}</th>'
+            f'<td class="num">{escape(self.unit_format(value))}</td></tr>'
+            for label, value in self.rows
+        )
+        return Markup(
+            f'<table class="chart-data"><thead><tr><th scope="col">{escape(self.key)}</th>'
+            f'<th scope="col">{escape(self.what)}</th></tr></thead><tbody>{body}</tbody></table>'
+        )

@@ -17,7 +17,7 @@ from archivesync.search.hybrid import search_modes
 from archivesync.search.text import parse_query, term_hits
 from archivesync.timestamps import format_utc, read_iso
 from archivesync.urls import chapter_url
-from archivesync.web.text import TOKYO
+from archivesync.web.text import TOKYO, target_kind_label
 
 FAILURE_DAYS = 7
 HISTORY_LIMIT = 200
@@ -86,7 +86,6 @@ def request_history(db: Database, limit: int = HISTORY_LIMIT) -> list[dict]:
     return rows
 
 
-TARGET_KINDS = {"videos": "動画", "channel": "チャンネル", "playlist": "再生リスト"}
 TARGET_TABLES = {"videos": "videos", "channel": "channels", "playlist": "playlists"}
 
 
@@ -105,7 +104,7 @@ def request_targets(db: Database, row: dict, most: int = 20) -> list[dict]:
     return [
         {
             "kind": kind,
-            "kind_label": TARGET_KINDS.get(kind, kind),
+            "kind_label": target_kind_label(kind),
             "id": target_id,
             "title": titles.get(target_id),
         }

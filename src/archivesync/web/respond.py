@@ -16,8 +16,10 @@ from archivesync.web.access import config, current_user, database_name
 async def render(datasette, request, template: str, context: dict, status: int = 200):
     """A console template rendered with what every page needs (user, menu, channels)."""
     db_name = database_name(datasette)
+    user = current_user(datasette, request)
     base = {
-        "user": current_user(datasette, request),
+        "user": user,
+        "is_staff": user is not None and user["role"] == "staff",
         "writable": bool(config(datasette).get("users_file")),
         "db_name": db_name,
         "all_channels": await read(datasette, data.channels),

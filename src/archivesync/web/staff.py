@@ -21,7 +21,7 @@ from archivesync.web.access import can_read, config, current_user, login_redirec
 from archivesync.web.login import remote_addr
 from archivesync.web.respond import read, read_for, render
 from archivesync.web.tables import Column, export_format, table_response
-from archivesync.web.text import MODE_LABELS, jst, mode_label, status_label
+from archivesync.web.text import MODE_LABELS, jst, mode_label, status_label, target_kind_label
 from archivesync.worker import status as status_mod
 
 REQUEST_COLUMNS = [
@@ -262,7 +262,7 @@ async def request_list(request, datasette):
     if fmt:
         for r in rows:
             r["target_titles"] = "、".join(t["title"] or t["id"] for t in r["targets"])
-            r["target_label"] = data.TARGET_KINDS.get(r["target_kind"], r["target_kind"])
+            r["target_label"] = target_kind_label(r["target_kind"])
             r["mode_label"], r["status_label"] = mode_label(r["mode"]), status_label(r["status"])
         return table_response(fmt, "requests", REQUEST_COLUMNS, rows)
     return await render(datasette, request, "requests.html", {"rows": rows})

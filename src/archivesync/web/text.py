@@ -27,6 +27,7 @@ MODE_LABELS = {
     "transcripts": "字幕",
     "analytics": "アナリティクス",
 }
+TARGET_KINDS = {"videos": "動画", "channel": "チャンネル", "playlist": "再生リスト"}
 TRIGGER_LABELS = {
     "cli": "コマンド",
     "schedule": "スケジュール",
@@ -81,6 +82,11 @@ def mode_label(mode: str | None) -> str:
     return MODE_LABELS.get(mode or "", mode or "—")
 
 
+def target_kind_label(kind: str | None) -> str:
+    """The Japanese word for what a resync request names (動画, チャンネル, 再生リスト)."""
+    return TARGET_KINDS.get(kind or "", kind or "—")
+
+
 def trigger_label(trigger: str | None) -> str:
     """The Japanese word for what started a run."""
     return TRIGGER_LABELS.get(trigger or "", trigger or "—")
@@ -109,5 +115,6 @@ FILTERS = {
     "status_label": status_label,
     "mode_label": mode_label,
     "trigger_label": trigger_label,
+    "target_kind_label": target_kind_label,
     "age": age,
 }
