@@ -731,7 +731,7 @@ What is left, for a channel served without latency: the sync still does more per
 than the script (chapters, search tokens, three FTS5 tables, history), and its client CPU \
 is about twice the script's. Further steps, in the order they would pay: building the FTS \
 token strings and chapter rows in the fetching threads (they are pure functions of the \
-resource: `search.index._fts_texts`, `store.chapter_rows`), which would overlap them with \
+resource: `bigrams.fts_texts`, `store.chapter_rows`), which would overlap them with \
 the network where there is one; `PRAGMA synchronous = NORMAL` (rejected: a power cut could \
 lose committed pages); a second process for parsing (pays only when the API is remote)."""
 

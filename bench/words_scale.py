@@ -101,11 +101,17 @@ def _build_key(videos: int, cues: int) -> str:
     # source of migration 0010_words_index and of the index writers names it.
     import inspect
 
-    from archivesync.db import schema
-    from archivesync.search import fold, index, transcripts
+    from archivesync import fold
+    from archivesync.db import migrations, search_index, transcript_index
 
     h = hashlib.sha256(f"{videos}x{cues}:{BUILD}".encode())
-    for code in (schema._words_index, fold, index, transcripts.window_tokens, transcripts.cue_key):
+    for code in (
+        migrations._words_index,
+        fold,
+        search_index,
+        transcript_index.window_tokens,
+        transcript_index.cue_key,
+    ):
         h.update(inspect.getsource(code).encode())
     return h.hexdigest()[:12]
 

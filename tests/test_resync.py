@@ -283,7 +283,7 @@ def test_requests_left_running_by_a_dead_process_are_settled(db_path):
 
 
 # One rule turns what a person pasted into a target: the CLI's options and the console's form
-# both go through sync.requests.resync_target, so the same text gives the same target.
+# both go through sync.targets.resync_target, so the same text gives the same target.
 PASTED = [
     ("channel", SAMPLE_CHANNEL, ("channel", [SAMPLE_CHANNEL])),
     ("channel", f"https://www.youtube.com/channel/{SAMPLE_CHANNEL}", ("channel", [SAMPLE_CHANNEL])),
@@ -329,7 +329,7 @@ def test_the_cli_and_the_console_read_pasted_text_alike(kind, text, expected):
     ],
 )
 def test_what_names_no_target_is_refused_with_a_reason(kind, text, reason):
-    from archivesync.sync.requests import TargetError, resync_target
+    from archivesync.sync.targets import TargetError, resync_target
 
     with pytest.raises(TargetError) as refused:
         resync_target(kind, text)
@@ -337,7 +337,7 @@ def test_what_names_no_target_is_refused_with_a_reason(kind, text, reason):
 
 
 def test_a_full_sync_goes_with_a_channel_only():
-    from archivesync.sync.requests import TargetError, resync_target
+    from archivesync.sync.targets import TargetError, resync_target
 
     assert resync_target("channel", SAMPLE_CHANNEL, full=True).full
     with pytest.raises(TargetError, match="channel only"):

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from archivesync.bigrams import bigram_text, document
 from archivesync.cli.search import search_command
 from archivesync.db import schema, store
-from archivesync.db.schema import MIGRATIONS, open_db, open_readonly
+from archivesync.db.migrations import MIGRATIONS
+from archivesync.db.schema import open_db, open_readonly
 from archivesync.db.search_index import FTS_TABLES, index_videos, rebuild_index
 from archivesync.errors import EmptyQuery
 from archivesync.search.query import TIERS, search

@@ -9,10 +9,11 @@ import json
 import pytest
 
 from archivesync.db import schema, store
-from archivesync.db.schema import MIGRATIONS, open_db
+from archivesync.db.migrations import MIGRATIONS
+from archivesync.db.schema import open_db
+from archivesync.fold import _MAX_BYTES, fold, fold_many
 from archivesync.parsing import normalize_text
 from archivesync.search import transcripts
-from archivesync.search.fold import _MAX_BYTES, fold, fold_many
 from archivesync.search.query import search
 from archivesync.transcripts.store import import_transcript
 

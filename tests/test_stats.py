@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlite_utils
 
-from archivesync.db.schema import MIGRATIONS
+from archivesync.db.migrations import MIGRATIONS
 from archivesync.emulator import Emulator, synthetic_dataset
 from archivesync.stats.parse import (
     duration_seconds,

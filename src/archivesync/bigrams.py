@@ -9,7 +9,9 @@ no I/O: the index writer (db/search_index.py) and the queries (search/) both bui
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
+from array import array
 from collections.abc import Iterable, Sequence
 
 from archivesync.parsing import normalize_text
@@ -107,10 +109,47 @@ def normalize_many(texts: Sequence[str | None]) -> list[str]:
 
 def folded_copies(doc: dict[str, str]) -> dict[str, str]:
     """The folded copy of each field of a ``document`` ('' where folding changes nothing)."""
-    from archivesync.search.fold import fold
+    from archivesync.fold import fold
 
     copies = {}
     for field, column in zip(FIELDS, FOLDED, strict=True):
         folded = fold(doc[field])
         copies[column] = folded if folded != doc[field] else ""
     return copies
+
+
+# ASCII punctuation and its private-use stand-in: replacing the few present is several times
+# faster than str.translate over mostly Japanese text. (The NUL is left out: fts_texts puts
+# it between fields, and normalised text never holds one.)
+_PUNCT_STAND_IN = {chr(c): chr(p) for c, p in PUNCT.items() if c}
+_PUNCT_FOUND = re.compile("[" + re.escape("".join(_PUNCT_STAND_IN)) + "]")
+_AFTER_SPACE = re.compile(" [^ ]")
+# Code points as four-byte array items (UTF-32); where "I" is not four bytes, the slow way.
+_CODE_POINTS = array("I").itemsize == 4
+_SPACE_CODE = array("I", [32])
+
+
+def fts_texts(fields: Sequence[str]) -> list[str]:
+    """What FTS5 is given for these normalised fields: the tokens of ``bigram_text``, faster.
+
+    ``bigram_text`` makes a token of every character of a chunk and the next one (the last
+    character alone). Here that is three strings interleaved, with no loop in Python: the
+    chunks' characters, the character after each (a space after a chunk's last), and spaces
+    (``"人材 材育 育成 成  "``; runs of spaces are one separator to the ascii tokenizer). All
+    the fields go at once, split again at a NUL chunk put between them (a text holding a NUL
+    itself, never a normalised one, goes the slow way).
+    """
+    text = " \0 ".join(fields)
+    if not _CODE_POINTS or text.count("\0") != len(fields) - 1:
+        return [bigram_text(f) for f in fields]
+    for char in set(_PUNCT_FOUND.findall(text)):
+        text = text.replace(char, _PUNCT_STAND_IN[char])
+    spaced = " ".join(text.split())  # the chunks, one space apart
+    if not spaced:
+        return [""] * len(fields)
+    chars = spaced.replace(" ", "")
+    nexts = _AFTER_SPACE.sub(" ", spaced[1:] + " ")  # each chunk's first character dropped
+    out = _SPACE_CODE * (3 * len(chars))
+    out[0::3] = array("I", chars.encode("utf-32-le"))
+    out[1::3] = array("I", nexts.encode("utf-32-le"))
+    return out.tobytes().decode("utf-32-le").split("\0")

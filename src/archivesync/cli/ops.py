@@ -37,8 +37,8 @@ from archivesync.replication import litestream
 from archivesync.replication import status as replication_status
 from archivesync.reporting import progress_reporter
 from archivesync.sync import requests as sync_requests
-from archivesync.sync.requests import TargetError, resync_target
 from archivesync.sync.run import Target
+from archivesync.sync.targets import TargetError, describe, request_fields, resync_target
 from archivesync.urls import ChannelRef
 from archivesync.worker import status as status_mod
 from archivesync.worker.daemon import Daemon
@@ -302,7 +302,7 @@ def resync_command(
         click.echo(
             f"request {request_id} queued for the daemon (pid {heartbeat['pid']} on "
             f"{heartbeat['hostname']}): "
-            f"{sync_requests.describe(**sync_requests.request_fields(target))}",
+            f"{describe(**request_fields(target))}",
             err=True,
         )
         if not wait:

@@ -10,7 +10,7 @@ the word is a substring of the text: the index alone gives precision and recall 
 punctuation too ("c++", "(ai)", "https://..."), which is indexed like letters. The comparison
 with unicode61, trigram and SudachiPy is in docs/development.md.
 
-Layout (DDL in db/schema.py, migration 0003_search_index):
+Layout (DDL in db/migrations.py, migration 0003_search_index):
 
 - ``search_docs``: one row per video, its normalised title, description, tags and chapter
   titles (tags and chapter titles one per line). Its ``id`` is the rowid in the FTS tables,
@@ -47,8 +47,6 @@ ever changes, a new migration must call ``rebuild_index``.
 
 from __future__ import annotations
 
-import re
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -57,7 +55,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the search process reads the index without sqlite-utils (or numpy)
     from sqlite_utils import Database
 
-from archivesync.bigrams import FIELDS, FOLDED, PUNCT, bigram_text, document, folded_copies
+from archivesync.bigrams import FIELDS, FOLDED, document, folded_copies, fts_texts
 from archivesync.db.transactions import atomic
 from archivesync.timestamps import read_iso
 
@@ -99,43 +97,6 @@ FTS_TABLES = {
 }
 
 
-# ASCII punctuation and its private-use stand-in: replacing the few present is several times
-# faster than str.translate over mostly Japanese text. (The NUL is left out: _fts_texts puts
-# it between fields, and normalised text never holds one.)
-_PUNCT_STAND_IN = {chr(c): chr(p) for c, p in PUNCT.items() if c}
-_PUNCT_FOUND = re.compile("[" + re.escape("".join(_PUNCT_STAND_IN)) + "]")
-_AFTER_SPACE = re.compile(" [^ ]")
-# Code points as four-byte array items (UTF-32); where "I" is not four bytes, the slow way.
-_CODE_POINTS = array("I").itemsize == 4
-_SPACE_CODE = array("I", [32])
-
-
-def _fts_texts(fields: Sequence[str]) -> list[str]:
-    """What FTS5 is given for these normalised fields: the tokens of ``bigram_text``, faster.
-
-    ``bigram_text`` makes a token of every character of a chunk and the next one (the last
-    character alone). Here that is three strings interleaved, with no loop in Python: the
-    chunks' characters, the character after each (a space after a chunk's last), and spaces
-    (``"人材 材育 育成 成  "``; runs of spaces are one separator to the ascii tokenizer). All
-    the fields go at once, split again at a NUL chunk put between them (a text holding a NUL
-    itself, never a normalised one, goes the slow way).
-    """
-    text = " \0 ".join(fields)
-    if not _CODE_POINTS or text.count("\0") != len(fields) - 1:
-        return [bigram_text(f) for f in fields]
-    for char in set(_PUNCT_FOUND.findall(text)):
-        text = text.replace(char, _PUNCT_STAND_IN[char])
-    spaced = " ".join(text.split())  # the chunks, one space apart
-    if not spaced:
-        return [""] * len(fields)
-    chars = spaced.replace(" ", "")
-    nexts = _AFTER_SPACE.sub(" ", spaced[1:] + " ")  # each chunk's first character dropped
-    out = _SPACE_CODE * (3 * len(chars))
-    out[0::3] = array("I", chars.encode("utf-32-le"))
-    out[1::3] = array("I", nexts.encode("utf-32-le"))
-    return out.tobytes().decode("utf-32-le").split("\0")
-
-
 def _fts_rows(writes: list[tuple[int, int, dict]]) -> dict[str, list[list]]:
     """Per FTS table, the rows of one ``executemany``: (command, rowid, columns...).
 
@@ -147,12 +108,12 @@ def _fts_rows(writes: list[tuple[int, int, dict]]) -> dict[str, list[list]]:
     """
     rows: dict[str, list[list]] = {table: [] for table in FTS_TABLES}
     for doc_id, insert, doc in sorted(writes, key=lambda w: (w[0], w[1])):
-        tokens = dict(zip(FIELDS, _fts_texts([doc[f] or "" for f in FIELDS]), strict=True))
-        # A field's folded copy (search/fold.py), when folding changed it, follows its text
+        tokens = dict(zip(FIELDS, fts_texts([doc[f] or "" for f in FIELDS]), strict=True))
+        # A field's folded copy (fold.py), when folding changed it, follows its text
         # after a gap no phrase can cross (the text's last token is a lone character).
         folded = [doc.get(f) or "" for f in FOLDED]
         if any(folded):
-            for field, extra in zip(FIELDS, _fts_texts(folded), strict=True):
+            for field, extra in zip(FIELDS, fts_texts(folded), strict=True):
                 if extra.strip():
                     tokens[field] += "  " + extra
         command = None if insert else "delete"
@@ -292,7 +253,7 @@ def _index_chunk(db: Database, ids: Sequence[str]) -> None:
         if not (prev is not None and new is not None and same_slot)
     ]
     # Imported here: the transcript rows' writer lives with their search (search/transcripts.py).
-    from archivesync.search.transcripts import rekey_videos
+    from archivesync.db.transcript_index import rekey_videos
 
     rekey_videos(conn, moved)
 
@@ -328,7 +289,7 @@ def rebuild_index(db: Database) -> None:
     with db.atomic():
         for table in FTS_TABLES:
             db.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
-        from archivesync.search.transcripts import clear_index
+        from archivesync.db.transcript_index import clear_index
 
         clear_index(db.conn)  # transcript rows are keyed by search_docs ids: written again
         db.execute("DELETE FROM search_docs")

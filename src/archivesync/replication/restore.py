@@ -13,7 +13,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archivesync.db.schema import MIGRATIONS, open_db
+from archivesync.db.migrations import MIGRATIONS
+from archivesync.db.schema import open_db
 from archivesync.errors import ConfigError, ReplicationError
 from archivesync.replication import follow, litestream, positions
 

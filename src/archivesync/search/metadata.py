@@ -197,7 +197,7 @@ def chapter_words(query: SearchQuery, title: str | None) -> int:
     normalized = normalize_text(title)
     if query.exact or not normalized:
         return query.count_in(normalized)
-    from archivesync.search.fold import fold
+    from archivesync.fold import fold
 
     return query.count_in(normalized, fold(normalized))
 

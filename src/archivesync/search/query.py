@@ -101,7 +101,7 @@ def search_words(
 
     A video gives its metadata hit (title, chapter or description) and up to
     `hits_per_video` transcript cues (each at the start of the cue holding the words). Unless
-    `exact`, spelling variants match (search/fold.py). `where` narrows where to look
+    `exact`, spelling variants match (fold.py). `where` narrows where to look
     (WHERE_CHOICES). Raises EmptyQuery for a query with no words.
     """
     conn = _connection(db)

@@ -32,7 +32,7 @@ def _term_phrase(term: str) -> str:
 class SearchQuery:
     """A query split into normalised words, with the FTS5 expressions that find them.
 
-    Unless `exact`, each word also stands for its folded spelling (search/fold.py: 取組 ->
+    Unless `exact`, each word also stands for its folded spelling (fold.py: 取組 ->
     取り組み), and the index holds every text's folded copy beside it: a word then matches
     where it, or its folded spelling, is a substring of the text or of its folded copy.
     """
@@ -52,7 +52,7 @@ class SearchQuery:
     def _forms(self, term: str) -> tuple[str, ...]:
         if self.exact:
             return (term,)
-        from archivesync.search.fold import fold, needs_folding
+        from archivesync.fold import fold, needs_folding
 
         folded = fold(term) if needs_folding(term) else term
         return (term,) if folded == term or not folded else (term, folded)

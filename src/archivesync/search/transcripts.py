@@ -1,4 +1,4 @@
-"""Transcripts in the search: one FTS5 row per cue, over the cue and the one after it.
+"""Transcripts in the search, read (db/transcript_index.py writes the index, and explains it).
 
 Automatic captions break lines mid-phrase ("...20の基幹業務" / "システムを標準化..."), so a
 cue alone cannot find "基幹業務システム". Each cue is indexed as a window: its own text joined
@@ -6,7 +6,7 @@ to the next cue's (with no space between two Japanese characters, one space betw
 Latin letters or digits). A hit belongs to the cue where a query word starts; a match lying
 wholly in the next cue is that cue's hit, found by its own window, so nothing is reported
 twice. Tokenising is the metadata search's (search/text.py: NFKC + casefold, character
-bigrams), plus the window's folded copy (search/fold.py) where folding changes it.
+bigrams), plus the window's folded copy (fold.py) where folding changes it.
 
 Layout (migration 0010_words_index): ``search_fts_transcripts`` is contentless (FTS5,
 ``content=''``, tokenize ascii): the bigram text is 2-3 times the transcript and was 40% of
@@ -26,181 +26,17 @@ import sqlite3
 from itertools import groupby, islice
 from typing import TYPE_CHECKING
 
-from archivesync.bigrams import normalize_many
-from archivesync.parsing import normalize_text
+from archivesync.db.transcript_index import LOW_BITS, TABLE, cue_id_of, windows
 from archivesync.search.text import SearchQuery
 from archivesync.urls import chapter_url
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
-    from sqlite_utils import Database
 
-_BLOCK = 2000  # cues given to fts_texts at once
 # Matches of a full video read past before a new query skips them: reading a rowid costs
 # well under a microsecond, a new query a few milliseconds (bench/words_scale.py).
 _READ_ON = 2048
-_LOW = 0xFFFFFFFF  # cue ids live in the low 32 bits of a rowid, counted down
-TABLE = "search_fts_transcripts"
-
-
-def _joiner(left: str, right: str) -> str:
-    """One space between two Latin letters or digits; none next to Japanese text."""
-    latin = left and right and left[-1].isascii() and right[0].isascii()
-    return " " if latin and left[-1].isalnum() and right[0].isalnum() else ""
-
-
-def window(text: str, next_text: str | None) -> tuple[str, int]:
-    """(the normalised window of a cue and the one after it, length of the cue's own part)."""
-    own = normalize_text(text)
-    after = normalize_text(next_text) if next_text else ""
-    return own + _joiner(own, after) + after, len(own)
-
-
-def _join(own: str, after: str) -> tuple[str, int]:
-    return own + _joiner(own, after) + after, len(own)
-
-
-def windows(
-    text: str, folded: str | None, next_text: str | None, next_folded: str | None
-) -> tuple[tuple[str, int], tuple[str, int] | None]:
-    """The cue's window (text, own length) and its folded window (None when the same)."""
-    own, after = normalize_text(text), normalize_text(next_text) if next_text else ""
-    plain = _join(own, after)
-    if folded is None and next_folded is None:
-        return plain, None
-    return plain, _join(folded if folded is not None else own, next_folded or after)
-
-
-def window_tokens(rows: list[tuple[str, str | None, str | None, str | None]]) -> list[str]:
-    """What FTS5 is given for each cue (text, folded, next text, next folded): the window's
-    bigrams, then its folded copy's where folding changed it (after a gap no phrase crosses:
-    the window's last token is a lone character)."""
-    # Imported here: searching (the CLI) never needs the index writer and its sqlite-utils.
-    from archivesync.db.search_index import _fts_texts as fts_texts
-
-    out = []
-    for start in range(0, len(rows), _BLOCK):  # bounded strings, whatever the track's length
-        plain, extra = [], []
-        for row in rows[start : start + _BLOCK]:
-            window, folded_window = windows(*row)
-            plain.append(window[0])
-            changed = folded_window is not None and folded_window[0] != window[0]
-            extra.append(folded_window[0] if changed else "")
-        tokens = fts_texts(plain + extra)
-        size = len(plain)
-        for own, more in zip(tokens[:size], tokens[size:], strict=True):
-            out.append(own + "  " + more if more.strip() else own)
-    return out
-
-
-def cue_key(doc_id: int, cue_id: int) -> int:
-    """The FTS rowid of a cue of the video whose search_docs id is `doc_id`."""
-    return (doc_id << 32) | (_LOW - cue_id)
-
-
-def _cue_id(key: int) -> int:
-    return _LOW - (key & _LOW)
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------
-
-
-def _rows_of(conn: sqlite3.Connection, where: str, arg) -> list[tuple[int, str]]:
-    """(cue id, FTS text) of the cues selected by `where`, each with the cue after it."""
-    rows = conn.execute(
-        "SELECT c.id, c.text, c.text_folded, n.text, n.text_folded FROM transcript_cues c "
-        "LEFT JOIN transcript_cues n ON n.track_id = c.track_id AND n.position = c.position + 1 "
-        f"WHERE {where}",
-        [arg],
-    ).fetchall()
-    return list(zip([r[0] for r in rows], window_tokens([r[1:] for r in rows]), strict=True))
-
-
-def _doc_id(conn: sqlite3.Connection, video_id: str) -> int | None:
-    row = conn.execute("SELECT id FROM search_docs WHERE video_id = ?", [video_id]).fetchone()
-    return row[0] if row else None
-
-
-def _write(conn, doc_id: int, rows: list[tuple[int, str]], command: str | None) -> None:
-    # Ascending rowids: FTS5 starts a new segment whenever a rowid is lower than the last.
-    conn.executemany(
-        f"INSERT INTO {TABLE} ({TABLE}, rowid, text) VALUES (?, ?, ?)",
-        sorted((command, cue_key(doc_id, cue_id), text) for cue_id, text in rows),
-    )
-
-
-def fold_cues(db: Database, track_id: str) -> None:
-    """Store each cue's folded text (``text_folded``; NULL when folding changes nothing)."""
-    from archivesync.search.fold import fold_many
-
-    rows = db.conn.execute(
-        "SELECT id, text FROM transcript_cues WHERE track_id = ?", [track_id]
-    ).fetchall()
-    own = normalize_many([text for _, text in rows])
-    folded = fold_many(own)
-    updates = [(f if f != o else None, r[0]) for r, o, f in zip(rows, own, folded, strict=True)]
-    db.conn.executemany("UPDATE transcript_cues SET text_folded = ? WHERE id = ?", updates)
-
-
-def fold_all_cues(db: Database) -> None:
-    """Store the folded text of every cue (migration 0010; before a rebuild of the index)."""
-    for (track_id,) in db.conn.execute("SELECT DISTINCT track_id FROM transcript_cues").fetchall():
-        fold_cues(db, track_id)
-
-
-def index_track(db: Database, track_id: str) -> None:
-    """Fold and index every cue of a track (its cues just written, not yet indexed).
-
-    A video not in the search index (no search_docs row) is indexed when it gets one.
-    """
-    fold_cues(db, track_id)
-    row = db.conn.execute(
-        "SELECT d.id FROM caption_tracks t JOIN search_docs d ON d.video_id = t.video_id "
-        "WHERE t.id = ?",
-        [track_id],
-    ).fetchone()
-    if row is not None:
-        _write(db.conn, row[0], _rows_of(db.conn, "c.track_id = ?", track_id), None)
-
-
-def unindex_track(db: Database, track_id: str) -> None:
-    """Delete a track's search rows (before its cues are deleted)."""
-    row = db.conn.execute(
-        "SELECT d.id FROM caption_tracks t JOIN search_docs d ON d.video_id = t.video_id "
-        "WHERE t.id = ?",
-        [track_id],
-    ).fetchone()
-    if row is not None:
-        _write(db.conn, row[0], _rows_of(db.conn, "c.track_id = ?", track_id), "delete")
-
-
-def rekey_videos(conn: sqlite3.Connection, moved: Iterable[tuple[str, int | None]]) -> None:
-    """Move the cues of videos whose search_docs id changed: (video id, old id or None).
-
-    Called by the metadata index (db/search_index.py) after it wrote search_docs.
-    """
-    for video_id, old in moved:
-        rows = _rows_of(conn, "c.video_id = ?", video_id)
-        if not rows:
-            continue
-        if old is not None:
-            _write(conn, old, rows, "delete")
-        new = _doc_id(conn, video_id)
-        if new is not None:
-            _write(conn, new, rows, None)
-
-
-def clear_index(conn: sqlite3.Connection) -> None:
-    """Empty the transcript search rows (the metadata rebuild writes them again)."""
-    conn.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('delete-all')")
-
-
-# --------------------------------------------------------------------------------------------
-# Querying
-# --------------------------------------------------------------------------------------------
 
 
 def starts_in_own(query: SearchQuery, plain: tuple[str, int], folded=None) -> bool:
@@ -227,7 +63,7 @@ _CUE_SQL = (
 
 def _check(conn, query: SearchQuery, video_id: str, keys: list[int]) -> list[dict]:
     """The candidates (rowids) that hold the words, as cue hits, in rowid order."""
-    ids = [_cue_id(k) for k in keys]
+    ids = [cue_id_of(k) for k in keys]
     rows = {
         r[0]: r
         for r in conn.execute(_CUE_SQL.format(marks=",".join("?" * len(ids))), ids).fetchall()
@@ -269,7 +105,7 @@ def video_cue_hits(
     cursor = conn.execute(
         f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid BETWEEN ? AND ? "
         "ORDER BY rowid DESC",
-        [expression, doc_id << 32, (doc_id << 32) | _LOW],
+        [expression, doc_id << 32, (doc_id << 32) | LOW_BITS],
     )
     hits: list[dict] = []
     try:

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from archivesync.db.transcript_index import index_track, unindex_track
 from archivesync.errors import TranscriptParseError
-from archivesync.search.transcripts import index_track, unindex_track
 from archivesync.transcripts.cues import Cue, parse
 
 IMPORTED = "imported"

@@ -16,6 +16,7 @@ from archivesync.db.schema import open_db
 from archivesync.replication import status as replication_status
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
+from archivesync.sync.targets import TargetError, describe, resync_target
 from archivesync.web import data
 from archivesync.web.access import can_read, config, current_user, login_redirect, now
 from archivesync.web.login import remote_addr
@@ -68,7 +69,7 @@ async def overview(request, datasette):
     return await render(datasette, request, "overview.html", page)
 
 
-# The console's words for what resync_target refuses (sync/requests.py: TARGET_PROBLEMS).
+# The console's words for what resync_target refuses (sync/targets.py: TARGET_PROBLEMS).
 TARGET_PROBLEMS_JA = {
     "kind": "再同期する対象 (チャンネル、再生リスト、動画) を選んでください。",
     "full": "完全同期はチャンネルにだけ指定できます。",
@@ -86,8 +87,8 @@ def _target_from_form(form: dict) -> Target:
     field = {"channel": "channel_id", "playlist": "playlist_id"}.get(kind, "videos")
     full = kind == "channel" and form.get("mode") == "full"
     try:
-        return queue.resync_target(kind, form.get(field) or "", full=full)
-    except queue.TargetError as e:
+        return resync_target(kind, form.get(field) or "", full=full)
+    except TargetError as e:
         raise ValueError(TARGET_PROBLEMS_JA[e.reason].format(item=repr(e.item))) from None
 
 
@@ -195,7 +196,7 @@ def _request_state(db: Database, request_id: int) -> dict | None:
         "requested_by": row["requested_by"],
         "requested_at": jst(row["requested_at"]),
         "finished_at": jst(row["finished_at"]) if row["finished_at"] else None,
-        "what": queue.describe(row["target_kind"], row["target_id"], row["mode"]),
+        "what": describe(row["target_kind"], row["target_id"], row["mode"]),
         "targets": data.request_targets(db, row),
         "target_kind": row["target_kind"],
         "target_id": row["target_id"],

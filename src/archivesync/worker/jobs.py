@@ -25,6 +25,7 @@ from archivesync.stats.run import run_stats
 from archivesync.sync import requests as sync_requests
 from archivesync.sync.channel import run_sync
 from archivesync.sync.run import Outcome, Settings, Target
+from archivesync.sync.targets import target_of
 from archivesync.worker.schedules import JobSpec
 
 log = logging.getLogger("archivesync.daemon")
@@ -201,7 +202,7 @@ class JobRunner:
         if not sync_requests.claim(db, request_id):
             return None  # a `resync --wait` whose daemon seemed gone took it over
         request = sync_requests.get(db, request_id)
-        target = sync_requests.target_of(request)
+        target = target_of(request)
         label = f"request {request_id}"
         origin = {
             "trigger": "manual",

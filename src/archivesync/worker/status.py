@@ -19,7 +19,8 @@ from archivesync.db.runs import FIGURES
 from archivesync.host import pid_alive
 from archivesync.notify.state import open_problems
 from archivesync.reporting import figures_sentence
-from archivesync.sync.requests import ACTIVE, describe
+from archivesync.sync.requests import ACTIVE
+from archivesync.sync.targets import describe
 from archivesync.timestamps import format_utc, parse_utc
 
 RECENT_REQUESTS = 5
