@@ -33,12 +33,12 @@ from datasette import hookimpl
 
 from archivesync.analysts.readonly_sql import install_guard, limit_connection
 from archivesync.bigrams import FIELDS
+from archivesync.db.transcript_index import window as transcript_window
 from archivesync.errors import EmptyQuery
 from archivesync.parsing import normalize_text
 from archivesync.search.query import search
 from archivesync.search.text import SearchQuery, contains_all, term_hits
 from archivesync.search.transcripts import starts_in_own
-from archivesync.search.transcripts import window as transcript_window
 
 # An FTS5 phrase with no token: matches nothing, and is valid syntax.
 _NOTHING = '"_"'
