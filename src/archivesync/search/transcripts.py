@@ -1,23 +1,8 @@
-"""Transcripts in the search, read (db/transcript_index.py writes the index, and explains it).
+"""Transcripts in the search, read: which cues hold a query's words, newest video first.
 
-Automatic captions break lines mid-phrase ("...20の基幹業務" / "システムを標準化..."), so a
-cue alone cannot find "基幹業務システム". Each cue is indexed as a window: its own text joined
-to the next cue's (with no space between two Japanese characters, one space between two
-Latin letters or digits). A hit belongs to the cue where a query word starts; a match lying
-wholly in the next cue is that cue's hit, found by its own window, so nothing is reported
-twice. Tokenising is the metadata search's (search/text.py: NFKC + casefold, character
-bigrams), plus the window's folded copy (fold.py) where folding changes it.
-
-Layout (migration 0010_words_index): ``search_fts_transcripts`` is contentless (FTS5,
-``content=''``, tokenize ascii): the bigram text is 2-3 times the transcript and was 40% of
-the database when FTS5 kept a copy. Deleting a row needs the text it was indexed with, which
-``window_tokens`` rebuilds from ``transcript_cues.text`` and ``text_folded`` (the cue's folded
-text, NULL when folding changes nothing: stored, so neither deleting nor searching runs the
-analyser over cues). The rowid is ``video key << 32 | (2**32 - 1 - cue id)`` where the video
-key is the video's ``search_docs.id`` (minutes since 2005, newest largest): walking rowids
-downwards gives the newest video first and, within it, cues in the order they were written
-(spoken). A search therefore stops as soon as its page is full and never reads the rest of
-the matches of a word found in every third cue; it skips to the next video with a rowid bound.
+db/transcript_index.py writes the index and explains its layout (one FTS5 row per cue, over
+the cue and the one after it; rowids that walk newest video first). A hit belongs to the cue
+where a query word starts, so a phrase split across two cues is that first cue's hit.
 """
 
 from __future__ import annotations
