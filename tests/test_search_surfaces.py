@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import re
+from html import unescape
 from urllib.parse import quote
 
 import pytest
@@ -144,3 +146,88 @@ def test_cli_context_begins_with_the_hits_own_cue(index):
     line = next(x for x in result.stdout.splitlines() if "transcript at 0:33:20" in x)
     assert line.split(": ", 1)[1].startswith("失敗を責めない雰囲気、心理的安全性")
     assert "0:39:00" not in result.stdout
+
+
+# Every mode and a choice of places, filters and spellings: the console's page, its CSV and the
+# Datasette query it links to must list the same videos and hits (issue 19: the link from a
+# mixed or meaning search led to a query missing transcript or meaning hits).
+CONSOLE_CASES = [
+    (mode, query, scope)
+    for mode in ("words", "meaning", "hybrid")
+    for query, scope in [
+        ("人材", ()),
+        ("人材", ("titles", "transcripts")),
+        ("移行の費用は国が負担する", ()),
+        ("移行の費用は国が負担する", ("transcripts",)),
+        ("オープンデータ", ("chapters", "other")),
+        ("心理的安全性", ("titles", "chapters")),
+    ]
+]
+
+
+@functools.cache
+def _console_and_link(db_path, mode: str, query: str, scope: tuple) -> tuple:
+    """The console's page and CSV for a search, the page of the Datasette query it links to,
+    and that query's rows as JSON (once per case: two tests read them)."""
+    params = {"q": query, "mode": mode, "in": list(scope)}
+
+    async def go():
+        ds = make_datasette(db_path)
+        await ds.invoke_startup()
+        page = await ds.client.get("/-/search", params=params)
+        table = await ds.client.get("/-/search", params={**params, "format": "csv"})
+        assert page.status_code == table.status_code == 200
+        found = re.search(r'<a href="([^"]+)">Datasette の検索クエリ</a>', page.text)
+        if found is None:
+            return page.text, _csv(table.text), "", []
+        link = unescape(found[1])
+        html = await ds.client.get(link)
+        as_json = link.replace("search_results?", "search_results.json?", 1)
+        canned = await ds.client.get(as_json + "&_shape=array")
+        assert html.status_code == canned.status_code == 200, canned.text
+        return page.text, _csv(table.text), html.text, canned.json()
+
+    return asyncio.run(go())
+
+
+def _csv(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+@pytest.mark.parametrize("mode, query, scope", CONSOLE_CASES)
+def test_the_datasette_link_lists_the_consoles_hits_in_every_mode(meaning_db, mode, query, scope):
+    page, table, html, canned = _console_and_link(meaning_db, mode, query, scope)
+    label = {c.key: c.label for c in SEARCH_COLUMNS}
+    from_csv = [
+        (r[label["video_id"]], r[label["where"]], r[label["start_seconds"]], r[label["url"]])
+        for r in table
+    ]
+    if not from_csv:
+        assert "該当する動画はありません" in page and not canned
+        return
+    assert "<title>コンソールの検索結果" in html  # a Japanese title, not the SQL
+    from_query = [
+        (
+            r["video_id"],
+            HIT_PLACES[r["kind"]],
+            "" if r["start_seconds"] is None else str(r["start_seconds"]),
+            r["url"],
+        )
+        for r in canned
+    ]
+    assert from_query == from_csv
+    # ... and the page shows those videos and links to those hits.
+    shown = re.findall(r'data-video="([^"]+)"', page)
+    assert shown == [v for v, where, _, _ in from_csv if where == HIT_PLACES["video"]]
+    linked = re.findall(r'<a class="time" href="([^"]+)"', page.replace("&amp;", "&"))
+    assert linked == [url for _, where, _, url in from_csv if where != HIT_PLACES["video"]]
+
+
+def test_the_console_cases_cover_every_kind_of_hit(meaning_db):
+    """The table above is no table of empty answers: each mode finds videos, cue hits and
+    chapter hits, and meaning finds what words do not."""
+    kinds: dict[str, set] = {}
+    for mode, query, scope in CONSOLE_CASES:
+        _, table, _, _ = _console_and_link(meaning_db, mode, query, scope)
+        kinds.setdefault(mode, set()).update(r[SEARCH_COLUMNS[3].label] for r in table)
+    assert all(kinds[m] == set(HIT_PLACES.values()) for m in kinds), kinds

@@ -383,8 +383,8 @@ def test_every_kind_of_resync_form_queues_its_target(index, form, fields):
 def test_search_lists_a_video_once_with_its_title_and_transcript_hits(tmp_path):
     """The core search returns a row per transcript cue; the console groups them by video."""
     from archivesync.emulator import Emulator, load_dataset
+    from archivesync.search.results import search_results
     from archivesync.transcripts.store import import_transcript
-    from archivesync.web import data
 
     db_path = tmp_path / "archive.db"
     with Emulator(load_dataset(SAMPLE)) as emu:
@@ -396,14 +396,14 @@ def test_search_lists_a_video_once_with_its_title_and_transcript_hits(tmp_path):
     db = open_db(db_path)
     with db.conn:
         import_transcript(db, VID, "talk.srt", srt, "srt", "2026-11-28T00:00:00Z")
-    results = data.search_page(db, "人材")
+    results = search_results(db, "人材")
     ids = [r["video_id"] for r in results]
     assert len(ids) == len(set(ids)), ids
     video = next(r for r in results if r["video_id"] == VID)
     spoken = [h for h in video["hits"] if h["match_kind"] == "transcript"]
     # Each cue that holds the word is a hit, at its own second.
     assert [h["start_seconds"] for h in spoken] == [2472, 2475]
-    only_other = data.search_page(db, "研修だけ", where=("other",))
+    only_other = search_results(db, "研修だけ", where=("other",))
     assert only_other == []
-    in_transcripts = data.search_page(db, "研修だけ", where=("transcripts",))
+    in_transcripts = search_results(db, "研修だけ", where=("transcripts",))
     assert [r["video_id"] for r in in_transcripts] == [VID]

@@ -18,6 +18,12 @@ SQL functions (registered on every connection by `prepare_connection`):
   search/query.py) as a JSON array, for ``json_each``: scope ``videos`` (one row per video,
   best first), ``chapters`` or ``transcripts`` (one row per chapter or cue hit, each at its
   second). The canned queries below read their hits from it.
+- ``archivesync_search_results(q, scope, mode, exact, channel, playlist, year)``: the console's
+  search page as a JSON array of rows (search/results.py): a row per video, then one per
+  chapter or cue hit. ``scope`` holds the console's places (``titles chapters transcripts
+  other``, space-separated; empty for all), ``mode`` words, meaning or hybrid (empty: hybrid
+  when the index has a meaning index, else words), the rest narrow like the console's filters
+  (empty for none). The canned query ``search_results``, which the console links to, reads it.
 
 Their inputs are capped (`MAX_QUERY_CHARS` for a query, `MAX_TEXT_CHARS` for a text): a longer
 one is an error, so each call takes milliseconds and a query calling them stops at Datasette's
@@ -36,7 +42,9 @@ from archivesync.bigrams import FIELDS
 from archivesync.db.transcript_index import window as transcript_window
 from archivesync.errors import EmptyQuery
 from archivesync.parsing import normalize_text
+from archivesync.search.hybrid import MODES
 from archivesync.search.query import search
+from archivesync.search.results import WHERE, result_rows, search_results
 from archivesync.search.text import SearchQuery, contains_all, term_hits
 from archivesync.search.transcripts import starts_in_own
 
@@ -148,6 +156,36 @@ def _search_json(conn, q: str | None, scope: str | None, exact: int | None = 0) 
     return json.dumps(out, ensure_ascii=False)
 
 
+def _results_json(
+    conn,
+    q: str | None,
+    scope: str | None = "",
+    mode: str | None = "",
+    exact: str | int | None = "",
+    channel: str | None = "",
+    playlist: str | None = "",
+    year: str | int | None = "",
+) -> str:
+    """The console's search rows for one connection, as JSON (see the module docstring)."""
+    _capped(q, MAX_QUERY_CHARS)
+    where = tuple(w for w in str(scope or "").split() if w in WHERE) or WHERE
+    year_text = str(year or "").strip()
+    try:
+        results = search_results(
+            conn,
+            q or "",
+            channel_id=channel or None,
+            playlist_id=playlist or None,
+            year=int(year_text) if year_text.isdigit() else None,
+            where=where,
+            exact=str(exact or "").strip() not in ("", "0"),
+            mode=mode if mode in MODES else None,
+        )
+    except EmptyQuery:
+        return "[]"
+    return json.dumps(result_rows(results), ensure_ascii=False)
+
+
 @hookimpl
 def prepare_connection(conn, database):
     """Datasette hook: the read-only guard, size limits and archivesync_* SQL functions."""
@@ -157,6 +195,7 @@ def prepare_connection(conn, database):
         limit_connection(conn)
     conn.create_function("archivesync_search", 2, functools.partial(_search_json, conn))
     conn.create_function("archivesync_search", 3, functools.partial(_search_json, conn))
+    conn.create_function("archivesync_search_results", -1, functools.partial(_results_json, conn))
     conn.create_function("archivesync_match", 1, archivesync_match, deterministic=True)
     conn.create_function("archivesync_match_in", 2, archivesync_match_in, deterministic=True)
     conn.create_function(

@@ -10,6 +10,7 @@ from datasette.utils.asgi import NotFound, Response
 from archivesync.db.views import VIEW_COUNTING_CHANGED_ON
 from archivesync.errors import EmptyQuery
 from archivesync.search.hybrid import MODES
+from archivesync.search.results import WHERE, result_rows, search_results
 from archivesync.web import charts, data
 from archivesync.web.access import can_read, database_name, login_redirect
 from archivesync.web.respond import read, render
@@ -48,36 +49,29 @@ MONTHLY_COLUMNS = [
     Column("videos", "公開本数"),
     Column("hours", "公開時間 (時間)"),
 ]
-HIT_PLACES = {"chapter": "チャプター", "transcript": "字幕"}
+HIT_PLACES = {"video": "動画", "chapter": "チャプター", "transcript": "字幕"}
 
 
-def _datasette_query(datasette, db_name: str, q: str, where: tuple[str, ...]) -> str:
-    """The Datasette canned query that finds what the console found: transcripts or chapters
-    alone have a query of their own, anything else is the video search."""
-    name = {("transcripts",): "transcripts_matching", ("chapters",): "chapters_matching"}
-    query = datasette.urls.query(db_name, name.get(where, "search"))
-    return f"{query}?" + urlencode({"q": q})
+def _datasette_query(datasette, db_name: str, q: str, **chosen) -> str:
+    """The Datasette canned query `search_results`: the rows of this page's CSV, for the same
+    words, places, mode and filters (search/results.py gives both)."""
+    query = datasette.urls.query(db_name, "search_results")
+    args = {"q": q, "scope": " ".join(chosen["where"]), "mode": chosen["mode"] or "",
+            "exact": "1" if chosen["exact"] else "", "channel": chosen["channel_id"] or "",
+            "playlist": chosen["playlist_id"] or "", "year": chosen["year"] or ""}  # fmt: skip
+    return f"{query}?" + urlencode(args)
 
 
 def _search_rows(results: list[dict]) -> list[dict]:
-    """A row per video (where it matched as a whole), then a row per chapter or cue hit."""
-    rows = []
-    for r in results:
-        video = {"video_id": r["video_id"], "title": r["title"], "published_at": r["published_at"]}
-        rows.append({**video, "where": "動画", "start": "", "start_seconds": None,
-                     "text": "", "url": r["url"]})  # fmt: skip
-        rows += [
-            {
-                **video,
-                "where": HIT_PLACES.get(h["match_kind"], h["match_kind"]),
-                "start": clock(h["start_seconds"]),
-                "start_seconds": h["start_seconds"],
-                "text": h["text"],
-                "url": h["deep_link"],
-            }
-            for h in r["hits"]
-        ]
-    return rows
+    """The flat rows of the results, with Japanese places and h:mm:ss times."""
+    return [
+        {
+            **row,
+            "where": HIT_PLACES[row["kind"]],
+            "start": clock(row["start_seconds"]) if row["start_seconds"] is not None else "",
+        }
+        for row in result_rows(results)
+    ]
 
 
 async def search_view(request, datasette):
@@ -85,7 +79,7 @@ async def search_view(request, datasette):
     if not can_read(datasette, request):
         return login_redirect(datasette, request)
     q = (request.args.get("q") or "").strip()
-    where = tuple(w for w in request.args.getlist("in") if w in data.WHERE) or data.WHERE
+    where = tuple(w for w in request.args.getlist("in") if w in WHERE) or WHERE
     channel_id = request.args.get("channel") or None
     playlist_id = request.args.get("playlist") or None
     year_arg = request.args.get("year") or ""
@@ -97,7 +91,7 @@ async def search_view(request, datasette):
         try:
             results = await read(
                 datasette,
-                data.search_page,
+                search_results,
                 q,
                 channel_id=channel_id,
                 playlist_id=playlist_id,
@@ -128,7 +122,17 @@ async def search_view(request, datasette):
             "playlist_id": playlist_id,
             "year": year,
             "years": years,
-            "datasette_query": _datasette_query(datasette, database_name(datasette), q, where),
+            "datasette_query": _datasette_query(
+                datasette,
+                database_name(datasette),
+                q,
+                where=where,
+                mode=mode,
+                exact=exact,
+                channel_id=channel_id,
+                playlist_id=playlist_id,
+                year=year,
+            ),
             "playlists": playlists,
             "query_string": request.query_string,
         },

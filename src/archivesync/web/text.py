@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-from archivesync.timestamps import read_iso
-
-# Japan has had no daylight saving time since 1951: a fixed offset is exact and needs no tzdata.
-TOKYO = timezone(timedelta(hours=9), "JST")
+from archivesync.timestamps import TOKYO, read_iso
 
 STATUS_LABELS = {
     "queued": "待機中",
