@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import urllib.error
+import urllib.parse
+import urllib.request
 from html import unescape
+from http.cookiejar import CookieJar
 
 import pytest
 
@@ -18,6 +22,7 @@ from archivesync.transcripts.store import import_transcript
 from archivesync.web import charts
 from archivesync.web.app import make_datasette
 
+from .browser import start_server
 from .helpers import SAMPLE, SAMPLE_CHANNEL
 from .web_helpers import cookie_for, fetch, synced_index
 
@@ -198,3 +203,50 @@ def test_channel_and_video_charts_read_in_text_and_chapter_note_only_with_chapte
         conn.close()
     retention = without.text.split('id="retention-chart"', 1)[1].split("</figure>", 1)[0]
     assert "縦線" not in retention and 'class="chapter"' not in retention
+
+
+def test_a_post_without_a_valid_csrf_token_gets_the_japanese_page_over_http(index):
+    """Over real HTTP to `archivesync serve`: a staff member's resync form sent with no token
+    or a wrong one is refused with the console's page (403) saying to reload and try again;
+    the same form with the page's token is accepted."""
+    server, url = start_server(index["db"], None, "--users", str(index["users"]))
+    try:
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect()
+        )
+
+        def post(path: str, form: dict):
+            body = urllib.parse.urlencode(form).encode()
+            try:
+                return opener.open(urllib.request.Request(url + path, data=body), timeout=10)
+            except urllib.error.HTTPError as e:
+                return e
+
+        def token(path: str) -> str:
+            with opener.open(url + path, timeout=10) as page:
+                return re.search(r'name="csrftoken" value="([^"]+)"', page.read().decode())[1]
+
+        signed_in = post("/-/login", {"csrftoken": token("/-/login"), "username": "tanaka",
+                                      "password": "correct-horse-42"})  # fmt: skip
+        assert signed_in.status == 302, signed_in.read().decode()
+        good = token("/-/resync")
+        form = {"kind": "videos", "videos": LECTURE}
+        for sent in ({}, {"csrftoken": good[::-1]}):
+            refused = post("/-/resync", {**form, **sent})
+            text = refused.read().decode()
+            assert refused.status == 403, text
+            assert refused.headers["content-type"].startswith("text/html")
+            assert '<html lang="ja">' in text and "/-/console/console.css" in text
+            assert "ページを再読み込みしてから、もう一度お試しください" in text
+            assert "did not match" not in text and "CSRF" not in text
+            assert refused.headers["content-security-policy"]  # the guard's headers still
+        accepted = post("/-/resync", {**form, "csrftoken": good})
+        assert accepted.status in (302, 303), accepted.read().decode()
+        assert "/-/requests/" in accepted.headers["location"]
+    finally:
+        server.close()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

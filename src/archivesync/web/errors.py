@@ -23,20 +23,20 @@ def _is_japanese(text: str) -> bool:
     return any(ord(ch) > 0x3000 for ch in text)
 
 
-def error_page(datasette, request, status: int, message: str):
+def error_page(datasette, request, status: int, message: str, heading: str | None = None):
     """An awaitable answering `status` with the Japanese page, or None for a JSON request."""
     if request.path.endswith(".json") or request.args.get("_format") == "json":
         return None
 
     async def inner() -> Response:
-        heading, sentence = HEADINGS[status]
+        title, sentence = HEADINGS[status]
         return await render(
             datasette,
             request,
             "error.html",
             {
                 "status": status,
-                "heading": heading,
+                "heading": heading or title,
                 "message": message if _is_japanese(message or "") else sentence,
             },
             status,

@@ -6,7 +6,9 @@ In order:
 2. the session cookie is checked (web/sessions.py); a cookie that fails is dropped before
    Datasette sees it, and cleared in the browser;
 3. Datasette's pages about the server itself (paths, threads, plugins...) are for staff only;
-4. every response gets the security headers (CSP without inline scripts, no framing, nosniff,
+4. a failed CSRF check (asgi-csrf's English 403) is answered with the Japanese error page
+   (web/csrf_page.py);
+5. every response gets the security headers (CSP without inline scripts, no framing, nosniff,
    same-origin referrers), and its cookies get `Secure` when the request came over HTTPS
    (directly, or through a proxy uvicorn trusts: it sets the scheme from X-Forwarded-Proto).
 """
@@ -27,7 +29,7 @@ from importlib.resources import files
 from urllib.parse import urlsplit
 
 from archivesync.errors import ArchiveSyncError
-from archivesync.web import access, sessions
+from archivesync.web import access, csrf_page, sessions
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +193,9 @@ def wrap(datasette, app):
                 "職員アカウントのみ表示できます",
                 as_json=path.endswith(".json"),
             )
-        return await app(scope, receive, send_with_headers)
+        return await app(
+            scope, receive, csrf_page.catch_failures(datasette, scope, receive, send_with_headers)
+        )
 
     return guarded
 
