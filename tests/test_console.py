@@ -10,9 +10,12 @@ import urllib.parse
 import urllib.request
 from html import unescape
 from http.cookiejar import CookieJar
+from pathlib import Path
 
 import pytest
+from datasette.utils import PrefixedUrlString
 
+from archivesync import web as web_package
 from archivesync.db.schema import open_db
 from archivesync.demo import ROUNDTABLE, _demo_analytics
 from archivesync.emulator import Emulator, load_dataset
@@ -250,3 +253,59 @@ def test_a_post_without_a_valid_csrf_token_gets_the_japanese_page_over_http(inde
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+WEB = Path(web_package.__file__).parent
+BASE = "/archive-app/"
+
+
+def test_console_templates_and_scripts_write_no_path_of_their_own():
+    """Every console URL goes through Datasette's `urls` (so `base_url` holds): no template
+    attribute starts with a literal "/", every literal console path sits inside urls.path(),
+    and the scripts take their URLs from the page."""
+    for template in sorted((WEB / "templates" / "console").glob("*.html")):
+        text = template.read_text(encoding="utf-8")
+        assert not re.findall(r'(?:href|action|src|data-[\w-]+)="/', text), template.name
+        for found in re.finditer(r"""["']/(?:-/)?[\w./-]*["']""", text):
+            before = text[: found.start()]
+            assert before.endswith("urls.path("), f"{template.name}: {found[0]} by hand"
+    for script in sorted((WEB / "static").glob("*.js")):
+        text = script.read_text(encoding="utf-8")
+        assert not re.findall(r"""["'`]/[^"'`\s]*""", text), script.name
+
+
+def test_the_console_works_under_a_base_url(index):
+    """Behind a proxy at /archive-app/ (Datasette's `base_url`): every link, form and script of
+    the pages starts with it, the request page polls its JSON there, and the staff-only and
+    CSRF refusals still hold."""
+    ds = make_datasette(index["db"], users_file=index["users"], base_url=BASE)
+    staff = cookie_for(ds, "tanaka")
+    paths = [
+        "/",
+        "/-/search?q=人材",
+        f"/-/video/{LECTURE}",
+        f"/-/channel/{SAMPLE_CHANNEL}",
+        "/-/requests",
+        f"/-/requests/{index['video_request']}",
+        "/-/resync",
+        "/-/video/notAVideo00",
+        "/archive",
+    ]
+    pages = fetch(ds, *[("get", p, {"cookies": staff}) for p in paths])
+    for path, page in zip(paths, pages, strict=True):
+        assert page.status_code == (404 if "notAVideo" in path else 200), path
+        links = re.findall(r'(?:href|action|src|data-state-url)="(/[^"]*)"', page.text)
+        assert links and not [x for x in links if not x.startswith(BASE)], (path, links)
+    request_page = pages[paths.index(f"/-/requests/{index['video_request']}")].text
+    state_url = unescape(re.search(r'data-state-url="([^"]+)"', request_page)[1])
+    menu = pages[paths.index("/-/search?q=人材")].text.split("<nav", 1)[1].split("</nav>")[0]
+    [state, threads, refused] = fetch(
+        ds,
+        ("get", PrefixedUrlString(state_url), {"cookies": staff}),
+        ("get", "/-/threads", {"cookies": cookie_for(ds, "sato")}),
+        ("post", "/-/resync", {"cookies": staff, "data": {"kind": "videos", "videos": LECTURE}}),
+    )
+    assert state.status_code == 200 and state.json()["id"] == index["video_request"]
+    assert re.search(rf'href="{BASE}-/search" aria-current="page"', menu)
+    assert threads.status_code == 403  # Datasette's pages about the server: staff only
+    assert refused.status_code == 403 and "ページを再読み込み" in refused.text

@@ -28,8 +28,9 @@ def _plain(markdown: str) -> str:
     return markdown.replace("**", "").replace("`", "")
 
 
-def metadata(database_name: str = "archive") -> dict:
-    """Datasette metadata for an index served under `database_name` (the file's stem)."""
+def metadata(database_name: str = "archive", base_url: str = "/") -> dict:
+    """Datasette metadata for an index served under `database_name` (the file's stem), at
+    Datasette's `base_url` (the links in the database's description start with it)."""
     tables = {
         name: {
             "description": entry["description"],
@@ -41,10 +42,11 @@ def metadata(database_name: str = "archive") -> dict:
     # The SQL of a canned query is a screen long: analysts come for the form and the rows.
     queries = {name: {**query, "hide_sql": True} for name, query in canned_queries().items()}
     search_form = (
-        f'<form class="archivesync-search" action="/{database_name}/search" method="get">'
+        f'<form class="archivesync-search" action="{base_url}{database_name}/search" method="get">'
         '<label>Search videos / 動画を検索 <input type="search" name="q" size="40"></label> '
         '<button type="submit">Search</button></form>'
-        '<p>The Japanese console: <a href="/-/search">検索</a> · <a href="/">概要</a></p>'
+        f'<p>The Japanese console: <a href="{base_url}-/search">検索</a> · '
+        f'<a href="{base_url}">概要</a></p>'
     )
     return {
         "title": "archivesync: the channel's video index",

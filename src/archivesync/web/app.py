@@ -53,7 +53,7 @@ def make_datasette(
 
     register_plugin()
     path = Path(db_path)
-    meta = metadata(path.stem)
+    meta = metadata(path.stem, base_url=settings.get("base_url", "/"))
     # Kept on the instance, not in the metadata: /-/metadata.json would show the paths.
     console = {
         "db_path": str(path.resolve()),

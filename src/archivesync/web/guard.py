@@ -112,19 +112,27 @@ def _without_cookie(scope, name: str):
     return {**scope, "headers": headers}
 
 
-async def _plain(send, status: int, text: str, extra=(), *, as_json: bool = False):
+def route_path(datasette, path: str) -> str:
+    """The path as Datasette routes it: without the `base_url` prefix, when it has one."""
+    base = datasette.setting("base_url") or "/"
+    return "/" + path[len(base) :] if base != "/" and path.startswith(base) else path
+
+
+async def _plain(urls, send, status: int, text: str, extra=(), *, as_json: bool = False):
     # Answered before Datasette (and its CSRF layer) runs: a short page of our own, or
     # Datasette's JSON error shape for a .json path.
     if as_json:
         body = json.dumps({"ok": False, "error": text}, ensure_ascii=False).encode()
         kind = b"application/json; charset=utf-8"
     else:
+        css, home = urls.path("/-/console/console.css"), urls.instance()
+        login = urls.path("/-/login")
         body = (
             '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{text}</title><link rel="stylesheet" href="/-/console/console.css">'
-            f'</head><body><main><h1>{text}</h1><p><a href="/">概要へ戻る</a> · '
-            '<a href="/-/login">ログイン</a></p></main></body></html>'
+            f'<title>{text}</title><link rel="stylesheet" href="{css}">'
+            f'</head><body><main><h1>{text}</h1><p><a href="{home}">概要へ戻る</a> · '
+            f'<a href="{login}">ログイン</a></p></main></body></html>'
         ).encode()
         kind = b"text/html; charset=utf-8"
     await send(
@@ -168,8 +176,11 @@ def wrap(datasette, app):
             await send(message)
 
         if scope.get("method") == "POST" and cross_site(scope):
-            return await _plain(send_with_headers, 403, "別のサイトからの送信は受け付けません")
-        path = scope.get("path", "")
+            return await _plain(
+                datasette.urls, send_with_headers, 403, "別のサイトからの送信は受け付けません"
+            )
+        # Behind a proxy with Datasette's `base_url`, paths arrive with its prefix.
+        path = route_path(datasette, scope.get("path", ""))
         cookie = SimpleCookie()
         try:
             cookie.load(_headers(scope).get("cookie", ""))
@@ -188,6 +199,7 @@ def wrap(datasette, app):
         scope = {**scope, access.SESSION_KEY: session}
         if STAFF_ONLY.match(path) and (session is None or session.user["role"] != "staff"):
             return await _plain(
+                datasette.urls,
                 send_with_headers,
                 403,
                 "職員アカウントのみ表示できます",

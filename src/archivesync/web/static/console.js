@@ -1,8 +1,9 @@
-// Follows a resync request to its outcome without a reload: polls /-/requests/ID.json.
+// Follows a resync request to its outcome without a reload: polls the request's JSON, whose URL
+// the page gives (data-state-url, written with the console's base URL): no path is written here.
 (function () {
   var box = document.getElementById("request");
   if (!box || box.dataset.finished === "true") return;
-  var id = box.dataset.id;
+  var stateUrl = box.dataset.stateUrl;
   function show(state) {
     var status = document.getElementById("status");
     status.textContent = state.status_label;
@@ -31,7 +32,7 @@
     box.dataset.finished = state.finished ? "true" : "false";
   }
   function poll() {
-    fetch("/-/requests/" + id + ".json", { credentials: "same-origin" })
+    fetch(stateUrl, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (state) {
         show(state);
@@ -45,7 +46,7 @@
 // No inline script anywhere (the Content-Security-Policy forbids it): page behaviour lives here.
 
 // Resync form: typing in a field selects its kind, so a pasted URL is sent as a video request.
-document.querySelectorAll('form[action="/-/resync"] fieldset').forEach(function (fs) {
+document.querySelectorAll("#resync-form fieldset").forEach(function (fs) {
   fs.addEventListener("input", function (e) {
     if (e.target.name === "kind") return;
     var radio = fs.querySelector("input[name=kind]");
