@@ -309,3 +309,44 @@ def test_the_console_works_under_a_base_url(index):
     assert re.search(rf'href="{BASE}-/search" aria-current="page"', menu)
     assert threads.status_code == 403  # Datasette's pages about the server: staff only
     assert refused.status_code == 403 and "ページを再読み込み" in refused.text
+
+
+def _table_rows(table: str) -> list[list[str]]:
+    return [
+        re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1])
+    ]
+
+
+def test_a_long_daily_series_is_tabled_by_month_and_a_short_one_day_by_day():
+    from datetime import date, timedelta
+
+    start = date(2022, 1, 1)
+    days = [((start + timedelta(d)).isoformat(), d % 7) for d in range(1_700)]
+    daily = charts.Figures("日別の再生回数", "日付", rows=days, by_month="sum")
+    rows = _table_rows(daily.table())
+    months = sorted({label[:7] for label, _ in days})
+    assert [r[0] for r in rows] == months  # one row a month, not 1,700
+    january = [v for label, v in days if label.startswith("2022-01")]
+    assert rows[0] == ["2022-01", str(sum(january)), charts.count_label(sum(january) / 31), "31"]
+    assert "1,700 件" in str(daily.table()) and "<caption>" in str(daily.table())
+    assert "2022-01-01〜" in daily.summary()  # the sentence still speaks of the days
+    # A running total gives each month's last observation.
+    total = charts.Figures("累計再生回数", "観測日", rows=days, by_month="last")
+    assert _table_rows(total.table())[0] == ["2022-01", "2", "2022-01-31"]
+    # Short: every day as it is.
+    short = charts.Figures("日別の再生回数", "日付", rows=days[:30], by_month="sum")
+    assert _table_rows(short.table()) == [[label, str(v)] for label, v in days[:30]]
+
+
+def test_the_video_pages_daily_views_table_stays_short(ds):
+    [page] = fetch(ds, ("get", f"/-/video/{ROUNDTABLE}", {}))
+    figure = page.text.split('id="daily-chart"', 1)[1].split("</figure>", 1)[0]
+    days = int(re.search(r"の ([\d,]+) 件。", figure)[1].replace(",", ""))
+    rows = _table_rows(figure)
+    assert days > charts.LONG_DAILY  # the sample's analytics are long enough to matter
+    assert 1 <= len(rows) <= days / 28 + 1, len(rows)
+    # The figures day by day stay one link away, in Datasette.
+    link = re.search(r'<a href="([^"]+)">video_daily_metrics', page.text)[1]
+    [table] = fetch(ds, ("get", unescape(link).replace("?", ".json?") + "&_size=max", {}))
+    assert table.status_code == 200 and len(table.json()["rows"]) == min(days, 1000)

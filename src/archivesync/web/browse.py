@@ -162,6 +162,7 @@ async def video(request, datasette):
         "累計再生回数",
         "観測日",
         views,
+        by_month="last",
     )
     if page["daily_series"]:
         daily = [(d.isoformat(), n) for d, n in page["daily_series"]]
@@ -170,6 +171,7 @@ async def video(request, datasette):
             "日別の再生回数",
             "日付",
             daily,
+            by_month="sum",
         )
     if page["retention"]:
         duration = v["duration_seconds"] or 0
@@ -244,9 +246,12 @@ async def channel(request, datasette):
     return await render(datasette, request, "channel.html", page)
 
 
-def _chart(svg, what: str, key: str, rows: list, fmt=charts.count_label) -> dict:
-    """A chart and its text alternative (a sentence and the figures as a table)."""
-    return {"svg": svg, "figures": charts.Figures(what, key, fmt, rows)}
+def _chart(
+    svg, what: str, key: str, rows: list, fmt=charts.count_label, by_month: str | None = None
+) -> dict:
+    """A chart and its text alternative (a sentence and the figures as a table; a long daily
+    series tabled by month, see charts.Figures)."""
+    return {"svg": svg, "figures": charts.Figures(what, key, fmt, rows, by_month)}
 
 
 def _every_month(monthly: list[dict], most: int = 120) -> list[tuple[int, int, dict | None]]:

@@ -241,6 +241,11 @@ def retention_chart(
     return Markup("".join(parts))
 
 
+# A daily series longer than this is tabled by month: 62 rows (two months) can still be read
+# row by row with a screen reader; years of days (1,700 rows) cannot.
+LONG_DAILY = 62
+
+
 @dataclass
 class Figures:
     """A chart's text alternative: what is counted, and its figures row by row."""
@@ -249,6 +254,10 @@ class Figures:
     key: str  # 月
     unit_format: Callable[[float], str] = count_label
     rows: list[tuple[str, float]] = field(default_factory=list)
+    # Rows labelled by day (YYYY-MM-DD) whose long series is tabled by month: "sum" for counts
+    # per day (the month's total and daily mean), "last" for a running total (the month's
+    # last observation). None: every row as it is.
+    by_month: str | None = None
 
     def summary(self) -> str:
         """One sentence: the span, the highest figure and when, the latest figure."""
@@ -265,13 +274,45 @@ class Figures:
         )
 
     def table(self) -> Markup:
-        """The figures as a table a screen reader can read."""
-        body = "".join(
-            f'<tr><th scope="row">{escape(label)}</th>'
-            f'<td class="num">{escape(self.unit_format(value))}</td></tr>'
-            for label, value in self.rows
+        """The figures as a table a screen reader can read: a long daily series by month."""
+        if self.by_month and len(self.rows) > LONG_DAILY:
+            return self._monthly_table()
+        return _table(
+            None, [self.key, self.what], [[label, self.unit_format(v)] for label, v in self.rows]
         )
-        return Markup(
-            f'<table class="chart-data"><thead><tr><th scope="col">{escape(self.key)}</th>'
-            f'<th scope="col">{escape(self.what)}</th></tr></thead><tbody>{body}</tbody></table>'
+
+    def _monthly_table(self) -> Markup:
+        months: dict[str, list[tuple[str, float]]] = {}
+        for label, value in self.rows:
+            months.setdefault(label[:7], []).append((label, value))
+        fmt = self.unit_format
+        caption = (
+            f"{self.key}ごとの {len(self.rows):,} 件を月ごとにまとめた表 (グラフは{self.key}ごと)"
         )
+        if self.by_month == "last":
+            head = ["月", f"{self.what} (月の最後の観測)", "観測日"]
+            body = [[m, fmt(days[-1][1]), days[-1][0]] for m, days in months.items()]
+        else:
+            head = ["月", f"{self.what} (月の合計)", "1 日平均", "日数"]
+            body = [
+                [m, fmt(sum(v for _, v in days)), fmt(sum(v for _, v in days) / len(days)),
+                 str(len(days))]
+                for m, days in months.items()
+            ]  # fmt: skip
+        return _table(caption, head, body)
+
+
+def _table(caption: str | None, head: list[str], body: list[list[str]]) -> Markup:
+    """A table of figures: the first cell of a row heads it, the others are numbers."""
+    rows = "".join(
+        f'<tr><th scope="row">{escape(first)}</th>'
+        + "".join(f'<td class="num">{escape(cell)}</td>' for cell in rest)
+        + "</tr>"
+        for first, *rest in body
+    )
+    heads = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
+    top = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return Markup(
+        f'<table class="chart-data">{top}<thead><tr>{heads}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
