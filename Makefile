@@ -25,10 +25,11 @@ test: $(STAMP)
 	@echo "*** Again with the clock a year ahead: the tests that decide by date (marker 'dates')."
 	ARCHIVESYNC_CLOCK_AHEAD_DAYS=365 $(BIN)/python -m pytest -q -m dates
 
-# Browser tests only, saving a screenshot of every console page into docs/screenshots/.
+# Browser tests only, saving screenshots into docs/screenshots/: the walk-throughs of
+# test_browser.py, and every console page as test_accessibility.py checks it (pages/).
 screenshots: $(STAMP)
 	ARCHIVESYNC_REQUIRE_BROWSER=1 ARCHIVESYNC_SCREENSHOTS=docs/screenshots \
-	  $(BIN)/python -m pytest -q tests/test_browser.py
+	  $(BIN)/python -m pytest -q tests/test_browser.py tests/test_accessibility.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

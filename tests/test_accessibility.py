@@ -8,6 +8,8 @@ daemon for the module, one signed-in browser context per role.
 PAGES is the list every page is checked from. To check a new page, append one entry:
 ``("audit", "staff", "/-/audit")`` (a name for the screenshot and the test id, who opens it:
 "visitor", "analyst" or "staff", and the path; ``{request_id}`` is replaced by a queued request).
+Each page checked is also a screenshot, `pages/NAME.png` in the screenshot directory (`make
+screenshots`: docs/screenshots/pages/), so the manuals can show every page.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from archivesync.demo import ROUNDTABLE
 from archivesync.sync import requests as queue
 from archivesync.sync.run import Target
 
-from .browser import VIEWPORT, login, skip_without_chromium
+from .browser import VIEWPORT, login, shot, skip_without_chromium
 from .helpers import SAMPLE_CHANNEL
 
 skip_without_chromium()
@@ -102,7 +104,9 @@ def _too_wide(pg) -> list[str]:
 
 
 @pytest.mark.parametrize("name, who, path", PAGES, ids=[p[0] for p in PAGES])
-def test_page_has_no_axe_violation_and_fits_375px(contexts, site, request_id, name, who, path):
+def test_page_has_no_axe_violation_and_fits_375px(
+    contexts, site, request_id, shots, name, who, path
+):
     pg = contexts[who].new_page()
     pg.set_default_timeout(10_000)
     try:
@@ -110,6 +114,8 @@ def test_page_has_no_axe_violation_and_fits_375px(contexts, site, request_id, na
         assert pg.get_attribute("html", "lang") == "ja"
         results = axe_module.Axe().run(pg, options=AXE_OPTIONS)
         assert results.violations_count == 0, f"{name}:\n{_axe_report(results)}"
+        (shots / "pages").mkdir(exist_ok=True)
+        shot(pg, shots, f"pages/{name}")
         pg.set_viewport_size(NARROW)
         wide = pg.evaluate("document.documentElement.scrollWidth")
         assert wide <= NARROW["width"], f"{name} is {wide}px wide at 375px: {_too_wide(pg)}"
