@@ -161,6 +161,10 @@ CONSOLE_CASES = [
         ("移行の費用は国が負担する", ("transcripts",)),
         ("オープンデータ", ("chapters", "other")),
         ("心理的安全性", ("titles", "chapters")),
+        # Filters ride along: key=value entries are the page's other fields.
+        ("人材", ("transcripts", "year=2022")),
+        ("重点取り組み事項", ()),  # words find the spelling 重点取組事項 ...
+        ("重点取り組み事項", ("exact=1",)),  # ... unless spelling variants are off
     ]
 ]
 
@@ -169,7 +173,8 @@ CONSOLE_CASES = [
 def _console_and_link(db_path, mode: str, query: str, scope: tuple) -> tuple:
     """The console's page and CSV for a search, the page of the Datasette query it links to,
     and that query's rows as JSON (once per case: two tests read them)."""
-    params = {"q": query, "mode": mode, "in": list(scope)}
+    params = {"q": query, "mode": mode, "in": [s for s in scope if "=" not in s]}
+    params.update(s.split("=", 1) for s in scope if "=" in s)
 
     async def go():
         ds = make_datasette(db_path)
