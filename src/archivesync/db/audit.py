@@ -187,3 +187,31 @@ def end_sessions_of(db: Database, user: str, at: datetime, reason: str) -> int:
         [format_utc(at), reason, user],
     )
     return cursor.rowcount
+
+
+# A change to the users file that must end the person's open sessions, and the reason given.
+ENDS_SESSIONS = {"user_removed": "user_removed", "password_changed": "password_changed"}
+
+
+def record_user_change(
+    db: Database,
+    action: str,
+    *,
+    at: datetime,
+    actor: str | None,
+    target: str,
+    remote_addr: str | None = None,
+) -> int:
+    """Audit a change to the users file (from the CLI or the console); a removal or a new
+    password also ends the person's open sessions. Returns the audit row's id."""
+    reason = ENDS_SESSIONS.get(action)
+    ended = end_sessions_of(db, target, at, reason) if reason else 0
+    return record(
+        db,
+        action,
+        at=at,
+        actor=actor,
+        target=target,
+        remote_addr=remote_addr,
+        detail=f"{ended} open session(s) ended" if ended else None,
+    )
