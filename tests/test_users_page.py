@@ -383,3 +383,30 @@ def test_a_read_only_users_file_is_shown_but_never_changed(site):
         assert _audit(site["db"], "user_added") == []
     finally:
         site["users"].chmod(0o600)
+
+
+# --- signed out: told why -----------------------------------------------------------------
+
+
+def test_a_person_signed_out_by_idle_time_or_a_new_password_is_told_why(site):
+    ds, clock = site["ds"], site["clock"]
+    staff = _login(ds, STAFF, STAFF_PASSWORD)
+    clock.now += timedelta(minutes=31)
+    answer = _get(ds, "/-/users", staff)
+    assert answer.status_code == 302
+    assert answer.headers["location"] == "/-/login?next=%2F-%2Fusers&ended=idle"
+    assert "ds_actor=;" in answer.headers["set-cookie"]
+    login_page = _get(ds, answer.headers["location"])
+    assert "しばらく操作がなかったため" in login_page.text and 'role="status"' in login_page.text
+    assert [r for r in _audit(site["db"]) if r[0] == "session_expired"] == [
+        ("session_expired", STAFF, STAFF, "idle")
+    ]
+    # A page open to visitors says it at the top; the next request no longer does.
+    analyst = _login(ds, ANALYST, ANALYST_PASSWORD)
+    staff = _login(ds, STAFF, STAFF_PASSWORD)
+    _post(ds, staff, "/-/users/sato", {"action": "reset", "password": "fresh-start-22"})
+    overview = _get(ds, "/", analyst)
+    assert overview.status_code == 200 and "パスワードが変更されたため" in overview.text
+    assert "パスワードが変更されたため" not in _get(ds, "/").text
+    # An unknown reason in the address shows nothing.
+    assert 'role="status"' not in _get(ds, "/-/login?ended=<b>x</b>").text

@@ -157,12 +157,10 @@ def start_session(
     )
 
 
-def get_session(db: Database, token: str) -> dict | None:
-    """The open session of a cookie's token, or None."""
-    return next(
-        db.query("SELECT * FROM sessions WHERE id = ? AND ended_at IS NULL", [token_id(token)]),
-        None,
-    )
+def get_session(db: Database, token: str, *, ended: bool = False) -> dict | None:
+    """The open session of a cookie's token (or an ended one too, with `ended`), or None."""
+    sql = "SELECT * FROM sessions WHERE id = ?" + ("" if ended else " AND ended_at IS NULL")
+    return next(db.query(sql, [token_id(token)]), None)
 
 
 def touch_session(db: Database, token: str, at: datetime) -> None:

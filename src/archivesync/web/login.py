@@ -28,7 +28,7 @@ from archivesync.web import access, sessions
 from archivesync.web import users as users_mod
 from archivesync.web.access import SESSION_KEY, config
 from archivesync.web.respond import render
-from archivesync.web.text import jst
+from archivesync.web.text import ENDED_LABELS, jst
 
 LOCK_AFTER = 5
 LOCK_WINDOW = timedelta(minutes=15)
@@ -225,13 +225,11 @@ async def login(request, datasette):
             status = 503
         else:
             error = "ユーザー名またはパスワードが違います。"
-    response = await render(
-        datasette,
-        request,
-        "login.html",
-        {"error": error, "next": next_path, "username": username},
-        status,
-    )
+    context = {"error": error, "next": next_path, "username": username}
+    if request.method != "POST" and request.args.get("ended") in ENDED_LABELS:
+        # Sent here by access.login_redirect: why the person was signed out.
+        context["session_ended"] = ENDED_LABELS[request.args["ended"]]
+    response = await render(datasette, request, "login.html", context, status)
     response.headers.update(headers)
     return response
 
