@@ -285,8 +285,8 @@ def test_the_content_security_policy_breaks_nothing(page, site):
     )
     login(page, site, STAFF, STAFF_PASSWORD)
     page.wait_for_url(site["url"] + "/")
-    for path in ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/audit",
-                 "/archive", "/archive/videos", "/archive?sql=select+1"]:  # fmt: skip
+    console = ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/audit", "/-/users"]
+    for path in [*console, "/-/password", "/archive", "/archive/videos", "/archive?sql=select+1"]:
         response = page.goto(site["url"] + path)
         assert response.status == 200, path
     # Datasette's SQL editor (CodeMirror, started by an inline script allowed by its hash).
