@@ -408,5 +408,8 @@ def test_a_person_signed_out_by_idle_time_or_a_new_password_is_told_why(site):
     overview = _get(ds, "/", analyst)
     assert overview.status_code == 200 and "パスワードが変更されたため" in overview.text
     assert "パスワードが変更されたため" not in _get(ds, "/").text
-    # An unknown reason in the address shows nothing.
+    # An unknown reason or a name that is no login id in the address shows nothing.
+    forged = _get(ds, "/-/users?done=added&name=攻撃者%20を", staff)
+    assert forged.status_code == 200 and "追加しました" not in forged.text
+    assert "sato を追加しました" in _get(ds, "/-/users?done=added&name=sato", staff).text
     assert 'role="status"' not in _get(ds, "/-/login?ended=<b>x</b>").text

@@ -115,10 +115,11 @@ def _rows(users: dict[str, dict]) -> list[dict]:
 
 
 def _done(request) -> str | None:
+    """What the redirect after a change says was done (a login id only, never other text)."""
     done, name = request.args.get("done"), request.args.get("name") or ""
-    if done not in DONE_JA:
+    if done not in DONE_JA or (name and not users_mod.NAME_PATTERN.match(name)):
         return None
-    return DONE_JA[done].format(name=name[:64])
+    return DONE_JA[done].format(name=name)
 
 
 def _redirect(datasette, path: str, **params) -> Response:
