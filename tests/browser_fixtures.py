@@ -36,7 +36,9 @@ ANALYST, ANALYST_PASSWORD = "suzuki", "battery-staple-7"
 def site(tmp_path_factory):
     """Emulator, a synced index, a users file, the daemon and the server.
 
-    {"url", "db", "users", "daemon", "server", "staff": (name, password), "analyst": (...)}
+    {"url", "db", "users", "daemon", "server", "emulator", "staff": (name, password),
+    "analyst": (...)}; the emulator's knobs (latency_ms) may be turned by a test that puts them
+    back.
     """
     root = tmp_path_factory.mktemp("web")
     db = root / "archive.db"
@@ -66,6 +68,7 @@ def site(tmp_path_factory):
                 "users": users,
                 "daemon": daemon,
                 "server": server,
+                "emulator": emu,
                 "staff": (STAFF, STAFF_PASSWORD),
                 "analyst": (ANALYST, ANALYST_PASSWORD),
             }

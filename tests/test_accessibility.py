@@ -54,6 +54,10 @@ PAGES = [
     ("forbidden", "analyst", "/-/resync"),
     ("audit", "staff", "/-/audit"),
     ("audit-filtered", "staff", "/-/audit?action=login"),
+    ("users", "staff", "/-/users?done=added&name=suzuki"),
+    ("user", "staff", "/-/users/suzuki"),
+    ("password", "analyst", "/-/password"),
+    ("login-signed-out", "visitor", "/-/login?ended=idle"),
 ]
 
 
@@ -110,7 +114,10 @@ def test_page_has_no_axe_violation_and_fits_375px(
     pg = contexts[who].new_page()
     pg.set_default_timeout(10_000)
     try:
-        pg.goto(site["url"] + path.format(request_id=request_id))
+        response = pg.goto(site["url"] + path.format(request_id=request_id))
+        # The page itself, not a login page or an error in its place (unless it is one).
+        assert response.ok is (name not in ("not-found", "forbidden")), (name, response.status)
+        assert ("/-/login" in pg.url) is name.startswith("login"), (name, pg.url)
         assert pg.get_attribute("html", "lang") == "ja"
         results = axe_module.Axe().run(pg, options=AXE_OPTIONS)
         assert results.violations_count == 0, f"{name}:\n{_axe_report(results)}"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from archivesync.demo import ROUNDTABLE
+from archivesync.web.users import add_user
 
 from .browser import VIEWPORT, login, shot, skip_without_chromium
 from .browser_fixtures import ANALYST, ANALYST_PASSWORD, LECTURE, STAFF, STAFF_PASSWORD
@@ -283,8 +285,8 @@ def test_the_content_security_policy_breaks_nothing(page, site):
     )
     login(page, site, STAFF, STAFF_PASSWORD)
     page.wait_for_url(site["url"] + "/")
-    for path in ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/audit",
-                 "/archive", "/archive/videos", "/archive?sql=select+1"]:  # fmt: skip
+    console = ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/audit", "/-/users"]
+    for path in [*console, "/-/password", "/archive", "/archive/videos", "/archive?sql=select+1"]:
         response = page.goto(site["url"] + path)
         assert response.status == 200, path
     # Datasette's SQL editor (CodeMirror, started by an inline script allowed by its hash).
@@ -295,3 +297,193 @@ def test_the_content_security_policy_breaks_nothing(page, site):
     page.fill("textarea[name=videos]", "https://youtu.be/kD7mQx2LrVw")
     assert page.is_checked("input[name=kind][value=videos]")
     assert violations == []
+
+
+# --- login, sessions, the audit trail, headers (issue 19.2, 19.3) --------------------------
+# Each test signs in as a person of its own (added to the site's users file here), so that a
+# lockout or an aged session disturbs no other test of the module.
+
+
+def _audit_rows(db: Path, *people: str) -> list[tuple]:
+    """(action, actor, target, outcome) of the audit rows naming any of `people`, oldest first."""
+    marks = ",".join("?" * len(people))
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            "SELECT action, actor, target, outcome FROM audit_log "
+            f"WHERE actor IN ({marks}) OR target IN ({marks}) ORDER BY id",
+            [*people, *people],
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def test_five_wrong_passwords_lock_the_name_even_for_the_right_one(page, site, shots):
+    add_user(site["users"], "lock.test", "lock-test-pass-1", role="analyst")
+    for attempt in range(1, 6):
+        login(page, site, "lock.test", f"wrong-password-{attempt}")
+        alert = page.inner_text("[role=alert]")
+        assert ("ロックされています" in alert) is (attempt == 5), (attempt, alert)
+    login(page, site, "lock.test", "lock-test-pass-1")
+    assert "/-/login" in page.url
+    alert = page.inner_text("[role=alert]")
+    # Until when, in Tokyo time (15 minutes after the 5th failure).
+    until = re.search(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) まで", alert)
+    assert until and "ロックされています" in alert and "もう一度お試しください" in alert, alert
+    assert page.input_value("input[name=username]") == "lock.test"
+    assert page.input_value("input[name=password]") == ""
+    assert "ds_actor" not in {c["name"] for c in page.context.cookies()}
+    shot(page, shots, "login-locked")
+    outcomes = [r[3] for r in _audit_rows(site["db"], "lock.test")]
+    assert outcomes == ["bad_password"] * 5 + ["locked"]
+
+
+def test_an_idle_session_ends_on_the_next_page_with_a_japanese_message(page, site):
+    add_user(site["users"], "idle.test", "idle-test-pass-1")
+    login(page, site, "idle.test", "idle-test-pass-1")
+    page.wait_for_url(site["url"] + "/")
+    assert page.locator("a[href='/-/resync']").count() == 1
+    # The session was last seen 31 minutes ago (the server's idle time is 30 minutes).
+    aged = (datetime.now(UTC) - timedelta(minutes=31)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    conn = sqlite3.connect(site["db"], timeout=10)
+    with conn:
+        changed = conn.execute(
+            "UPDATE sessions SET last_seen_at = ? WHERE user = 'idle.test' AND ended_at IS NULL",
+            [aged],
+        ).rowcount
+    conn.close()
+    assert changed == 1
+    page.goto(site["url"] + "/-/resync")
+    assert re.search(r"/-/login\?next=%2F-%2Fresync&ended=idle$", page.url), page.url
+    assert "しばらく操作がなかったため" in page.inner_text("main [role=status]")
+    assert "ds_actor" not in {c["name"] for c in page.context.cookies()}
+    assert _audit_rows(site["db"], "idle.test")[-1] == (
+        "session_expired",
+        "idle.test",
+        "idle.test",
+        "idle",
+    )
+    # Signing in again leads back to the page asked for.
+    page.fill("input[name=username]", "idle.test")
+    page.fill("input[name=password]", "idle-test-pass-1")
+    page.click("form.card button[type=submit]")
+    page.wait_for_url(site["url"] + "/-/resync")
+
+
+def test_every_action_in_the_browser_lands_in_the_audit_trail(page, site, shots):
+    pg, emu = page, site["emulator"]
+    me, other = "audit.staff", "audit.new"
+    add_user(site["users"], me, "audit-staff-pass-1", display_name="監査 花子")
+    login(pg, site, me, "wrong-password")
+    login(pg, site, me, "audit-staff-pass-1")
+    pg.wait_for_url(site["url"] + "/")
+    # Two resyncs. The API answers slowly, so the first (a full sync: many calls) runs for
+    # long and the second waits behind it: it can be cancelled from its page.
+    emu.latency_ms = 3000
+    try:
+        pg.goto(site["url"] + "/-/resync")
+        pg.check("input[name=kind][value=channel]")
+        pg.check("input[name=mode][value=full]")
+        pg.click("form[action='/-/resync'] button[type=submit]")
+        pg.wait_for_url(re.compile(r"/-/requests/\d+$"))
+        pg.goto(site["url"] + "/-/resync")
+        pg.fill("textarea[name=videos]", "bR5tY2uHc9k")
+        pg.click("form[action='/-/resync'] button[type=submit]")
+        pg.wait_for_url(re.compile(r"/-/requests/\d+$"))
+        pg.click("#cancel button")
+        pg.wait_for_selector("#status:has-text('取り消し')")
+    finally:
+        emu.latency_ms = 0
+    # The users page: add someone, reset their password, remove them.
+    pg.click("header nav a[href='/-/users']")
+    pg.fill("input[name=id]", other)
+    pg.fill("input[name=display_name]", "新人 太郎")
+    pg.check("input[name=role][value=analyst]")
+    pg.fill("input[name=password]", "audit-new-pass-1")
+    pg.click("form[action='/-/users'] button[type=submit]")
+    assert f"{other} を追加しました" in pg.inner_text("[role=status]")
+    assert "新人 太郎" in pg.inner_text("table")
+    shot(pg, shots, "users")
+    pg.click(f"a[href='/-/users/{other}']")
+    pg.fill("input[name=password]", "audit-new-pass-2")
+    pg.click("button:has-text('パスワードを再設定する')")
+    assert "パスワードを再設定しました" in pg.inner_text("[role=status]")
+    shot(pg, shots, "user")
+    pg.click(f"button:has-text('新人 太郎 ({other}) を削除する')")
+    pg.wait_for_url(re.compile(r"/-/users\?done=removed"))
+    assert other not in pg.inner_text("table")
+    # One's own password, from the header's link.
+    pg.click("header a[href='/-/password']")
+    pg.fill("input[name=current_password]", "audit-staff-pass-1")
+    pg.fill("input[name=new_password]", "audit-staff-pass-2")
+    pg.fill("input[name=confirm_password]", "audit-staff-pass-2")
+    shot(pg, shots, "password")
+    pg.click("form[action='/-/password'] button[type=submit]")
+    assert "パスワードを変更しました" in pg.inner_text("[role=status]")
+    pg.click("header button:has-text('ログアウト')")
+    pg.wait_for_url(site["url"] + "/")
+    rows = [r[:3] for r in _audit_rows(site["db"], me, other)]
+    assert [r for r in rows if r[0].startswith("resync")] == [
+        ("resync_queued", me, rows[2][2]),
+        ("resync_queued", me, rows[3][2]),
+        ("resync_cancelled", me, rows[3][2]),
+    ]
+    assert [r for r in rows if not r[0].startswith("resync")] == [
+        ("login_failed", None, me),
+        ("login", me, me),
+        ("user_added", me, other),
+        ("password_changed", me, other),
+        ("user_removed", me, other),
+        ("password_changed", me, me),
+        ("logout", me, me),
+    ]
+    # Staff read it all on the audit page, in Japanese, with the display name.
+    login(pg, site, STAFF, STAFF_PASSWORD)
+    pg.goto(site["url"] + f"/-/audit?person={me}")
+    table = pg.inner_text("table")
+    labels = ["ログイン失敗", "ログイン", "再同期の依頼", "再同期の取り消し", "ユーザー追加"]
+    labels += ["パスワード変更", "ユーザー削除", "ログアウト", "監査 花子 (audit.staff)"]
+    for label in labels:
+        assert label in table, label
+    assert pg.locator("table tbody tr").count() == len(rows)
+    shot(pg, shots, "audit")
+
+
+def test_headers_and_cookie_flags_as_the_browser_sees_them(browser, site):
+    context = browser.new_context(viewport=VIEWPORT, locale="ja-JP")
+    pg = context.new_page()
+    try:
+        for path in ("/-/login", "/", "/archive"):
+            headers = pg.goto(site["url"] + path).all_headers()
+            csp = dict(
+                part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";")
+            )
+            assert "'unsafe-inline'" not in csp["script-src"], path
+            assert csp["frame-ancestors"] == "'none'", path
+            assert headers["x-content-type-options"] == "nosniff", path
+            assert headers["referrer-policy"] == "same-origin", path
+        login(pg, site, STAFF, STAFF_PASSWORD)
+        pg.wait_for_url(site["url"] + "/")
+        [cookie] = [c for c in context.cookies() if c["name"] == "ds_actor"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
+        assert pg.evaluate("document.cookie").find("ds_actor") == -1  # no script reads it
+    finally:
+        context.close()
+    # Behind a proxy on this machine (uvicorn trusts 127.0.0.1) that says the browser came
+    # over HTTPS, the session cookie is Secure.
+    context = browser.new_context(extra_http_headers={"X-Forwarded-Proto": "https"})
+    pg = context.new_page()
+    try:
+        pg.goto(site["url"] + "/-/login")
+        pg.fill("input[name=username]", STAFF)
+        pg.fill("input[name=password]", STAFF_PASSWORD)
+        with pg.expect_response(lambda r: r.url.endswith("/-/login") and r.status == 302) as r:
+            pg.click("form.card button[type=submit]")
+        set_cookie = r.value.all_headers()["set-cookie"]
+        assert "ds_actor=" in set_cookie and "; Secure" in set_cookie, set_cookie
+        assert "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie.replace("Lax", "lax")
+        # Chromium keeps a Secure cookie from 127.0.0.1 (a loopback origin counts as secure).
+        [cookie] = [c for c in context.cookies() if c["name"] == "ds_actor"]
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    finally:
+        context.close()

@@ -480,7 +480,8 @@ def test_console_pages_need_no_inline_script(console):
 
     ds = console["ds"]
     cookies = _cookies(_login(ds, "tanaka", "correct-horse-42"))
-    for path in ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/login"]:
+    paths = ["/", "/-/resync", "/-/search?q=DX", "/-/requests", "/-/login"]
+    for path in [*paths, "/-/users", "/-/users/sato", "/-/password"]:
         [page] = fetch(ds, ("get", path, {"cookies": cookies}))
         assert page.status_code == 200, path
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text), path

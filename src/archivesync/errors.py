@@ -105,4 +105,12 @@ class CatalogError(ArchiveSyncError):
 
 
 class UsersFileError(ConfigError):
-    """The users file is missing, unreadable or malformed, or a name or password is refused."""
+    """The users file is missing, unreadable or malformed, or a name or password is refused.
+
+    `reason` says which (a key the console turns into Japanese): "file", "name", "reserved",
+    "display_name", "role", "password", "exists", "missing", "self".
+    """
+
+    def __init__(self, message: str, reason: str = "file"):
+        super().__init__(message)
+        self.reason = reason

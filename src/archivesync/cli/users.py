@@ -9,8 +9,8 @@ import click
 
 from archivesync.cli.common import fail_cleanly
 from archivesync.db import audit
-from archivesync.db.schema import open_db
 from archivesync.web import users as users_mod
+from archivesync.web.user_changes import change_users
 
 __all__ = ["users_group"]
 
@@ -43,19 +43,9 @@ def _read_password() -> str:
     return line.rstrip("\r\n")
 
 
-def _record(db_path: str | None, action: str, name: str, end_sessions: str | None) -> None:
-    """Audit a change to the users file and end the user's sessions (with --db)."""
-    if not db_path:
-        return
-    now = datetime.now(UTC)
-    db = open_db(db_path)
-    try:
-        with db.conn:
-            ended = audit.end_sessions_of(db, name, now, end_sessions) if end_sessions else 0
-            detail = f"{ended} open session(s) ended" if ended else None
-            audit.record(db, action, at=now, actor=audit.os_user(), target=name, detail=detail)
-    finally:
-        db.close()
+def _change(db_path: str | None, name: str, change) -> str:
+    """Make a change to the users file, audited with the OS user (with --db)."""
+    return change_users(db_path, change, target=name, actor=audit.os_user(), at=datetime.now(UTC))
 
 
 @click.group("users")
@@ -84,12 +74,15 @@ def add_command(users_file, role, display_name, db_path, name):
     """Add NAME, or set a new password; the password is read from a prompt or stdin."""
     users_mod.check_name(name)
     users_mod.check_display_name(display_name)
-    new = users_mod.add_user(users_file, name, _read_password(), role, display_name)
-    if new:
-        _record(db_path, "user_added", name, None)
-    else:
-        _record(db_path, "password_changed", name, "password_changed")
-    click.echo(f"{'added' if new else 'updated'} {role} {name} in {users_file}", err=True)
+    password = _read_password()
+
+    def add() -> str:
+        new = users_mod.add_user(users_file, name, password, role, display_name)
+        return "user_added" if new else "password_changed"
+
+    action = _change(db_path, name, add)
+    done = "added" if action == "user_added" else "updated"
+    click.echo(f"{done} {role} {name} in {users_file}", err=True)
 
 
 @users_group.command("remove")
@@ -99,6 +92,10 @@ def add_command(users_file, role, display_name, db_path, name):
 @fail_cleanly
 def remove_command(users_file, db_path, name):
     """Remove NAME: it can no longer log in, and its open sessions end at their next request."""
-    users_mod.remove_user(users_file, name)
-    _record(db_path, "user_removed", name, "user_removed")
+
+    def remove() -> str:
+        users_mod.remove_user(users_file, name)
+        return "user_removed"
+
+    _change(db_path, name, remove)
     click.echo(f"removed {name} from {users_file}", err=True)

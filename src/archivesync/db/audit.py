@@ -157,12 +157,10 @@ def start_session(
     )
 
 
-def get_session(db: Database, token: str) -> dict | None:
-    """The open session of a cookie's token, or None."""
-    return next(
-        db.query("SELECT * FROM sessions WHERE id = ? AND ended_at IS NULL", [token_id(token)]),
-        None,
-    )
+def get_session(db: Database, token: str, *, ended: bool = False) -> dict | None:
+    """The open session of a cookie's token (or an ended one too, with `ended`), or None."""
+    sql = "SELECT * FROM sessions WHERE id = ?" + ("" if ended else " AND ended_at IS NULL")
+    return next(db.query(sql, [token_id(token)]), None)
 
 
 def touch_session(db: Database, token: str, at: datetime) -> None:
@@ -187,3 +185,31 @@ def end_sessions_of(db: Database, user: str, at: datetime, reason: str) -> int:
         [format_utc(at), reason, user],
     )
     return cursor.rowcount
+
+
+# A change to the users file that must end the person's open sessions, and the reason given.
+ENDS_SESSIONS = {"user_removed": "user_removed", "password_changed": "password_changed"}
+
+
+def record_user_change(
+    db: Database,
+    action: str,
+    *,
+    at: datetime,
+    actor: str | None,
+    target: str,
+    remote_addr: str | None = None,
+) -> int:
+    """Audit a change to the users file (from the CLI or the console); a removal or a new
+    password also ends the person's open sessions. Returns the audit row's id."""
+    reason = ENDS_SESSIONS.get(action)
+    ended = end_sessions_of(db, target, at, reason) if reason else 0
+    return record(
+        db,
+        action,
+        at=at,
+        actor=actor,
+        target=target,
+        remote_addr=remote_addr,
+        detail=f"{ended} open session(s) ended" if ended else None,
+    )

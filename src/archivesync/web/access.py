@@ -15,6 +15,8 @@ from archivesync.web import users as users_mod
 
 # Where web/guard.py leaves the checked session (web/sessions.py) of a request.
 SESSION_KEY = "archivesync.session"
+# ... and why a session that came with the request ended just now (sessions.Ended.reason).
+ENDED_KEY = "archivesync.session_ended"
 
 
 def config(datasette) -> dict:
@@ -67,7 +69,16 @@ def is_staff(datasette, request) -> bool:
     return user is not None and user["role"] == "staff"
 
 
+def session_ended(request) -> str | None:
+    """Why the session this request came with ended just now ("idle", ...), or None."""
+    return request.scope.get(ENDED_KEY)
+
+
 def login_redirect(datasette, request) -> Response:
-    """A redirect to the login page that comes back here afterwards."""
+    """A redirect to the login page that comes back here afterwards (saying why, when the
+    session ended just now)."""
     login = datasette.urls.path("/-/login")
-    return Response.redirect(f"{login}?" + urlencode({"next": request.full_path}))
+    params = {"next": request.full_path}
+    if session_ended(request):
+        params["ended"] = session_ended(request)
+    return Response.redirect(f"{login}?" + urlencode(params))

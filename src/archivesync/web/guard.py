@@ -187,16 +187,18 @@ def wrap(datasette, app):
         except Exception:  # a malformed header: treat as no cookie
             cookie = SimpleCookie()
         raw = cookie[sessions.COOKIE].value if sessions.COOKIE in cookie else None
-        session = None
+        session = ended = None
         if raw is not None and not NO_SESSION.match(path):
             session = await _session(datasette, scope, raw)
+            if isinstance(session, sessions.Ended):
+                session, ended = None, session.reason
             if session is None:
                 clear.append(
                     (b"set-cookie", f"{sessions.COOKIE}=; Max-Age=0; Path=/; HttpOnly".encode())
                 )
         if session is None and raw is not None:
             scope = _without_cookie(scope, sessions.COOKIE)
-        scope = {**scope, access.SESSION_KEY: session}
+        scope = {**scope, access.SESSION_KEY: session, access.ENDED_KEY: ended}
         if STAFF_ONLY.match(path) and (session is None or session.user["role"] != "staff"):
             return await _plain(
                 datasette.urls,

@@ -28,7 +28,7 @@ from archivesync.web import access, sessions
 from archivesync.web import users as users_mod
 from archivesync.web.access import SESSION_KEY, config
 from archivesync.web.respond import render
-from archivesync.web.text import jst
+from archivesync.web.text import ENDED_LABELS, jst
 
 LOCK_AFTER = 5
 LOCK_WINDOW = timedelta(minutes=15)
@@ -81,24 +81,47 @@ def _audit_name(name: str) -> str:
         return "(invalid name)"
 
 
+def _failed(db, target: str, now: datetime, remote_addr, outcome: str, detail=None) -> None:
+    with db.conn:
+        audit.record(
+            db,
+            "login_failed",
+            at=now,
+            actor=None,
+            target=target,
+            outcome=outcome,
+            remote_addr=remote_addr,
+            detail=detail,
+        )
+
+
+def is_locked(db_path: str, name: str, now: datetime) -> datetime | None:
+    """`locked_until` on the index at `db_path` (for forms that ask for a password again)."""
+    db = open_db(db_path, migrate=False)
+    try:
+        return locked_until(db, name, now)
+    finally:
+        db.close()
+
+
+def record_failure(db_path: str, name: str, now: datetime, remote_addr, detail: str) -> None:
+    """Audit a wrong password for `name` typed elsewhere than the login form (`detail` says
+    where): it counts towards the lockout like a failed login."""
+    db = open_db(db_path, migrate=False)
+    try:
+        _failed(db, _audit_name(name), now, remote_addr, "bad_password", detail)
+    finally:
+        db.close()
+
+
 def attempt(cfg: dict, name: str, password: str, now: datetime, remote_addr: str | None):
     """Try to log in: ("ok", actor, token), ("bad"|"locked"|"slowed", None, until or wait)."""
     db = open_db(cfg["db_path"], migrate=False)
     try:
         target = _audit_name(name)
 
-        def failed(outcome: str, detail: str | None = None) -> None:
-            with db.conn:
-                audit.record(
-                    db,
-                    "login_failed",
-                    at=now,
-                    actor=None,
-                    target=target,
-                    outcome=outcome,
-                    remote_addr=remote_addr,
-                    detail=detail,
-                )
+        def failed(outcome: str) -> None:
+            _failed(db, target, now, remote_addr, outcome)
 
         wait = address_wait(db, remote_addr, now)
         if wait is not None:
@@ -139,6 +162,17 @@ def safe_next(next_path: str | None) -> str:
     return "/"
 
 
+def set_session_cookie(response, datasette, request, user_id: str, token: str) -> None:
+    """Give the browser the session's cookie: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    response.set_cookie(
+        sessions.COOKIE,
+        sessions.cookie_value(datasette, user_id, token),
+        httponly=True,
+        samesite="lax",
+        secure=request.scheme == "https",
+    )
+
+
 def remote_addr(request) -> str | None:
     """The client's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
     client = request.scope.get("client")
@@ -172,13 +206,7 @@ async def login(request, datasette):
             result, actor, extra = "unavailable", None, None
         if result == "ok":
             response = Response.redirect(next_path)
-            response.set_cookie(
-                sessions.COOKIE,
-                sessions.cookie_value(datasette, actor["id"], extra),
-                httponly=True,
-                samesite="lax",
-                secure=request.scheme == "https",
-            )
+            set_session_cookie(response, datasette, request, actor["id"], extra)
             return response
         status = 401
         if result == "locked":
@@ -197,13 +225,11 @@ async def login(request, datasette):
             status = 503
         else:
             error = "ユーザー名またはパスワードが違います。"
-    response = await render(
-        datasette,
-        request,
-        "login.html",
-        {"error": error, "next": next_path, "username": username},
-        status,
-    )
+    context = {"error": error, "next": next_path, "username": username}
+    if request.method != "POST" and request.args.get("ended") in ENDED_LABELS:
+        # Sent here by access.login_redirect: why the person was signed out.
+        context["session_ended"] = ENDED_LABELS[request.args["ended"]]
+    response = await render(datasette, request, "login.html", context, status)
     response.headers.update(headers)
     return response
 

@@ -10,7 +10,8 @@ from sqlite_utils import Database
 
 from archivesync.analysts.readonly_sql import staff_reads
 from archivesync.web import data
-from archivesync.web.access import config, current_user, database_name
+from archivesync.web.access import config, current_user, database_name, session_ended
+from archivesync.web.text import ENDED_LABELS
 
 
 async def render(datasette, request, template: str, context: dict, status: int = 200):
@@ -24,6 +25,7 @@ async def render(datasette, request, template: str, context: dict, status: int =
         "db_name": db_name,
         "all_channels": await read(datasette, data.channels),
         "path": request.path,
+        "session_ended": ENDED_LABELS.get(session_ended(request) or ""),
     }
     html = await datasette.render_template(
         f"console/{template}", {**base, **context}, request=request

@@ -6,7 +6,7 @@ from importlib.resources import files
 
 from datasette.utils.asgi import NotFound, Response
 
-from archivesync.web import audit_page, browse, login, staff
+from archivesync.web import audit_page, browse, login, staff, users_page
 
 
 async def static_file(request, datasette):
@@ -30,6 +30,9 @@ ROUTES = [
     (r"^/-/resync$", staff.resync),
     (r"^/-/requests$", staff.request_list),
     (r"^/-/audit$", audit_page.audit_view),
+    (r"^/-/users$", users_page.users_view),
+    (r"^/-/users/(?P<name>[A-Za-z0-9][A-Za-z0-9._@-]{0,63})$", users_page.user_view),
+    (r"^/-/password$", users_page.password_view),
     (r"^/-/requests/(?P<id>\d+)(?:\.(?P<format>json))?$", staff.request_detail),
     (r"^/-/requests/(?P<id>\d+)/cancel$", staff.request_cancel),
     (r"^/-/search$", browse.search_view),

@@ -39,6 +39,14 @@ class Session:
     token: str
 
 
+@dataclass
+class Ended:
+    """A session that was open until this request, and why it ended: "idle", "max_age",
+    "user_removed" or "password_changed" (the console tells the person)."""
+
+    reason: str
+
+
 def credential(user: dict) -> str:
     """A fingerprint of the user's password hash: a new password changes it."""
     return hashlib.sha256(user["hash"].encode()).hexdigest()[:32]
@@ -85,23 +93,27 @@ def check(
     now: datetime,
     idle: timedelta,
     remote_addr: str | None = None,
-) -> Session | None:
-    """The session if it is still valid; None otherwise (an expired one is ended and audited)."""
+) -> Session | Ended | None:
+    """The session if it is still valid; Ended if it ended just now (an expired one is also
+    audited); None if the cookie names no open session."""
     try:
         users = users_mod.load(users_file)
     except users_mod.UsersFileError:
         return None
     db = open_db(db_path, migrate=False)
     try:
-        row = audit.get_session(db, token)
+        row = audit.get_session(db, token, ended=True)
         if row is None or row["user"] != user_id:
             return None
+        if row["ended_at"] is not None:
+            # Ended by another request (a staff member's reset, `users remove`, a logout).
+            return Ended(row["end_reason"])
         user = users.get(user_id)
         if user is None or credential(user) != row["credential"]:
             with db.conn:
                 reason = "user_removed" if user is None else "password_changed"
                 audit.end_session(db, token, now, reason)
-            return None
+            return Ended(reason)
         if now - parse_utc(row["last_seen_at"]) > idle:
             reason = "idle"
         elif now - parse_utc(row["created_at"]) > MAX_AGE:
@@ -122,7 +134,7 @@ def check(
                 outcome=reason,
                 remote_addr=remote_addr,
             )
-        return None
+        return Ended(reason)
     finally:
         db.close()
 

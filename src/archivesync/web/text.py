@@ -33,6 +33,18 @@ TRIGGER_LABELS = {
 }
 
 
+# Why someone was signed out (sessions.Ended.reason), said on the login page and console pages.
+ENDED_LABELS = {
+    "idle": "しばらく操作がなかったため、安全のためログアウトしました。"
+    "もう一度ログインしてください。",
+    "max_age": "ログインしてから長い時間がたったため、安全のためログアウトしました。"
+    "もう一度ログインしてください。",
+    "password_changed": "パスワードが変更されたため、ログアウトしました。"
+    "新しいパスワードでログインしてください。",
+    "user_removed": "このユーザーは削除されたため、ログアウトしました。",
+}
+
+
 def jst(value: str | datetime | None, *, date_only: bool = False) -> str:
     """A UTC timestamp shown in Tokyo time: ``2024-05-01 12:00`` (or the date alone)."""
     moment = read_iso(value) if isinstance(value, str | None) else value

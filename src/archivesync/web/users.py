@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import stat
+import threading
+from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -17,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from archivesync.errors import UsersFileError
 from archivesync.host import write_private
-from archivesync.timestamps import utcnow
+from archivesync.timestamps import format_utc, utcnow
 
 ROLES = ("staff", "analyst")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -27,6 +31,9 @@ MIN_PASSWORD_LENGTH = 8
 RESERVED_NAMES = frozenset({"root"})
 
 _hasher = PasswordHasher()
+# The console's threads change the file one at a time (read, change, write whole): two
+# staff adding users at once must not lose one of them.
+_changing = threading.Lock()
 
 
 @functools.cache
@@ -53,11 +60,26 @@ def load(path: str | Path) -> dict[str, dict]:
     return users
 
 
+def writable(path: str | Path) -> bool:
+    """Whether the console may change the users file: this process can write its directory
+    and the file, and the file is not read-only (`chmod 400` keeps the console from changing
+    it, even when the server runs as root)."""
+    path = Path(path)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return False  # the file is replaced by a rename in its directory
+    if not path.exists():
+        return True
+    return bool(path.stat().st_mode & stat.S_IWUSR) and os.access(path, os.W_OK)
+
+
 def _save(path: Path, users: dict[str, dict]) -> None:
     if not path.parent.is_dir():
         raise UsersFileError(f"directory {str(path.parent)!r} does not exist")
     text = json.dumps({"users": users}, ensure_ascii=False, indent=2, sort_keys=True)
-    write_private(path, text + "\n")
+    try:
+        write_private(path, text + "\n")
+    except OSError as e:
+        raise UsersFileError(f"cannot write users file {str(path)!r}: {e.strerror or e}") from None
 
 
 def check_name(name: str) -> str:
@@ -65,10 +87,13 @@ def check_name(name: str) -> str:
     if not NAME_PATTERN.match(name or ""):
         raise UsersFileError(
             f"invalid user name {name!r}: a login id is 1-64 ASCII letters, digits, '.', '_', "
-            "'@' or '-' (a Japanese name goes in --display-name)"
+            "'@' or '-' (a Japanese name goes in --display-name)",
+            "name",
         )
     if name.lower() in RESERVED_NAMES:
-        raise UsersFileError(f"user name {name!r} is reserved: Datasette gives it special powers")
+        raise UsersFileError(
+            f"user name {name!r} is reserved: Datasette gives it special powers", "reserved"
+        )
     return name
 
 
@@ -78,8 +103,17 @@ def check_display_name(display_name: str | None) -> str | None:
         return None
     display_name = " ".join(display_name.split())
     if len(display_name) > 64 or not display_name.isprintable():
-        raise UsersFileError("display name: at most 64 printable characters")
+        raise UsersFileError("display name: at most 64 printable characters", "display_name")
     return display_name or None
+
+
+def check_password(password: str) -> str:
+    """`password` if it is long enough, else UsersFileError."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise UsersFileError(
+            f"password too short: at least {MIN_PASSWORD_LENGTH} characters", "password"
+        )
+    return password
 
 
 def add_user(
@@ -88,28 +122,47 @@ def add_user(
     password: str,
     role: str = "staff",
     display_name: str | None = None,
+    *,
+    replace: bool = True,
+    at: datetime | None = None,
 ) -> bool:
     """Add `name` or replace its password and role; True when the name is new.
 
     `display_name` (a name in Japanese, shown in the console's header and audit page) is kept
-    from before when not given.
+    from before when not given. `replace=False` refuses a name already there (the console's
+    form adds; only the CLI replaces). `at`: when (default now).
     """
     path = Path(path)
     check_name(name)
     display_name = check_display_name(display_name)
     if role not in ROLES:
-        raise UsersFileError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UsersFileError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
-    users = load(path) if path.exists() else {}
-    new = name not in users
-    user = {"role": role, "hash": _hasher.hash(password), "added_at": utcnow()}
-    display_name = display_name or (users.get(name) or {}).get("display_name")
-    if display_name:
-        user["display_name"] = display_name
-    users[name] = user
-    _save(path, users)
+        raise UsersFileError(f"unknown role {role!r}: use one of {', '.join(ROLES)}", "role")
+    check_password(password)
+    with _changing:
+        users = load(path) if path.exists() else {}
+        new = name not in users
+        if not new and not replace:
+            raise UsersFileError(f"user {name!r} already exists in {str(path)!r}", "exists")
+        added_at = format_utc(at) if at else utcnow()
+        user = {"role": role, "hash": _hasher.hash(password), "added_at": added_at}
+        display_name = display_name or (users.get(name) or {}).get("display_name")
+        if display_name:
+            user["display_name"] = display_name
+        users[name] = user
+        _save(path, users)
     return new
+
+
+def set_password(path: str | Path, name: str, password: str) -> None:
+    """Give `name` a new password, keeping its role, display name and date added."""
+    path = Path(path)
+    check_password(password)
+    with _changing:
+        users = load(path)
+        if name not in users:
+            raise UsersFileError(f"no user {name!r} in {str(path)!r}", "missing")
+        users[name] = {**users[name], "hash": _hasher.hash(password)}
+        _save(path, users)
 
 
 def actor(name: str, user: dict) -> dict:
@@ -117,14 +170,18 @@ def actor(name: str, user: dict) -> dict:
     return {"id": name, "role": user["role"], "name": user.get("display_name") or name}
 
 
-def remove_user(path: str | Path, name: str) -> None:
-    """Remove `name`; UsersFileError if it is not there."""
+def remove_user(path: str | Path, name: str, *, by: str | None = None) -> None:
+    """Remove `name`; UsersFileError if it is not there, or if it is `by`, the person asking
+    (a staff member removing themselves could leave nobody to manage the console)."""
     path = Path(path)
-    users = load(path)
-    if name not in users:
-        raise UsersFileError(f"no user {name!r} in {str(path)!r}")
-    del users[name]
-    _save(path, users)
+    if by is not None and by == name:
+        raise UsersFileError(f"{name!r} cannot remove themselves", "self")
+    with _changing:
+        users = load(path)
+        if name not in users:
+            raise UsersFileError(f"no user {name!r} in {str(path)!r}", "missing")
+        del users[name]
+        _save(path, users)
 
 
 def authenticate(users: dict[str, dict], name: str, password: str) -> dict | None:
