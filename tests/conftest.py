@@ -75,7 +75,13 @@ def meaning_db(tmp_path_factory, pytestconfig):
     passage text and model, so a later session embeds only what changed."""
     path = tmp_path_factory.mktemp("meaning") / "sample.db"
     build_sample_index(path)
-    cache = pytestconfig.cache.mkdir("meaning") / "vectors.db"
+    # Without pytest's cache (-p no:cacheprovider) the vectors are embedded afresh.
+    cache_dir = (
+        pytestconfig.cache.mkdir("meaning")
+        if getattr(pytestconfig, "cache", None)
+        else tmp_path_factory.mktemp("meaning-cache")
+    )
+    cache = cache_dir / "vectors.db"
     conn = sqlite3.connect(path)
     if cache.exists():
         conn.execute("ATTACH ? AS cache", [str(cache)])
