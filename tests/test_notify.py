@@ -324,3 +324,34 @@ def test_the_daemons_periodic_check_notifies_a_replica_that_stopped(tmp_path, re
     assert "Litestream is not running" in receiver.messages[0]["message"]
     cached = replication_status.collect_cached(db, now=clock.now)
     assert cached["checked_at"] == "2026-09-01T03:00:00Z" and cached["state"] == "off"
+
+
+def test_serve_public_url_is_checked_and_recorded_for_the_daemons_links(watched, emulator, db_path):
+    from archivesync.db import app_state
+
+    from .browser import start_server
+    from .helpers import sync
+
+    assert sync(db_path, emulator).status == "ok"
+    env = cli_env(emulator)
+    before = db_path.read_bytes()
+    for bad in ("ftp://archive.example.jp", "archive.example.jp", f"https://u:{SECRET_PASS}@a.jp/"):
+        result = run_cli(["serve", "--db", str(db_path), "--port", "0", "--public-url", bad], env)
+        assert result.returncode == 2, result.stderr
+        assert "public URL must" in result.stderr and "Traceback" not in result.stderr
+        assert SECRET_PASS not in result.stderr
+    assert db_path.read_bytes() == before
+    server, _ = start_server(db_path, emulator, "--public-url", "https://archive.example.jp/c/")
+    server.close()
+    db = open_db(db_path)
+    assert app_state.get(db, app_state.PUBLIC_URL) == "https://archive.example.jp/c"
+    db.close()
+    # The daemon links to what serve recorded, unless it has a public URL of its own.
+    app_state.put(watched.db, app_state.PUBLIC_URL, "https://console.example.jp", "now")
+    alone = Watcher(Sender([watched.receiver.url()]), lambda: watched.db, clock=watched.clock)
+    alone.job_ended("rilg-full", "full", failed(41))
+    assert watched.receiver.messages[-1]["message"].endswith(
+        "コンソール: https://console.example.jp/"
+    )
+    watched.watcher().job_ended("rilg-other", "full", failed(42))  # --public-url given
+    assert "コンソール: https://archive.example.jp/" in watched.receiver.messages[-1]["message"]

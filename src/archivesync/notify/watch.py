@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from archivesync.db import app_state
 from archivesync.db.quota import DEFAULT, STATS
 from archivesync.notify import state
 from archivesync.notify.messages import (
@@ -80,7 +81,7 @@ class Watcher:
         )
         if change is None:
             return False
-        link = console_link(self.public_url, request_id)
+        link = console_link(self.console_url(db), request_id)
         if change.recovered:
             message = recovered_message(
                 event,
@@ -107,6 +108,13 @@ class Watcher:
             extra={"fields": {"event": "notified", "key": change.key, "delivered": delivered}},
         )
         return True
+
+    def console_url(self, db: Database) -> str | None:
+        """The daemon's own --public-url (or [notify] public_url), else what `serve` recorded.
+
+        Read at each message: a console started later with --public-url needs no restart here.
+        """
+        return self.public_url or app_state.get(db, app_state.PUBLIC_URL)
 
     # --- what the daemon reports ------------------------------------------------------------
 
