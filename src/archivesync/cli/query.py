@@ -13,7 +13,6 @@ from archivesync.analysts import export as export_mod
 from archivesync.analysts.catalog import schema_sql, table_rows
 from archivesync.analysts.readonly_sql import format_table, open_guarded, run_query
 from archivesync.analysts.serve_checks import check_serve
-from archivesync.cli.notify import PublicUrl, record_public_url
 from archivesync.cli.common import (
     daily_budget_option,
     db_option,
@@ -21,6 +20,7 @@ from archivesync.cli.common import (
     output_format,
     output_options,
 )
+from archivesync.cli.notify import PublicUrl, record_public_url
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
 from archivesync.errors import ConfigError, DatasetteMissing
