@@ -355,3 +355,113 @@ def test_serve_public_url_is_checked_and_recorded_for_the_daemons_links(watched,
     )
     watched.watcher().job_ended("rilg-other", "full", failed(42))  # --public-url given
     assert "コンソール: https://archive.example.jp/" in watched.receiver.messages[-1]["message"]
+
+
+def _daemon_with(tmp_path, emulator, receiver, toml: str):
+    """A daemon subprocess on the emulator, notifying `receiver`, with a link recorded by serve."""
+    from archivesync.db import app_state
+
+    from .test_daemon import DaemonProcess
+
+    db = tmp_path / "archive.db"
+    recorded = open_db(db)  # as `serve --public-url` leaves it: the daemon gets no --public-url
+    app_state.put(recorded, app_state.PUBLIC_URL, "https://console.example.jp", "now")
+    recorded.close()
+    schedules = tmp_path / "schedules"
+    schedules.mkdir()
+    (schedules / "test.toml").write_text(toml, encoding="utf-8")
+    return DaemonProcess(db, schedules, emulator, "--notify", receiver.url(SECRET_PATH))
+
+
+def test_a_daemon_that_was_stopped_past_a_runs_grace_says_missed_once_then_recovered(
+    tmp_path, emulator, receiver
+):
+    import os
+    import signal
+    import time
+
+    daemon = _daemon_with(tmp_path, emulator, receiver, (
+        '[[jobs]]\nid = "rilg-incremental"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\n'
+        'mode = "incremental"\nevery = "4s"\ngrace = "1s"\n'
+    ))  # fmt: skip
+    try:
+        (job,) = daemon.wait_for(lambda: daemon.events("job"), what="the job's first run time")
+        due = datetime.fromisoformat(job["next_run"].replace("Z", "+00:00"))
+        # The daemon is stopped (a suspended VM, say) across its first run time, and resumes
+        # after the run's grace but before the next run time.
+        os.kill(daemon.proc.pid, signal.SIGSTOP)
+        try:
+            time.sleep(max((due - datetime.now(UTC)).total_seconds() + 2.2, 0))
+        finally:
+            os.kill(daemon.proc.pid, signal.SIGCONT)
+        daemon.wait_for(lambda: receiver.messages, what="the missed run's message")
+        daemon.wait_for(lambda: len(receiver.messages) >= 2, timeout=30, what="the recovery")
+        assert len(daemon.events("job_missed")) == 1
+        assert receiver.titles() == [
+            "[archivesync] 予定の時刻に実行できませんでした（rilg-incremental）",
+            "[archivesync] 回復: 予定の時刻に実行できませんでした（rilg-incremental）",
+        ]
+        missed = receiver.messages[0]["message"]
+        assert "予定時刻" in missed and "対応:" in missed
+        assert missed.endswith("コンソール: https://console.example.jp/")
+        assert daemon.terminate()[0] == 0
+    finally:
+        daemon.close()
+
+
+def test_a_daemons_replica_that_stalls_is_one_message_and_one_recovery(
+    tmp_path, emulator, receiver
+):
+    import os
+    import signal
+    import time
+
+    from archivesync.replication import litestream
+    from archivesync.replication import status as replication_status
+
+    replica = tmp_path / "replica"
+    daemon = _daemon_with(tmp_path, emulator, receiver, (
+        f'[replication]\nurl = "file://{replica}"\nstall_after = "2s"\n'
+        '[[jobs]]\nid = "nightly"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\ncron = "0 3 * * *"\n'
+    ))  # fmt: skip
+    db = daemon.db
+    try:
+
+        def checked(**want):
+            try:
+                data = json.loads(replication_status.cache_path(db).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return None
+            return data if all(data.get(k) == v for k, v in want.items()) else None
+
+        daemon.wait_for(
+            lambda: (checked(state="on", warnings=[]) or {}).get("replica"),
+            timeout=30,
+            what="a replica with a backup",
+        )
+        # Litestream still runs but replicates nothing; the daemon's heartbeats move on.
+        pid = litestream.read_state(db)["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            daemon.wait_for(lambda: receiver.messages, timeout=30, what="the stall's message")
+            seen = checked()["checked_at"]
+            # Checks go on (every second with stall_after = "2s") and stay quiet.
+            daemon.wait_for(lambda: checked()["checked_at"] > seen, what="another check")
+            seen = checked()["checked_at"]
+            daemon.wait_for(lambda: checked()["checked_at"] > seen, what="a third check")
+            assert len(receiver.messages) == 1
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        daemon.wait_for(lambda: len(receiver.messages) >= 2, timeout=30, what="the recovery")
+        time.sleep(1.5)  # another check or two: still nothing new
+        assert receiver.titles() == [
+            "[archivesync] バックアップ（Litestream のレプリカ）が止まっているか遅れています"
+            f"（file://{replica}）",
+            "[archivesync] 回復: バックアップ（Litestream のレプリカ）が止まっているか遅れています"
+            f"（file://{replica}）",
+        ]
+        assert "has not advanced" in receiver.messages[0]["message"]
+        assert receiver.messages[0]["message"].endswith("コンソール: https://console.example.jp/")
+        assert daemon.terminate()[0] == 0
+    finally:
+        daemon.close()
