@@ -465,3 +465,44 @@ def test_a_daemons_replica_that_stalls_is_one_message_and_one_recovery(
         assert daemon.terminate()[0] == 0
     finally:
         daemon.close()
+
+
+def test_an_old_token_file_learns_its_expiry_at_a_refresh_and_the_daemon_warns(watched, emulator):
+    import os
+    import stat
+    import time
+
+    from archivesync.errors import AuthError
+    from archivesync.oauth import ensure_fresh, load_credentials
+
+    from .oauth_helpers import write_token_file
+
+    # A file from before `auth` recorded expiries, for a published app: nothing to learn.
+    old = write_token_file(watched.dir / "token.json", emulator)
+    before = old.read_text()
+    ensure_fresh(load_credentials(old), token_file=old, now=watched.clock.now)
+    assert old.read_text() == before
+    # A time-limited grant: Google's refresh answer says how long the refresh token has left.
+    emulator.oauth.refresh_token_lifetime = 7 * 86400
+    old = write_token_file(watched.dir / "testing.json", emulator)
+    before = json.loads(old.read_text())
+    ensure_fresh(load_credentials(old), token_file=old, now=watched.clock.now)
+    after = json.loads(old.read_text())
+    expires = datetime.fromisoformat(after.pop("refresh_token_expires_at").replace("Z", "+00:00"))
+    assert after == before and stat.S_IMODE(os.stat(old).st_mode) == 0o600
+    assert timedelta(days=7) - timedelta(seconds=30) <= expires - watched.clock.now
+    assert expires - watched.clock.now <= timedelta(days=7)
+    w = watched.watcher()
+    w.token_checked(old)
+    assert watched.receiver.messages == []  # seven days left
+    watched.clock.now = expires - timedelta(hours=36)
+    w.token_checked(old)
+    w.token_checked(old)
+    assert watched.receiver.titles() == [
+        "[archivesync] OAuth の更新トークンの期限が近づいています（OAuth）"
+    ]
+    assert "残り 36 時間" in watched.receiver.messages[0]["message"]
+    # Past its life the token endpoint refuses the grant, as Google does.
+    emulator.oauth.clock = lambda: time.time() + 8 * 86400
+    with pytest.raises(AuthError, match="invalid_grant"):
+        ensure_fresh(load_credentials(old), token_file=old)
