@@ -221,8 +221,9 @@ class Watcher:
 def refresh_token_expiry(token_file: str | Path | None) -> datetime | None:
     """`refresh_token_expires_at` from an authorized-user JSON file, if it records one.
 
-    `archivesync auth` writes it when Google's token answer says `refresh_token_expires_in`
-    (apps left in "Testing" get refresh tokens that expire after 7 days).
+    Written when Google's token answer says `refresh_token_expires_in` (time-limited refresh
+    tokens: apps left in "Testing" get 7 days): by `archivesync auth`, and at each refresh
+    (oauth.ensure_fresh), so older token files learn it at their next run.
     """
     if not token_file:
         return None
