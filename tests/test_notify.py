@@ -382,7 +382,7 @@ def test_a_daemon_that_was_stopped_past_a_runs_grace_says_missed_once_then_recov
 
     daemon = _daemon_with(tmp_path, emulator, receiver, (
         '[[jobs]]\nid = "rilg-incremental"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\n'
-        'mode = "incremental"\nevery = "4s"\ngrace = "1s"\n'
+        'mode = "incremental"\nevery = "6s"\ngrace = "1s"\n'
     ))  # fmt: skip
     try:
         (job,) = daemon.wait_for(lambda: daemon.events("job"), what="the job's first run time")
@@ -391,7 +391,7 @@ def test_a_daemon_that_was_stopped_past_a_runs_grace_says_missed_once_then_recov
         # after the run's grace but before the next run time.
         os.kill(daemon.proc.pid, signal.SIGSTOP)
         try:
-            time.sleep(max((due - datetime.now(UTC)).total_seconds() + 2.2, 0))
+            time.sleep(max((due - datetime.now(UTC)).total_seconds() + 3, 0))
         finally:
             os.kill(daemon.proc.pid, signal.SIGCONT)
         daemon.wait_for(lambda: receiver.messages, what="the missed run's message")
@@ -421,7 +421,7 @@ def test_a_daemons_replica_that_stalls_is_one_message_and_one_recovery(
 
     replica = tmp_path / "replica"
     daemon = _daemon_with(tmp_path, emulator, receiver, (
-        f'[replication]\nurl = "file://{replica}"\nstall_after = "2s"\n'
+        f'[replication]\nurl = "file://{replica}"\nstall_after = "4s"\n'
         '[[jobs]]\nid = "nightly"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\ncron = "0 3 * * *"\n'
     ))  # fmt: skip
     db = daemon.db
@@ -445,7 +445,7 @@ def test_a_daemons_replica_that_stalls_is_one_message_and_one_recovery(
         try:
             daemon.wait_for(lambda: receiver.messages, timeout=30, what="the stall's message")
             seen = checked()["checked_at"]
-            # Checks go on (every second with stall_after = "2s") and stay quiet.
+            # Checks go on (every 2 s with stall_after = "4s") and stay quiet.
             daemon.wait_for(lambda: checked()["checked_at"] > seen, what="another check")
             seen = checked()["checked_at"]
             daemon.wait_for(lambda: checked()["checked_at"] > seen, what="a third check")
@@ -453,7 +453,7 @@ def test_a_daemons_replica_that_stalls_is_one_message_and_one_recovery(
         finally:
             os.kill(pid, signal.SIGCONT)
         daemon.wait_for(lambda: len(receiver.messages) >= 2, timeout=30, what="the recovery")
-        time.sleep(1.5)  # another check or two: still nothing new
+        time.sleep(2.5)  # another check: still nothing new
         assert receiver.titles() == [
             "[archivesync] バックアップ（Litestream のレプリカ）が止まっているか遅れています"
             f"（file://{replica}）",
