@@ -33,6 +33,8 @@ def record_public_url(db_path, public_url: str) -> None:
 
     db = open_db(db_path)  # not writable: a clear error, before the server starts
     try:
+        # One small write beside a daemon whose Litestream owns checkpoints: never checkpoint.
+        db.execute("PRAGMA wal_autocheckpoint = 0")
         app_state.put(db, app_state.PUBLIC_URL, public_url, utcnow())
     finally:
         db.close()
