@@ -324,3 +324,185 @@ def test_the_daemons_periodic_check_notifies_a_replica_that_stopped(tmp_path, re
     assert "Litestream is not running" in receiver.messages[0]["message"]
     cached = replication_status.collect_cached(db, now=clock.now)
     assert cached["checked_at"] == "2026-09-01T03:00:00Z" and cached["state"] == "off"
+
+
+def test_serve_public_url_is_checked_and_recorded_for_the_daemons_links(watched, emulator, db_path):
+    from archivesync.db import app_state
+
+    from .browser import start_server
+    from .helpers import sync
+
+    assert sync(db_path, emulator).status == "ok"
+    env = cli_env(emulator)
+    before = db_path.read_bytes()
+    for bad in ("ftp://archive.example.jp", "archive.example.jp", f"https://u:{SECRET_PASS}@a.jp/"):
+        result = run_cli(["serve", "--db", str(db_path), "--port", "0", "--public-url", bad], env)
+        assert result.returncode == 2, result.stderr
+        assert "public URL must" in result.stderr and "Traceback" not in result.stderr
+        assert SECRET_PASS not in result.stderr
+    assert db_path.read_bytes() == before
+    server, _ = start_server(db_path, emulator, "--public-url", "https://archive.example.jp/c/")
+    server.close()
+    db = open_db(db_path)
+    assert app_state.get(db, app_state.PUBLIC_URL) == "https://archive.example.jp/c"
+    db.close()
+    # The daemon links to what serve recorded, unless it has a public URL of its own.
+    app_state.put(watched.db, app_state.PUBLIC_URL, "https://console.example.jp", "now")
+    alone = Watcher(Sender([watched.receiver.url()]), lambda: watched.db, clock=watched.clock)
+    alone.job_ended("rilg-full", "full", failed(41))
+    assert watched.receiver.messages[-1]["message"].endswith(
+        "コンソール: https://console.example.jp/"
+    )
+    watched.watcher().job_ended("rilg-other", "full", failed(42))  # --public-url given
+    assert "コンソール: https://archive.example.jp/" in watched.receiver.messages[-1]["message"]
+
+
+def _daemon_with(tmp_path, emulator, receiver, toml: str):
+    """A daemon subprocess on the emulator, notifying `receiver`, with a link recorded by serve."""
+    from archivesync.db import app_state
+
+    from .test_daemon import DaemonProcess
+
+    db = tmp_path / "archive.db"
+    recorded = open_db(db)  # as `serve --public-url` leaves it: the daemon gets no --public-url
+    app_state.put(recorded, app_state.PUBLIC_URL, "https://console.example.jp", "now")
+    recorded.close()
+    schedules = tmp_path / "schedules"
+    schedules.mkdir()
+    (schedules / "test.toml").write_text(toml, encoding="utf-8")
+    return DaemonProcess(db, schedules, emulator, "--notify", receiver.url(SECRET_PATH))
+
+
+def test_a_daemon_that_was_stopped_past_a_runs_grace_says_missed_once_then_recovered(
+    tmp_path, emulator, receiver
+):
+    import os
+    import signal
+    import time
+
+    daemon = _daemon_with(tmp_path, emulator, receiver, (
+        '[[jobs]]\nid = "rilg-incremental"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\n'
+        'mode = "incremental"\nevery = "6s"\ngrace = "1s"\n'
+    ))  # fmt: skip
+    try:
+        (job,) = daemon.wait_for(lambda: daemon.events("job"), what="the job's first run time")
+        due = datetime.fromisoformat(job["next_run"].replace("Z", "+00:00"))
+        # The daemon is stopped (a suspended VM, say) across its first run time, and resumes
+        # after the run's grace but before the next run time.
+        os.kill(daemon.proc.pid, signal.SIGSTOP)
+        try:
+            time.sleep(max((due - datetime.now(UTC)).total_seconds() + 3, 0))
+        finally:
+            os.kill(daemon.proc.pid, signal.SIGCONT)
+        daemon.wait_for(lambda: receiver.messages, what="the missed run's message")
+        daemon.wait_for(lambda: len(receiver.messages) >= 2, timeout=30, what="the recovery")
+        assert len(daemon.events("job_missed")) == 1
+        assert receiver.titles() == [
+            "[archivesync] 予定の時刻に実行できませんでした（rilg-incremental）",
+            "[archivesync] 回復: 予定の時刻に実行できませんでした（rilg-incremental）",
+        ]
+        missed = receiver.messages[0]["message"]
+        assert "予定時刻" in missed and "対応:" in missed
+        assert missed.endswith("コンソール: https://console.example.jp/")
+        assert daemon.terminate()[0] == 0
+    finally:
+        daemon.close()
+
+
+def test_a_daemons_replica_that_stalls_is_one_message_and_one_recovery(
+    tmp_path, emulator, receiver
+):
+    import os
+    import signal
+    import time
+
+    from archivesync.replication import litestream
+    from archivesync.replication import status as replication_status
+
+    replica = tmp_path / "replica"
+    daemon = _daemon_with(tmp_path, emulator, receiver, (
+        f'[replication]\nurl = "file://{replica}"\nstall_after = "4s"\n'
+        '[[jobs]]\nid = "nightly"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\ncron = "0 3 * * *"\n'
+    ))  # fmt: skip
+    db = daemon.db
+    try:
+
+        def checked(**want):
+            try:
+                data = json.loads(replication_status.cache_path(db).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return None
+            return data if all(data.get(k) == v for k, v in want.items()) else None
+
+        daemon.wait_for(
+            lambda: (checked(state="on", warnings=[]) or {}).get("replica"),
+            timeout=30,
+            what="a replica with a backup",
+        )
+        # Litestream still runs but replicates nothing; the daemon's heartbeats move on.
+        pid = litestream.read_state(db)["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            daemon.wait_for(lambda: receiver.messages, timeout=30, what="the stall's message")
+            seen = checked()["checked_at"]
+            # Checks go on (every 2 s with stall_after = "4s") and stay quiet.
+            daemon.wait_for(lambda: checked()["checked_at"] > seen, what="another check")
+            seen = checked()["checked_at"]
+            daemon.wait_for(lambda: checked()["checked_at"] > seen, what="a third check")
+            assert len(receiver.messages) == 1
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        daemon.wait_for(lambda: len(receiver.messages) >= 2, timeout=30, what="the recovery")
+        time.sleep(2.5)  # another check: still nothing new
+        assert receiver.titles() == [
+            "[archivesync] バックアップ（Litestream のレプリカ）が止まっているか遅れています"
+            f"（file://{replica}）",
+            "[archivesync] 回復: バックアップ（Litestream のレプリカ）が止まっているか遅れています"
+            f"（file://{replica}）",
+        ]
+        assert "has not advanced" in receiver.messages[0]["message"]
+        assert receiver.messages[0]["message"].endswith("コンソール: https://console.example.jp/")
+        assert daemon.terminate()[0] == 0
+    finally:
+        daemon.close()
+
+
+def test_an_old_token_file_learns_its_expiry_at_a_refresh_and_the_daemon_warns(watched, emulator):
+    import os
+    import stat
+    import time
+
+    from archivesync.errors import AuthError
+    from archivesync.oauth import ensure_fresh, load_credentials
+
+    from .oauth_helpers import write_token_file
+
+    # A file from before `auth` recorded expiries, for a published app: nothing to learn.
+    old = write_token_file(watched.dir / "token.json", emulator)
+    before = old.read_text()
+    ensure_fresh(load_credentials(old), token_file=old, now=watched.clock.now)
+    assert old.read_text() == before
+    # A time-limited grant: Google's refresh answer says how long the refresh token has left.
+    emulator.oauth.refresh_token_lifetime = 7 * 86400
+    old = write_token_file(watched.dir / "testing.json", emulator)
+    before = json.loads(old.read_text())
+    ensure_fresh(load_credentials(old), token_file=old, now=watched.clock.now)
+    after = json.loads(old.read_text())
+    expires = datetime.fromisoformat(after.pop("refresh_token_expires_at").replace("Z", "+00:00"))
+    assert after == before and stat.S_IMODE(os.stat(old).st_mode) == 0o600
+    assert timedelta(days=7) - timedelta(seconds=30) <= expires - watched.clock.now
+    assert expires - watched.clock.now <= timedelta(days=7)
+    w = watched.watcher()
+    w.token_checked(old)
+    assert watched.receiver.messages == []  # seven days left
+    watched.clock.now = expires - timedelta(hours=36)
+    w.token_checked(old)
+    w.token_checked(old)
+    assert watched.receiver.titles() == [
+        "[archivesync] OAuth の更新トークンの期限が近づいています（OAuth）"
+    ]
+    assert "残り 36 時間" in watched.receiver.messages[0]["message"]
+    # Past its life the token endpoint refuses the grant, as Google does.
+    emulator.oauth.clock = lambda: time.time() + 8 * 86400
+    with pytest.raises(AuthError, match="invalid_grant"):
+        ensure_fresh(load_credentials(old), token_file=old)

@@ -532,7 +532,7 @@ def test_daemon_replication_mistakes_exit_1_before_touching_the_database(emulato
     assert "Traceback" not in result.stderr and not db.exists()
     (sched / "replication.toml").write_text("[replication]\nurl = 3\n", encoding="utf-8")
     result = run_cli(["daemon", "--db", str(db), "--schedules", str(sched)], env)
-    assert result.returncode == 1 and "[replication] takes one key" in result.stderr
+    assert result.returncode == 1 and "[replication] takes url" in result.stderr
     assert not db.exists()
 
 

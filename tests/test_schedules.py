@@ -112,6 +112,8 @@ BROKEN = [
     (job(cron=None, every=15), ["'every' must be a string"]),
     (job(timezone="Mars/Olympus"), ["unknown timezone 'Mars/Olympus'"]),
     (job(mode="sometimes"), ["bad mode 'sometimes'"]),
+    (job(grace="soon"), ["'grace' must be a duration such as '15m', not 'soon'"]),
+    (job(grace=60), ["'grace' must be a duration"]),
     (job() + job(), ["duplicate id", "already defined in"]),
 ]
 
@@ -280,6 +282,22 @@ def test_notify_tables_gather_urls_and_one_public_url(tmp_path):
     with pytest.raises(ConfigError) as bad:
         load_notify(tmp_path)
     assert "b.toml: [notify] takes urls" in str(bad.value) and "secretpw" not in str(bad.value)
+
+
+def test_grace_and_stall_after_are_operator_settings_with_defaults(tmp_path):
+    from archivesync.worker.schedules import Replication, load_replication
+
+    write(tmp_path, "a.toml", job() + job(id="late", grace="2h"))
+    assert [(s.id, parse_every(s.grace)) for s in load_schedules(tmp_path)] == [
+        ("j1", 900),
+        ("late", 7200),
+    ]
+    assert load_replication(tmp_path) == Replication(None, "60s")
+    write(tmp_path, "b.toml", '[replication]\nurl = "file:///b"\nstall_after = "5m"\n')
+    assert load_replication(tmp_path) == Replication("file:///b", "5m")
+    write(tmp_path, "b.toml", '[replication]\nurl = "file:///b"\nstall_after = "later"\n')
+    with pytest.raises(ConfigError, match=r"b.toml: \[replication\] stall_after: bad interval"):
+        load_replication(tmp_path)
 
 
 def test_embed_jobs_need_no_channel(tmp_path):

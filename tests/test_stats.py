@@ -182,6 +182,27 @@ def test_a_refused_batch_get_stats_falls_back_to_videos_list(world, refusal):
     assert f"answered {refusal}" in result.stderr
 
 
+def test_the_fallback_is_said_once_ever_until_batch_get_stats_works_again(world):
+    path, dataset, emu = world
+    args, env = ["stats", "--db", str(path), "--channel", dataset.channel_id], cli_env(emu)
+    note = "refreshing with videos.list"
+    recorded = "SELECT value FROM app_state WHERE key = 'stats.batch_get_stats_unavailable'"
+    emu.batch_stats_refusal = 403
+    first, second = run_cli(args, env), run_cli(args, env)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert first.stderr.count(note) == 1
+    assert note not in second.stderr  # a later run falls back quietly: already said
+    assert query(path, recorded) == [{"value": "403 (accessNotConfigured)"}]
+    emu.batch_stats_refusal = None
+    back = run_cli(args, env)
+    assert back.returncode == 0 and "answers again" in back.stderr and note not in back.stderr
+    assert query(path, recorded) == []
+    emu.batch_stats_refusal = 404
+    again = run_cli(args, env)
+    assert again.returncode == 0 and again.stderr.count(note) == 1  # news again
+    assert query(path, recorded) == [{"value": "404 (notFound)"}]
+
+
 def test_the_stats_bucket_running_out_ends_the_run_with_75_and_keeps_what_it_read(world):
     path, dataset, emu = world
     emu.stats_quota = 1

@@ -16,6 +16,7 @@ import json
 import os
 import stat
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from google_auth_httplib2 import AuthorizedHttp, Request
 
 from archivesync.errors import AuthError, ConfigError
 from archivesync.host import write_private
+from archivesync.timestamps import format_utc
 
 CAPTIONS_SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 ANALYTICS_SCOPE = "https://www.googleapis.com/auth/yt-analytics.readonly"
@@ -199,17 +201,55 @@ def run_auth_flow(
     return credentials
 
 
+def expiry_after(seconds, now: datetime) -> str | None:
+    """`now` + a token answer's `refresh_token_expires_in`, as stored; None if it said none."""
+    try:
+        return format_utc(now + timedelta(seconds=int(seconds))) if seconds is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _refresh_token_expiry(flow) -> str | None:
     """When the refresh token expires, if the token answer said (`refresh_token_expires_in`)."""
-    from datetime import UTC, datetime, timedelta
+    token = getattr(flow.oauth2session, "token", None) or {}
+    return expiry_after(token.get("refresh_token_expires_in"), datetime.now(UTC))
 
-    from archivesync.timestamps import format_utc
 
-    seconds = (getattr(flow.oauth2session, "token", None) or {}).get("refresh_token_expires_in")
+class _TokenAnswerRequest(Request):
+    """google-auth's httplib2 transport, keeping what the token endpoint said of the refresh
+    token: google-auth reads the access token from the answer and drops the rest."""
+
+    refresh_token_expires_in = None
+
+    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+        """Make the request; remember `refresh_token_expires_in` from a 200 token answer."""
+        response = super().__call__(url, method, body, headers, timeout, **kwargs)
+        if response.status == 200:
+            try:
+                answer = json.loads(response.data)
+            except ValueError:
+                answer = None
+            if isinstance(answer, dict) and "refresh_token_expires_in" in answer:
+                self.refresh_token_expires_in = answer["refresh_token_expires_in"]
+        return response
+
+
+def record_refresh_token_expiry(path: str | os.PathLike[str], expires_at: str) -> bool:
+    """Write `refresh_token_expires_at` into an existing token file (0600, atomically).
+
+    For token files written before `auth` recorded it: the daemon learns it at a refresh. A
+    file it cannot rewrite keeps what it has (False); the warning then waits for `auth`.
+    """
+    path = Path(path)
     try:
-        return format_utc(datetime.now(UTC) + timedelta(seconds=int(seconds))) if seconds else None
-    except (TypeError, ValueError):
-        return None
+        info = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(info, dict) or info.get("refresh_token_expires_at") == expires_at:
+            return False
+        info["refresh_token_expires_at"] = expires_at
+        write_private(path, json.dumps(info, indent=1) + "\n")
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _oauth_error_name(e: Exception) -> str:
@@ -227,10 +267,21 @@ def authorized_http(credentials: Credentials, timeout: float = 30.0) -> Authoriz
     return AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
 
 
-def ensure_fresh(credentials: Credentials, timeout: float = 30.0) -> None:
-    """Refresh now, so a revoked token fails before any work: AuthError, no secrets."""
+def ensure_fresh(
+    credentials: Credentials,
+    timeout: float = 30.0,
+    *,
+    token_file: str | os.PathLike[str] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Refresh now, so a revoked token fails before any work: AuthError, no secrets.
+
+    When the answer says how long the refresh token has left (`refresh_token_expires_in`,
+    given for time-limited grants), `token_file` records when it expires.
+    """
+    request = _TokenAnswerRequest(httplib2.Http(timeout=timeout))
     try:
-        credentials.refresh(Request(httplib2.Http(timeout=timeout)))
+        credentials.refresh(request)
     except RefreshError as e:
         code = _oauth_error_name(e)
         why = (
@@ -245,3 +296,6 @@ def ensure_fresh(credentials: Credentials, timeout: float = 30.0) -> None:
         raise AuthError(
             f"cannot reach the OAuth token endpoint ({type(e.__cause__ or e).__name__})"
         ) from None
+    expires_at = expiry_after(request.refresh_token_expires_in, now or datetime.now(UTC))
+    if token_file and expires_at:
+        record_refresh_token_expiry(token_file, expires_at)

@@ -90,7 +90,7 @@ def connect(
     path = oauth.resolve_token_file(token_file)
     credentials = oauth.load_credentials(path, scopes=(oauth.ANALYTICS_SCOPE,))
     try:
-        oauth.ensure_fresh(credentials, timeout=timeout)
+        oauth.ensure_fresh(credentials, timeout=timeout, token_file=path)
     except AuthError as e:
         # Asking for a scope the grant lacks is refused as invalid_scope.
         if "invalid_scope" in str(e):

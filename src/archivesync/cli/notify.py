@@ -10,13 +10,45 @@ from archivesync.cli.common import fail_cleanly
 from archivesync.errors import ConfigError
 
 
+class PublicUrl(click.ParamType):
+    """The console's public address: http(s), a host, no user, password, query or fragment."""
+
+    name = "url"
+
+    def convert(self, value, param, ctx):
+        """The checked URL without a trailing slash; a usage error otherwise."""
+        from archivesync.notify.messages import check_public_url
+
+        try:
+            return check_public_url(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def record_public_url(db_path, public_url: str) -> None:
+    """Record the console's public address for the daemon (`serve --public-url`)."""
+    from archivesync.db import app_state
+    from archivesync.db.schema import open_db
+    from archivesync.timestamps import utcnow
+
+    db = open_db(db_path)  # not writable: a clear error, before the server starts
+    try:
+        # One small write beside a daemon whose Litestream owns checkpoints: never checkpoint.
+        db.execute("PRAGMA wal_autocheckpoint = 0")
+        app_state.put(db, app_state.PUBLIC_URL, public_url, utcnow())
+    finally:
+        db.close()
+
+
 def notify_options(func):
     """--notify URL (repeatable), --public-url and --schedules' [notify] tables."""
     func = click.option(
         "--public-url",
         envvar="ARCHIVESYNC_PUBLIC_URL",
-        help="The console's address as staff open it (`serve` behind a proxy), for links in "
-        "notifications (env ARCHIVESYNC_PUBLIC_URL; or public_url in [notify]).",
+        type=PublicUrl(),
+        help="The console's address as staff open it, for links in notifications (env "
+        "ARCHIVESYNC_PUBLIC_URL; else public_url in [notify]; else what `serve --public-url` "
+        "recorded in the database).",
     )(func)
     return click.option(
         "--notify",
@@ -35,9 +67,13 @@ def notify_settings(notify_urls, public_url, schedules_dir=None):
 
     urls, file_public = load_notify(schedules_dir) if schedules_dir else ([], None)
     urls = [*notify_urls, *urls]
-    public_url = public_url or file_public
-    if public_url and not public_url.startswith(("http://", "https://")):
-        raise ConfigError(f"--public-url {public_url!r} must start with http:// or https://")
+    if not public_url and file_public:
+        from archivesync.notify.messages import check_public_url
+
+        try:
+            public_url = check_public_url(file_public)
+        except ValueError as e:
+            raise ConfigError(f"[notify] public_url: {e}") from None
     return (Sender(urls) if urls else None), public_url
 
 

@@ -42,7 +42,7 @@ from archivesync.sync.targets import TargetError, describe, request_fields, resy
 from archivesync.urls import ChannelRef
 from archivesync.worker import status as status_mod
 from archivesync.worker.daemon import Daemon
-from archivesync.worker.schedules import load_replication, load_schedules
+from archivesync.worker.schedules import load_replication, load_schedules, parse_every
 from archivesync.youtube import resolve_api_key, resolve_endpoint
 
 log = logging.getLogger("archivesync.resync")
@@ -103,7 +103,8 @@ def daemon_command(
 ):
     """Run scheduled syncs and staff resync requests until SIGTERM/SIGINT."""
     jobs = load_schedules(schedules_dir)
-    replicate_to = replicate_to or load_replication(schedules_dir)
+    replication = load_replication(schedules_dir)
+    replicate_to = replicate_to or replication.url
     if replicate_to and litestream_sidecar:
         raise click.UsageError("--replicate-to and --litestream-sidecar exclude each other")
     if replicate_to:
@@ -128,6 +129,7 @@ def daemon_command(
         replicate_to=replicate_to,
         notifier=notifier,
         public_url=public_url,
+        stall_seconds=parse_every(replication.stall_after),
     ).run()
 
 

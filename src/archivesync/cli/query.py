@@ -20,6 +20,7 @@ from archivesync.cli.common import (
     output_format,
     output_options,
 )
+from archivesync.cli.notify import PublicUrl, record_public_url
 from archivesync.db.schema import open_readonly
 from archivesync.db.views import VIEWS
 from archivesync.errors import ConfigError, DatasetteMissing
@@ -184,9 +185,17 @@ def export_command(db_path, table, view, sql, out_csv, out_tsv, out_json, out_nl
     help="Minutes a console session may sit unused before it ends (sessions end after "
     "12 hours whatever happens).",
 )
+@click.option(
+    "--public-url",
+    type=PublicUrl(),
+    help="The console's address as staff open it (https://... behind a proxy): recorded in "
+    "the database, so the daemon's notifications link to it without a setting of their own.",
+)
 @daily_budget_option("Quota units a Pacific-time day, shown on the overview.")
 @fail_cleanly
-def serve_command(db_path, host, port, users_file, read_login, session_idle, daily_budget):
+def serve_command(
+    db_path, host, port, users_file, read_login, session_idle, public_url, daily_budget
+):
     """Serve the Japanese web console and Datasette, read-only, on one port.
 
     Staff queue resyncs (with --users); analysts search, read videos and channels, and browse
@@ -206,6 +215,8 @@ def serve_command(db_path, host, port, users_file, read_login, session_idle, dai
         from archivesync.web.users import load
 
         load(users_file)  # a malformed file is an error now, not at the first login
+    if public_url:
+        record_public_url(db_path, public_url)
     from archivesync.web.app import serve
 
     try:

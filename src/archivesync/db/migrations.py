@@ -430,3 +430,12 @@ def _words_index(db: Database) -> None:
 
     fold_all_cues(db)
     rebuild_index(db)
+
+
+@MIGRATIONS(name="0011_app_state")
+def _app_state(db: Database) -> None:
+    # Settings and facts another process needs (db/app_state.py): `serve --public-url` for the
+    # daemon's links, the batchGetStats fallback already said.
+    from archivesync.db.app_state import create_table
+
+    create_table(db)

@@ -63,6 +63,7 @@ class _Grant:
     scopes: tuple[str, ...]
     client_id: str
     revoked: bool = False
+    issued_at: float = 0.0
 
 
 @dataclass
@@ -147,14 +148,15 @@ class OAuthProvider:
         self._access: dict[str, _Access] = {}
         self.token_requests = 0  # how many times the token endpoint answered (for tests)
         # Google gives apps left in "Testing" refresh tokens that expire (after 7 days) and
-        # says so with `refresh_token_expires_in`; None answers as for a published app.
+        # says so with `refresh_token_expires_in` (at the code exchange, and as the remaining
+        # life at each refresh); None answers as for a published app.
         self.refresh_token_lifetime: int | None = None
 
     # ------------------------------------------------------------------ test helpers
 
     def issue(self, channel_id: str, scopes: Iterable[str], client_id: str = DEMO_CLIENT_ID) -> str:
         """A new refresh token for ``channel_id``, as if its owner had consented."""
-        grant = _Grant(channel_id, tuple(scopes), client_id)
+        grant = _Grant(channel_id, tuple(scopes), client_id, issued_at=self.clock())
         token = "1//" + secrets.token_urlsafe(32)
         with self._lock:
             self._refresh[token] = grant
@@ -271,7 +273,16 @@ class OAuthProvider:
         wanted = form.get("scope", "").split()
         if not set(wanted) <= set(grant.scopes):
             return _token_error("invalid_scope", "Bad Request")
-        return OAuthAnswer(200, self._new_access(grant))
+        left = None
+        if self.refresh_token_lifetime is not None:
+            left = grant.issued_at + self.refresh_token_lifetime - self.clock()
+            if left <= 0:
+                return _token_error("invalid_grant", "Token has been expired or revoked.")
+        body = self._new_access(grant)
+        if left is not None:
+            # As Google answers for a time-limited grant: the refresh token's remaining life.
+            body["refresh_token_expires_in"] = int(left)
+        return OAuthAnswer(200, body)
 
     def _new_access(self, grant: _Grant) -> dict[str, Any]:
         token = "ya29." + secrets.token_urlsafe(32)

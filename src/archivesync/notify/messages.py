@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -125,3 +126,26 @@ def console_link(public_url: str | None, request_id: int | None = None) -> str |
         return None
     base = public_url.rstrip("/")
     return f"{base}/-/requests/{request_id}" if request_id is not None else f"{base}/"
+
+
+def check_public_url(text: str) -> str:
+    """The console's public address, checked (http/https, a host, nothing secret); ValueError."""
+    try:
+        parts = urlsplit(text.strip())
+        # .port raises ValueError for a port that is not a number or out of range.
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        valid = False
+    if not valid:
+        # Not echoed: whatever was typed may hold a password.
+        raise ValueError(
+            "the public URL must be an http:// or https:// address with a host, such as "
+            "https://archive.example.org"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        # It is printed in every message: a password or a token must never ride along.
+        raise ValueError(
+            "the public URL must have no user, password, query or fragment "
+            f"({parts.scheme}://{parts.hostname}/... is enough)"
+        )
+    return text.strip().rstrip("/")

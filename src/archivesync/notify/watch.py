@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from archivesync.db import app_state
 from archivesync.db.quota import DEFAULT, STATS
 from archivesync.notify import state
 from archivesync.notify.messages import (
@@ -80,7 +81,7 @@ class Watcher:
         )
         if change is None:
             return False
-        link = console_link(self.public_url, request_id)
+        link = console_link(self.console_url(db), request_id)
         if change.recovered:
             message = recovered_message(
                 event,
@@ -107,6 +108,13 @@ class Watcher:
             extra={"fields": {"event": "notified", "key": change.key, "delivered": delivered}},
         )
         return True
+
+    def console_url(self, db: Database) -> str | None:
+        """The daemon's own --public-url (or [notify] public_url), else what `serve` recorded.
+
+        Read at each message: a console started later with --public-url needs no restart here.
+        """
+        return self.public_url or app_state.get(db, app_state.PUBLIC_URL)
 
     # --- what the daemon reports ------------------------------------------------------------
 
@@ -213,8 +221,9 @@ class Watcher:
 def refresh_token_expiry(token_file: str | Path | None) -> datetime | None:
     """`refresh_token_expires_at` from an authorized-user JSON file, if it records one.
 
-    `archivesync auth` writes it when Google's token answer says `refresh_token_expires_in`
-    (apps left in "Testing" get refresh tokens that expire after 7 days).
+    Written when Google's token answer says `refresh_token_expires_in` (time-limited refresh
+    tokens: apps left in "Testing" get 7 days): by `archivesync auth`, and at each refresh
+    (oauth.ensure_fresh), so older token files learn it at their next run.
     """
     if not token_file:
         return None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-from archivesync.db import quota, store
+from archivesync.db import app_state, quota, store
 from archivesync.errors import ApiError, ConfigError, NotFoundError
 from archivesync.stats.fetch import fetch_video_stats
 from archivesync.stats.parse import stats_row
@@ -59,7 +59,9 @@ def stats_work(ctx: RunContext, channel_id: str) -> tuple[str, str]:
         )
     ctx.total = len(ids)
     ctx.set_phase("statistics")
-    fallback = False
+    # Said once ever, not once a run: a project without the method would hear it every day.
+    known = app_state.get(ctx.db, app_state.STATS_FALLBACK) is not None
+    fallback, refused = False, ""
     for batch in batches(ids):
         rows = None
         if not fallback:
@@ -68,8 +70,9 @@ def stats_work(ctx: RunContext, channel_id: str) -> tuple[str, str]:
             except ApiError as e:
                 if not _unavailable(e):
                     raise
-                fallback = True
-                log.warning(FALLBACK_NOTE.format(status=e.status, reason=e.reason or "-"))
+                fallback, refused = True, f"{e.status} ({e.reason or '-'})"
+                note = FALLBACK_NOTE.format(status=e.status, reason=e.reason or "-")
+                log.log(logging.DEBUG if known else logging.WARNING, note)
                 ctx.set_phase("statistics (videos.list fallback)")
         with ctx.page() as now:
             if rows is None:
@@ -77,6 +80,13 @@ def stats_work(ctx: RunContext, channel_id: str) -> tuple[str, str]:
             else:
                 ctx.count(save_stats(ctx.db, rows, now))
             ctx.seen += len(batch)
+            if fallback and not known:
+                app_state.put(ctx.db, app_state.STATS_FALLBACK, refused, now)
+                known = True
+            elif rows is not None and known:
+                app_state.forget(ctx.db, app_state.STATS_FALLBACK)
+                known = False
+                log.info("videos.batchGetStats answers again: statistics use its own bucket")
     return MODE, channel_id
 
 

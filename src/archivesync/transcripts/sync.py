@@ -302,7 +302,7 @@ def run_transcripts(
     settings = settings or Settings()
     stop = stop or threading.Event()
     credentials = load_credentials(token_file)
-    ensure_fresh(credentials, settings.timeout)
+    ensure_fresh(credentials, settings.timeout, token_file=token_file, now=clock())
 
     def work(ctx: RunContext) -> tuple[str, str | None]:
         transcripts_work(ctx, channel_id, options)

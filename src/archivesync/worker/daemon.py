@@ -53,18 +53,15 @@ from archivesync.sync.run import Settings
 from archivesync.timestamps import Clock, iso_utc, system_clock
 from archivesync.worker import meaning_job
 from archivesync.worker.jobs import JobResult, JobRunner
-from archivesync.worker.schedules import JobSpec
+from archivesync.worker.schedules import DEFAULT_GRACE, JobSpec, parse_every
 
 log = logging.getLogger("archivesync.daemon")
 
 HEARTBEAT_SECONDS = 2.0
-# The replica and the OAuth token are looked at this often (and the console's cached
-# replication state refreshed).
+# The replica and the OAuth token are looked at this often, or more often for a short
+# `stall_after` (and the console's cached replication state refreshed).
 CHECK_SECONDS = 30.0
 POLL_SECONDS = 1.0
-# A run due while another one is still going waits this long before it counts as missed;
-# missed runs of one job coalesce into one.
-MISFIRE_GRACE_SECONDS = 15 * 60
 SYNC_EXECUTOR = "default"
 HOUSEKEEPING_EXECUTOR = "housekeeping"
 
@@ -85,7 +82,8 @@ class Daemon:
         notifier: Sender | None = None,
         public_url: str | None = None,
         clock: Clock = system_clock,
-        check_seconds: float = CHECK_SECONDS,
+        stall_seconds: float = replication_status.STALL_SECONDS,
+        check_seconds: float | None = None,
     ):
         self.db_path = str(db_path)
         self.jobs = jobs
@@ -96,7 +94,9 @@ class Daemon:
         self.heartbeat_seconds = heartbeat_seconds
         self.poll_seconds = poll_seconds
         self.replicate_to = replicate_to
-        self.check_seconds = check_seconds
+        self.stall_seconds = stall_seconds
+        # At least twice within the stall time, so a stall is told soon after it counts as one.
+        self.check_seconds = check_seconds or max(1.0, min(CHECK_SECONDS, stall_seconds / 2))
         self.replicator: Replicator | None = None
         self.stop = threading.Event()
         self._local = threading.local()
@@ -127,7 +127,9 @@ class Daemon:
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+                # Each job says how late it may start (`grace`, worker/schedules.py); missed
+                # runs of one job coalesce into one.
+                "misfire_grace_time": parse_every(DEFAULT_GRACE),
             },
         )
 
@@ -220,14 +222,15 @@ class Daemon:
             extra={"fields": {"event": "daemon_started", "pid": os.getpid()}},
         )
         for spec in self.jobs:
+            next_run = iso_utc(self.scheduler.get_job(spec.id).next_run_time)
             log.info(
                 "job %s: %s sync of %s, %s, next run %s",
                 spec.id,
                 spec.mode,
                 spec.channel,
                 spec.describe(),
-                iso_utc(self.scheduler.get_job(spec.id).next_run_time),
-                extra={"fields": {"event": "job", "job": spec.id}},
+                next_run,
+                extra={"fields": {"event": "job", "job": spec.id, "next_run": next_run}},
             )
 
     def _recover_abandoned_requests(self) -> None:
@@ -250,6 +253,7 @@ class Daemon:
                 id=spec.id,
                 name=spec.id,
                 executor=SYNC_EXECUTOR,
+                misfire_grace_time=parse_every(spec.grace),
             )
         # Housekeeping: late is useless, so never catch up on missed beats or polls.
         self.scheduler.add_job(
@@ -427,7 +431,7 @@ class Daemon:
     def _checks(self) -> None:
         """The periodic checks: the replica (and the console's cached view of it), the token."""
         if self.replicate_to:
-            data = replication_status.collect(self.db_path)
+            data = replication_status.collect(self.db_path, stall_seconds=self.stall_seconds)
             replication_status.write_cache(self.db_path, data, self.watcher.clock())
             self._notify(self.watcher.replication_checked, data, redact_url(self.replicate_to))
         if any(spec.mode in OAUTH_MODES for spec in self.jobs):

@@ -9,11 +9,13 @@ A file holds `[[jobs]]` tables::
     cron = "*/30 * * * *"       # crontab syntax, 0 and 7 mean Sunday
     # every = "15m"             # or an interval; exactly one of cron / every
     timezone = "Asia/Tokyo"     # optional, default UTC
+    grace = "15m"               # optional: a run this late is skipped as missed (and notified)
 
 One file may also say where the daemon replicates the database (`--replicate-to` wins)::
 
     [replication]
     url = "file:///mnt/backup/archive"   # or s3://bucket/path, sftp://host/path
+    stall_after = "60s"   # optional: behind and not advancing this long is a stall (notified)
 
 and where it sends notifications (added to `--notify`; `--public-url` wins)::
 
@@ -43,9 +45,14 @@ from archivesync.errors import ConfigError
 from archivesync.urls import parse_channel
 
 MODES = ("incremental", "full", "stats", "analytics", "transcripts", "embed")
-KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units")
+KEYS = ("id", "channel", "mode", "cron", "every", "timezone", "max_units", "grace")
 DEFAULT_MAX_UNITS = 2000  # transcripts jobs: the same default as `archivesync transcripts`
 DEFAULT_TIMEZONE = "UTC"
+# A run due while another one is still going (or while the daemon was stopped) may start this
+# late; later, it is skipped and reported as missed.
+DEFAULT_GRACE = "15m"
+# A replica behind the database and not advancing for this long is reported as stalled.
+DEFAULT_STALL_AFTER = "60s"
 
 # Job ids become APScheduler job ids and log fields; the daemon's own jobs use ':' so they can
 # never clash with these.
@@ -72,6 +79,7 @@ class JobSpec:
     cron: str | None = None
     every: str | None = None
     max_units: int = DEFAULT_MAX_UNITS  # mode "transcripts" only
+    grace: str = DEFAULT_GRACE
 
     @property
     def full(self) -> bool:
@@ -277,6 +285,11 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
             else:
                 if message := _too_often(seconds):
                     problem(f"every = {every!r} {message}")
+    grace = raw.get("grace", DEFAULT_GRACE)
+    try:
+        parse_every(grace)
+    except (ValueError, AttributeError):
+        problem(f"'grace' must be a duration such as '15m', not {grace!r}")
     if problems:
         return None, problems
     spec = JobSpec(
@@ -288,6 +301,7 @@ def _check_job(raw: object, index: int, path: Path) -> tuple[JobSpec | None, lis
         cron=cron,
         every=every,
         max_units=max_units,
+        grace=grace,
     )
     return spec, []
 
@@ -359,9 +373,17 @@ def load_schedules(directory: str | Path) -> list[JobSpec]:
     return specs
 
 
-def load_replication(directory: str | Path) -> str | None:
-    """The replica URL of the `[replication]` table in `directory/*.toml`, if one file has one."""
-    found: list[tuple[Path, str]] = []
+@dataclass(frozen=True)
+class Replication:
+    """The `[replication]` table: the replica URL (None: none) and when a replica is stalled."""
+
+    url: str | None = None
+    stall_after: str = DEFAULT_STALL_AFTER
+
+
+def load_replication(directory: str | Path) -> Replication:
+    """The `[replication]` table of `directory/*.toml`, if one file has one."""
+    found: list[tuple[Path, dict]] = []
     for path in sorted(Path(directory).glob("*.toml")):
         if path.name.startswith("."):
             continue
@@ -371,17 +393,21 @@ def load_replication(directory: str | Path) -> str | None:
             continue
         if (
             not isinstance(table, dict)
-            or set(table) != {"url"}
-            or not isinstance(table["url"], str)
+            or set(table) - {"url", "stall_after"}
+            or not all(isinstance(v, str) for v in table.values())
         ):
-            raise ConfigError(f'{path}: [replication] takes one key: url = "file:///..."')
-        found.append((path, table["url"]))
+            raise ConfigError(f'{path}: [replication] takes url = "file:///..." (and stall_after)')
+        try:
+            parse_every(table.get("stall_after", DEFAULT_STALL_AFTER))
+        except ValueError as e:
+            raise ConfigError(f"{path}: [replication] stall_after: {e}") from None
+        found.append((path, table))
     if len(found) > 1:
         raise ConfigError(
             "[replication] is set in more than one file: "
             + ", ".join(str(path) for path, _ in found)
         )
-    return found[0][1] if found else None
+    return Replication(**found[0][1]) if found else Replication()
 
 
 def load_notify(directory: str | Path) -> tuple[list[str], str | None]:
