@@ -299,12 +299,16 @@ def test_the_console_works_under_a_base_url(index):
     request_page = pages[paths.index(f"/-/requests/{index['video_request']}")].text
     state_url = unescape(re.search(r'data-state-url="([^"]+)"', request_page)[1])
     menu = pages[paths.index("/-/search?q=人材")].text.split("<nav", 1)[1].split("</nav>")[0]
-    [state, threads, refused] = fetch(
+    off_site = {"username": "tanaka", "password": "correct-horse-42", "next": "//evil.example/"}
+    [state, threads, refused, signed_in] = fetch(
         ds,
         ("get", PrefixedUrlString(state_url), {"cookies": staff}),
         ("get", "/-/threads", {"cookies": cookie_for(ds, "sato")}),
         ("post", "/-/resync", {"cookies": staff, "data": {"kind": "videos", "videos": LECTURE}}),
+        ("post", "/-/login", {"data": off_site}),
     )
+    # An unsafe `next` after login goes to the console's own root, not the host's.
+    assert signed_in.status_code == 302 and signed_in.headers["location"] == BASE
     assert state.status_code == 200 and state.json()["id"] == index["video_request"]
     assert re.search(rf'href="{BASE}-/search" aria-current="page"', menu)
     assert threads.status_code == 403  # Datasette's pages about the server: staff only

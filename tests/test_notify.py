@@ -444,6 +444,8 @@ def test_a_daemons_replica_that_stalls_is_one_message_and_one_recovery(
         os.kill(pid, signal.SIGSTOP)
         try:
             daemon.wait_for(lambda: receiver.messages, timeout=30, what="the stall's message")
+            # `status`, another process, judges by the daemon's stall_after too.
+            assert replication_status.collect(db)["warnings"], "status saw no stall"
             seen = checked()["checked_at"]
             # Checks go on (every 2 s with stall_after = "4s") and stay quiet.
             daemon.wait_for(lambda: checked()["checked_at"] > seen, what="another check")

@@ -43,8 +43,18 @@ class Replicator:
     started the child ends, so a pool thread that may come and go must never start it.
     """
 
-    def __init__(self, db_path: str | Path, url: str, *, sync_interval: str = SYNC_INTERVAL):
+    def __init__(
+        self,
+        db_path: str | Path,
+        url: str,
+        *,
+        sync_interval: str = SYNC_INTERVAL,
+        stall_seconds: float | None = None,
+    ):
         self.db_path = Path(db_path).resolve()
+        # Kept in the state file, so that `status` in another process judges a stall as the
+        # daemon does (`[replication] stall_after`).
+        self.stall_seconds = stall_seconds
         self.url = check_url(url)
         self.binary = find_binary()
         self.sync_interval = sync_interval
@@ -100,6 +110,7 @@ class Replicator:
             config=str(self.config),
             started_at=datetime.now(UTC).isoformat(),
             restarts=self.restarts,
+            stall_seconds=self.stall_seconds,
         )
         return proc
 

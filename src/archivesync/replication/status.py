@@ -34,10 +34,14 @@ def collect(
     db_path: str | Path,
     *,
     now: datetime | None = None,
-    stall_seconds: float = STALL_SECONDS,
+    stall_seconds: float | None = None,
     slack_seconds: float = SLACK_SECONDS,
 ) -> dict:
-    """The replication section of `status --json`."""
+    """The replication section of `status --json`.
+
+    A stall is judged by `stall_seconds`, else by the replicating daemon's `stall_after` (kept
+    in its state file), else by STALL_SECONDS.
+    """
     now = now or datetime.now(UTC)
     # Litestream knows the database by its absolute path (its config says so): a relative
     # `--db data/archive.db` must name the same file when we ask it.
@@ -46,6 +50,8 @@ def collect(
     if state is None:
         return {"state": "off", "role": None, "warnings": []}
     role = state.get("role", "primary")
+    if stall_seconds is None:
+        stall_seconds = float(state.get("stall_seconds") or STALL_SECONDS)
     alive = pid_alive(state.get("pid")) and pid_alive(state.get("owner_pid"))
     data = {
         "state": "on" if alive else "off",

@@ -151,15 +151,15 @@ def attempt(cfg: dict, name: str, password: str, now: datetime, remote_addr: str
 _SAFE_PATH = re.compile(r"^/(?![/\\])[\x21-\x7e]*$")
 
 
-def safe_next(next_path: str | None) -> str:
-    """Where to go after login: a path on this site, else "/".
+def safe_next(next_path: str | None, home: str = "/") -> str:
+    """Where to go after login: a path on this site, else `home` (the console's own root).
 
     Browsers read `/\\host`, `/\t/host` and `//host` as another host, and a CR or LF would
     split the header: only a path of visible ASCII, with no backslash, starting with one "/".
     """
     if next_path and _SAFE_PATH.match(next_path) and "\\" not in next_path:
         return next_path
-    return "/"
+    return home
 
 
 def set_session_cookie(response, datasette, request, user_id: str, token: str) -> None:
@@ -182,7 +182,8 @@ def remote_addr(request) -> str | None:
 async def login(request, datasette):
     """GET: the login form. POST: check the password, start a session, set its cookie."""
     cfg = config(datasette)
-    next_path = safe_next(request.args.get("next"))
+    home = datasette.urls.instance()
+    next_path = safe_next(request.args.get("next"), home)
     if not cfg.get("users_file"):
         return await render(
             datasette, request, "login.html", {"disabled": True, "next": next_path}, 404
@@ -190,7 +191,7 @@ async def login(request, datasette):
     error, username, status, headers = None, "", 200, {}
     if request.method == "POST":
         form = await request.post_vars()
-        next_path = safe_next(form.get("next") or next_path)
+        next_path = safe_next(form.get("next") or next_path, home)
         username = (form.get("username") or "")[:64]
         try:
             result, actor, extra = await asyncio.to_thread(

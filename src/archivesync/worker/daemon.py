@@ -198,7 +198,9 @@ class Daemon:
     def _start_replication(self) -> None:
         # Before any connection of ours is opened, so none of them ever checkpoints.
         schema.leave_checkpoints_to_litestream()
-        self.replicator = Replicator(self.db_path, self.replicate_to)
+        self.replicator = Replicator(
+            self.db_path, self.replicate_to, stall_seconds=self.stall_seconds
+        )
         self.replicator.start()
         shown = redact_url(self.replicate_to)
         log.info(
