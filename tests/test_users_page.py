@@ -17,6 +17,7 @@ import pytest
 
 from archivesync.db import audit
 from archivesync.db.schema import open_db
+from archivesync.errors import UsersFileError
 from archivesync.timestamps import format_utc
 from archivesync.web import users as users_mod
 from archivesync.web.app import make_datasette
@@ -413,3 +414,50 @@ def test_a_person_signed_out_by_idle_time_or_a_new_password_is_told_why(site):
     assert forged.status_code == 200 and "追加しました" not in forged.text
     assert "sato を追加しました" in _get(ds, "/-/users?done=added&name=sato", staff).text
     assert 'role="status"' not in _get(ds, "/-/login?ended=<b>x</b>").text
+
+
+def test_a_cli_change_waits_for_the_consoles_change_to_the_file(tmp_path):
+    """The console and `archivesync users add` change the file one at a time: a change made
+    while another holds the file's lock waits, and neither is lost."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "users.json"
+    users_mod.add_user(path, STAFF, STAFF_PASSWORD)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as the console does while it changes the file
+    try:
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "archivesync", "users", "add", "yamada", "--file", str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        cli.stdin.write("another-pass-9\n")
+        cli.stdin.close()
+        time.sleep(1.5)
+        assert cli.poll() is None, cli.stderr.read()  # waiting for the lock
+        # What the console writes meanwhile is kept.
+        users = json.loads(path.read_text(encoding="utf-8"))
+        users["users"]["suzuki"] = {**users["users"][STAFF], "role": "analyst"}
+        path.write_text(json.dumps(users), encoding="utf-8")
+    finally:
+        os.close(fd)
+    assert cli.wait(timeout=60) == 0, cli.stderr.read()
+    assert sorted(users_mod.load(path)) == ["suzuki", STAFF, "yamada"]
+
+
+def test_a_staff_member_removed_meanwhile_removes_nobody(tmp_path):
+    """Two staff removing each other at once: the second removal finds its author gone."""
+    path = tmp_path / "users.json"
+    users_mod.add_user(path, STAFF, STAFF_PASSWORD)
+    users_mod.add_user(path, "yamada", "another-pass-9")
+    users_mod.remove_user(path, "yamada", by=STAFF)
+    with pytest.raises(UsersFileError) as refused:
+        users_mod.remove_user(path, STAFF, by="yamada")
+    assert refused.value.reason == "not_staff"
+    assert list(users_mod.load(path)) == [STAFF]

@@ -108,7 +108,7 @@ class UsersFileError(ConfigError):
     """The users file is missing, unreadable or malformed, or a name or password is refused.
 
     `reason` says which (a key the console turns into Japanese): "file", "name", "reserved",
-    "display_name", "role", "password", "exists", "missing", "self".
+    "display_name", "role", "password", "exists", "missing", "self", "not_staff".
     """
 
     def __init__(self, message: str, reason: str = "file"):

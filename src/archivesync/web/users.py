@@ -7,12 +7,15 @@ in the hash string), so a stolen file still costs an attacker a slow hash per gu
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import json
 import os
 import re
 import stat
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -31,9 +34,28 @@ MIN_PASSWORD_LENGTH = 8
 RESERVED_NAMES = frozenset({"root"})
 
 _hasher = PasswordHasher()
-# The console's threads change the file one at a time (read, change, write whole): two
-# staff adding users at once must not lose one of them.
-_changing = threading.Lock()
+# The file changes one change at a time (read, change, write whole): two staff adding users at
+# once, or `archivesync users add` while the console adds one, must not lose either. The thread
+# lock serves the console's threads; the lock file, other processes.
+_threads = threading.Lock()
+
+
+@contextlib.contextmanager
+def _changing(path: Path) -> Iterator[None]:
+    # The users file itself is replaced by a rename at each change, so it cannot carry the
+    # lock: a file beside it does (0600, left in place).
+    if not path.parent.is_dir():
+        raise UsersFileError(f"directory {str(path.parent)!r} does not exist")
+    with _threads:
+        try:
+            fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise UsersFileError(f"cannot lock users file {str(path)!r}: {e.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
 @functools.cache
@@ -138,7 +160,7 @@ def add_user(
     if role not in ROLES:
         raise UsersFileError(f"unknown role {role!r}: use one of {', '.join(ROLES)}", "role")
     check_password(password)
-    with _changing:
+    with _changing(path):
         users = load(path) if path.exists() else {}
         new = name not in users
         if not new and not replace:
@@ -157,7 +179,7 @@ def set_password(path: str | Path, name: str, password: str) -> None:
     """Give `name` a new password, keeping its role, display name and date added."""
     path = Path(path)
     check_password(password)
-    with _changing:
+    with _changing(path):
         users = load(path)
         if name not in users:
             raise UsersFileError(f"no user {name!r} in {str(path)!r}", "missing")
@@ -172,14 +194,17 @@ def actor(name: str, user: dict) -> dict:
 
 def remove_user(path: str | Path, name: str, *, by: str | None = None) -> None:
     """Remove `name`; UsersFileError if it is not there, or if it is `by`, the person asking
-    (a staff member removing themselves could leave nobody to manage the console)."""
+    (a staff member removing themselves could leave nobody to manage the console), or if `by`
+    is no longer staff (two staff removing each other at once must not both succeed)."""
     path = Path(path)
     if by is not None and by == name:
         raise UsersFileError(f"{name!r} cannot remove themselves", "self")
-    with _changing:
+    with _changing(path):
         users = load(path)
         if name not in users:
             raise UsersFileError(f"no user {name!r} in {str(path)!r}", "missing")
+        if by is not None and (users.get(by) or {}).get("role") != "staff":
+            raise UsersFileError(f"{by!r} is no longer staff in {str(path)!r}", "not_staff")
         del users[name]
         _save(path, users)
 
