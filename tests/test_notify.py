@@ -355,6 +355,14 @@ def test_serve_public_url_is_checked_and_recorded_for_the_daemons_links(watched,
     )
     watched.watcher().job_ended("rilg-other", "full", failed(42))  # --public-url given
     assert "コンソール: https://archive.example.jp/" in watched.receiver.messages[-1]["message"]
+    # `notify test --db` links to the same recorded address.
+    tested = run_cli(
+        ["notify", "test", "--notify", watched.receiver.url(), "--db", str(db_path)], env
+    )
+    assert tested.returncode == 0, tested.stderr
+    assert watched.receiver.messages[-1]["message"].endswith(
+        "コンソール: https://archive.example.jp/c/"
+    )
 
 
 def _daemon_with(tmp_path, emulator, receiver, toml: str):

@@ -40,6 +40,18 @@ def record_public_url(db_path, public_url: str) -> None:
         db.close()
 
 
+def recorded_public_url(db_path) -> str | None:
+    """The console address `serve --public-url` recorded in the index, if any (read only)."""
+    from archivesync.db import app_state
+    from archivesync.db.schema import open_readonly
+
+    db = open_readonly(db_path)
+    try:
+        return app_state.get(db, app_state.PUBLIC_URL)
+    finally:
+        db.close()
+
+
 def notify_options(func):
     """--notify URL (repeatable), --public-url and --schedules' [notify] tables."""
     func = click.option(
@@ -90,14 +102,23 @@ def notify_group():
     type=click.Path(file_okay=False, exists=True),
     help="Also use the [notify] tables of this directory's *.toml files.",
 )
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Link to the console address `serve --public-url` recorded in this index, as the "
+    "daemon does, when no other is given.",
+)
 @fail_cleanly
-def notify_test_command(notify_urls, public_url, schedules_dir):
+def notify_test_command(notify_urls, public_url, schedules_dir, db_path):
     """Send a test message to every notification URL; exit 1 if one did not take it."""
     from archivesync.logs import setup_logging
     from archivesync.notify.messages import console_link, problem_message
 
     setup_logging()
     sender, public_url = notify_settings(notify_urls, public_url, schedules_dir)
+    if not public_url and db_path:
+        public_url = recorded_public_url(db_path)
     if sender is None:
         raise click.UsageError("give --notify URL (or --schedules with a [notify] table)")
     message = problem_message(
