@@ -516,3 +516,63 @@ def test_an_old_token_file_learns_its_expiry_at_a_refresh_and_the_daemon_warns(w
     emulator.oauth.clock = lambda: time.time() + 8 * 86400
     with pytest.raises(AuthError, match="invalid_grant"):
         ensure_fresh(load_credentials(old), token_file=old)
+
+
+def test_a_daemon_whose_runs_fail_and_whose_grant_is_revoked_says_each_once_then_recovered(
+    tmp_path, emulator, receiver, monkeypatch
+):
+    """Through a real daemon subprocess: a sync that fails at every run and an analytics job
+    whose OAuth grant was revoked are one Japanese message each, however many runs fail, and
+    one recovery each once they work again."""
+    from .helpers import sync
+    from .oauth_helpers import refresh_token_of, write_token_file
+
+    assert sync(tmp_path / "archive.db", emulator, full=True).status == "ok"
+    token = write_token_file(tmp_path / "token.json", emulator)
+    emulator.oauth.revoke(refresh_token_of(token))
+    emulator.inject_fault("500", count=100_000)  # every Data API call fails
+    monkeypatch.setenv("ARCHIVESYNC_OAUTH_TOKEN_FILE", str(token))
+    monkeypatch.setenv("ARCHIVESYNC_RETRY_BASE_SECONDS", "0.01")
+    daemon = _daemon_with(tmp_path, emulator, receiver, (
+        '[[jobs]]\nid = "rilg-incremental"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\n'
+        'mode = "incremental"\nevery = "1s"\n'
+        '[[jobs]]\nid = "rilg-analytics"\nchannel = "UCX__Mlqfalo-NO1zAHhhuNw"\n'
+        'mode = "analytics"\nevery = "1s"\n'
+    ))  # fmt: skip
+
+    try:
+        daemon.wait_for(
+            lambda: len(receiver.messages) >= 2 and daemon.events("run_finished"),
+            timeout=60,
+            what="both problems told",
+        )
+        seen = len(daemon.events("run_finished"))
+        daemon.wait_for(
+            lambda: len(daemon.events("run_finished")) >= seen + 4,
+            timeout=60,
+            what="more failing runs",
+        )
+        assert sorted(receiver.titles()) == [
+            "[archivesync] OAuth の許可が拒否されました（invalid_grant）（OAuth）",
+            "[archivesync] 同期が失敗しました（rilg-incremental）",
+        ], receiver.titles()
+        refused = next(m for m in receiver.messages if "OAuth" in m["title"])["message"]
+        assert "invalid_grant" in refused and "対応:" in refused
+        assert refused.endswith("コンソール: https://console.example.jp/")
+        # Back to work: the API answers again and the grant is given anew (`archivesync auth`).
+        emulator.clear_faults()
+        write_token_file(token, emulator)
+        daemon.wait_for(lambda: len(receiver.messages) >= 4, timeout=60, what="both recoveries")
+        seen = len(daemon.events("run_finished"))
+        daemon.wait_for(
+            lambda: len(daemon.events("run_finished")) >= seen + 4,
+            timeout=60,
+            what="more good runs",
+        )
+        assert sorted(receiver.titles()[2:]) == [
+            "[archivesync] 回復: OAuth の許可が拒否されました（invalid_grant）（OAuth）",
+            "[archivesync] 回復: 同期が失敗しました（rilg-incremental）",
+        ], receiver.titles()
+        assert daemon.terminate()[0] == 0
+    finally:
+        daemon.close()
