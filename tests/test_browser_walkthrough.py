@@ -2,15 +2,18 @@
 Chromium: request targets by title, Japanese error pages, the search's Datasette link, the
 empty answer, the year filter, the charts, and the CSV and Excel downloads.
 
-test_console.py and test_excel.py check the same over HTTP; here the browser renders the pages,
-follows the links and saves the downloads. What test_browser.py already proves in the browser is
-not repeated: the cue highlighted on opening a hit, the overview's internals and quota reset
-line, a single observation drawn as a bar with its figure, the chapter lines' presence.
+test_console.py, test_excel.py and test_search_surfaces.py check the same over HTTP; here the
+browser renders the pages, follows the links and saves the downloads. What test_browser.py
+already proves in the browser is not repeated: the cue highlighted on opening a hit, the
+overview's internals (hidden from analysts, behind a toggle for staff) and its quota reset time
+on one line at 375 px, the chapter lines drawn on a video with chapters. A single observation
+is checked here once more, by its geometry: test_browser.py counts its parts.
 
 One site (tests/browser_fixtures.py), one browser, a signed-in analyst and a visitor for the
 module. A second, small channel is added to the index here: a month never holds more than one
-of its videos (a count axis whose old ticks were 0, 0.5, 1) and one of them was published on
-New Year's Eve in UTC, which is already the next year in Japan.
+of its videos (a count axis whose old ticks were 0, 0.5, 1), one of them was published on New
+Year's Eve in UTC, which is already the next year in Japan, and has a single view count
+observation (the daemon, which runs the module's queued requests, never touches this channel).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import io
 import re
 import sqlite3
 from datetime import datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -49,10 +51,12 @@ SECOND_VIDEOS = [
     ("wkNewYear01", "年末年始の窓口業務", "2019-12-31T15:30:00Z", 1800),
     ("wkMarch0002", "年度末の事務引継ぎ", "2020-03-01T00:00:00Z", 2700),
 ]
+ONE_OBSERVATION = 1234
 CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # An x-axis label: the tick texts below the plot (charts.py writes them at this height).
 X_LABEL = f"text.tick[y='{charts.HEIGHT - charts.BOTTOM + 18}']"
 SEARCH_LABELS = [c.label for c in SEARCH_COLUMNS]
+COLUMN = {c.key: i for i, c in enumerate(SEARCH_COLUMNS)}
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +72,11 @@ def walk(site):
                      "published_at": published, "duration_seconds": seconds,
                      "url": f"https://www.youtube.com/watch?v={video_id}"}
                 )  # fmt: skip
+            # One observation of its view count (the daemon never syncs this channel).
+            db["video_stats"].insert(
+                {"video_id": SECOND_VIDEOS[0][0], "observed_at": "2026-11-28T00:00:00Z",
+                 "view_count": ONE_OBSERVATION}
+            )  # fmt: skip
             index_videos(db, [v[0] for v in SECOND_VIDEOS])  # searchable, as a sync leaves them
         found = {
             "video_request": queue.enqueue(db, Target("videos", [LECTURE]), STAFF),
@@ -109,14 +118,6 @@ def analyst(contexts):
     pg.close()
 
 
-@pytest.fixture
-def visitor(contexts):
-    pg = contexts["visitor"].new_page()
-    pg.set_default_timeout(10_000)
-    yield pg
-    pg.close()
-
-
 def _db_rows(db, sql: str, params=()) -> list[tuple]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -130,21 +131,16 @@ def _jst(utc: str) -> datetime:
     return datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(TOKYO).replace(tzinfo=None)
 
 
-def _path(url: str) -> str:
-    return urlsplit(url).path
-
-
 # --- requests ------------------------------------------------------------------------------
 
 
-def test_a_request_names_its_video_by_title_linked_to_its_page(analyst, walk, shots):
+def test_a_request_names_its_video_by_title_linked_to_its_page(analyst, walk):
     pg = analyst
     pg.goto(walk["url"] + f"/-/requests/{walk['video_request']}")
     targets = pg.locator("#targets")
     text = targets.inner_text()
     assert walk["lecture_title"] in text and "動画" in text, text
     assert LECTURE not in text and "videos" not in text, text
-    shot(pg, shots, "walk-request-target")
     targets.get_by_role("link", name=walk["lecture_title"]).click()
     pg.wait_for_url(f"{walk['url']}/-/video/{LECTURE}")
     assert pg.inner_text("h1") == walk["lecture_title"]
@@ -180,7 +176,7 @@ def test_the_request_list_names_a_channel_by_title_linked_to_its_page(analyst, w
     ids=["missing-video", "missing-request", "missing-datasette-table", "analyst-resync"],
 )
 def test_missing_pages_and_refusals_come_in_the_consoles_japanese_page(
-    contexts, walk, shots, who, path, status, message
+    contexts, walk, who, path, status, message
 ):
     pg = contexts[who].new_page()
     pg.set_default_timeout(10_000)
@@ -199,7 +195,6 @@ def test_missing_pages_and_refusals_come_in_the_consoles_japanese_page(
         body = pg.inner_text("body")
         for english in ("Error 404", "Error 403", "Forbidden", "Not Found", "Not found"):
             assert english not in body and english not in pg.title(), english
-        shot(pg, shots, f"walk-error-{status}-{path.split('/')[2].replace('_', '-')}")
     finally:
         pg.close()
 
@@ -240,7 +235,7 @@ def test_a_transcript_search_links_to_a_japanese_query_with_the_same_hits(analys
     shot(pg, shots, "walk-datasette-search-results")
 
 
-def test_no_hits_is_a_sentence_without_a_numbered_item_or_downloads(analyst, walk, shots):
+def test_no_hits_is_a_sentence_without_a_numbered_item_or_downloads(analyst, walk):
     pg = analyst
     pg.goto(walk["url"] + "/-/search?q=存在しない語句ぴよぴよ")
     answer = pg.locator("main p.no-hits")
@@ -252,7 +247,6 @@ def test_no_hits_is_a_sentence_without_a_numbered_item_or_downloads(analyst, wal
     assert main.locator("a[href*='format=']").count() == 0
     for name in ("CSV", "Excel", "Datasette の検索クエリ"):
         assert main.get_by_role("link", name=re.compile(name)).count() == 0, name
-    shot(pg, shots, "walk-search-no-hits")
 
 
 def test_the_year_filter_offers_exactly_the_years_the_index_holds(analyst, walk):
@@ -287,7 +281,7 @@ def _y_ticks(pg, figure: str) -> list[str]:
     )
 
 
-def test_count_axes_tick_whole_numbers_and_hours_read_h_mm(analyst, walk, shots):
+def test_count_axes_tick_whole_numbers_and_hours_read_h_mm(analyst, walk):
     pg = analyst
     for channel in (SAMPLE_CHANNEL, SECOND_CHANNEL):
         pg.goto(walk["url"] + f"/-/channel/{channel}")
@@ -298,11 +292,10 @@ def test_count_axes_tick_whole_numbers_and_hours_read_h_mm(analyst, walk, shots)
         assert all(re.fullmatch(r"\d+:[0-5]\d", t) for t in hours), (channel, hours)
     # One video a month at most: the axis counts 0 and 1 (halves were drawn before).
     assert counts == ["0", "1"]
-    shot(pg, shots, "walk-channel-small")
 
 
-LAST_LABELS = """svg => {
-  const labels = [...svg.querySelectorAll(arguments_selector)];
+LAST_LABEL = """(svg, selector) => {
+  const labels = [...svg.querySelectorAll(selector)];
   const last = labels.reduce((a, b) => (+b.getAttribute('x') > +a.getAttribute('x') ? b : a));
   const box = svg.getBoundingClientRect(), r = last.getBoundingClientRect(), b = last.getBBox();
   return {text: last.textContent, left: r.left, right: r.right, svgLeft: box.left,
@@ -319,7 +312,7 @@ def test_the_last_x_axis_label_lies_inside_the_charts_box(analyst, walk):
             svg = pg.locator(f"#{figure} svg.chart")
             if svg.locator(X_LABEL).count() == 0:
                 continue
-            last = svg.evaluate(LAST_LABELS.replace("arguments_selector", repr(X_LABEL)))
+            last = svg.evaluate(LAST_LABEL, X_LABEL)
             where = (path, figure, last)
             assert last["right"] <= last["svgRight"] + 0.5, where
             assert last["left"] >= last["svgLeft"] - 0.5, where
@@ -344,6 +337,24 @@ def test_the_chapter_note_only_where_there_are_chapters(analyst, walk):
     assert retention.locator("svg line.chapter").count() == 0
     assert "縦線" not in pg.inner_text("main")
     assert "チャプターがありません" in retention.locator("figcaption").inner_text()
+
+
+def test_a_single_observation_is_a_bar_carrying_its_figure(analyst, walk, shots):
+    """Drawn as a mark one can see (not a dot on empty axes): a bar of a bar's width rising
+    from the axis, its figure written above it, inside the chart."""
+    pg = analyst
+    pg.goto(walk["url"] + f"/-/video/{SECOND_VIDEOS[0][0]}")
+    svg = pg.locator("#views-chart svg.chart")
+    assert svg.locator("circle, polyline").count() == 0
+    bar, figure = svg.locator("rect.bar"), svg.locator("text.figure")
+    assert bar.count() == 1 and figure.count() == 1
+    chart, mark, label = svg.bounding_box(), bar.bounding_box(), figure.bounding_box()
+    assert chart["height"] / 3 < mark["height"] and 20 < mark["width"] < chart["width"] / 4
+    assert figure.text_content() == f"{ONE_OBSERVATION:,}" and figure.is_visible()
+    assert label["y"] + label["height"] <= mark["y"] + 1 and label["y"] >= chart["y"]
+    assert "1 件のみ" in pg.inner_text("#views-chart figcaption")
+    pg.locator("#views-chart").scroll_into_view_if_needed()
+    shot(pg, shots, "walk-single-observation")
 
 
 # --- downloads -----------------------------------------------------------------------------
@@ -374,13 +385,12 @@ def test_the_consoles_csv_has_japanese_headers_and_jst_times(analyst, walk):
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == SEARCH_LABELS
-    label = {c.key: i for i, c in enumerate(SEARCH_COLUMNS)}
-    videos = [r for r in rows[1:] if r[label["where"]] == "動画"]
-    assert [r[label["video_id"]] for r in videos] == shown
+    videos = [r for r in rows[1:] if r[COLUMN["where"]] == "動画"]
+    assert [r[COLUMN["video_id"]] for r in videos] == shown
     published = _published(walk["db"], shown)
     for r in rows[1:]:
-        expected = published[r[label["video_id"]]].strftime("%Y-%m-%d %H:%M")
-        assert r[label["published_at"]] == expected, r
+        expected = published[r[COLUMN["video_id"]]].strftime("%Y-%m-%d %H:%M")
+        assert r[COLUMN["published_at"]] == expected, r
 
 
 def test_datasettes_raw_csv_keeps_column_names_and_utc(analyst, walk):
@@ -421,13 +431,15 @@ def test_the_consoles_excel_downloads_have_japanese_headers_jst_and_widths(analy
     assert [c.value for c in ws[1]] == SEARCH_LABELS
     published = _published(walk["db"], shown)
     rows = list(ws.iter_rows(min_row=2, values_only=True))
-    assert [r[0] for r in rows if r[3] == "動画"] == shown
+    video_id, title = COLUMN["video_id"], COLUMN["title"]
+    assert [r[video_id] for r in rows if r[COLUMN["where"]] == "動画"] == shown
     for r in rows:
-        assert r[2] == published[r[0]], r  # a date-time cell, in Tokyo time
+        # A date-time cell, in Tokyo time.
+        assert r[COLUMN["published_at"]] == published[r[video_id]], r
     # Columns as wide as their text: a Japanese title (two columns a character) is wide.
     widths = _widths(ws)
-    assert widths[1] >= min(max(_wide(r[1]) for r in rows), 60), widths
-    assert widths[0] < widths[1] and all(widths), widths
+    assert widths[title] >= min(max(_wide(r[title]) for r in rows), 60), widths
+    assert widths[video_id] < widths[title] and all(widths), widths
     # The channel's figures by month, as analysts chart them.
     pg.goto(walk["url"] + f"/-/channel/{SECOND_CHANNEL}")
     path, name = _download(pg, "月別 Excel (.xlsx)")
@@ -439,3 +451,18 @@ def test_the_consoles_excel_downloads_have_japanese_headers_jst_and_widths(analy
     assert months == [(2020, 1, 1), (2020, 3, 1)], months
     widths = _widths(ws)
     assert all(w >= max(_wide(h), 1) for w, h in zip(widths, headers, strict=True)), widths
+
+
+def test_datasettes_excel_download_of_a_view_has_japanese_headers_jst_and_widths(analyst, walk):
+    """video_overview, the view analysts open most, from Datasette's own export link."""
+    pg = analyst
+    pg.goto(walk["url"] + f"/archive/video_overview?id={LECTURE}")
+    path, name = _download(pg, "xlsx")
+    assert name.endswith(".xlsx")
+    ws = _workbook(path)
+    headers = [c.value for c in ws[1]]
+    assert headers[:3] == ["ID", "タイトル", "公開日時"], headers
+    row = next(ws.iter_rows(min_row=2, max_row=2, values_only=True))
+    assert row[:3] == (LECTURE, walk["lecture_title"], _published(walk["db"], [LECTURE])[LECTURE])
+    widths = _widths(ws)
+    assert all(widths) and widths[1] >= min(_wide(walk["lecture_title"]), 60), widths
