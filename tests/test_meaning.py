@@ -13,9 +13,18 @@ import pytest
 
 from archivesync.db import store
 from archivesync.db.schema import open_db
+from archivesync.search import meaning, vector_file
 from archivesync.search.hybrid import KEEP_WORDS_TOP, search_modes
 from archivesync.search.meaning import best_cue
-from archivesync.search.meaning_index import embed_index, has_meaning_index, plan
+from archivesync.search.meaning_index import (
+    TOKEN,
+    embed_index,
+    has_meaning_index,
+    indexed_model,
+    plan,
+    save_vector_file,
+    stamp,
+)
 from archivesync.search.models import load_model
 from archivesync.search.passages import transcript_windows
 from archivesync.transcripts.store import import_transcript
@@ -212,3 +221,94 @@ def test_console_search_says_why_and_lands_on_the_second(meaning_db):
     assert "該当する動画はありません" in words.text
     exact = fetch(ds, ("get", "/-/search", {"params": {"q": "共同調達"}}))[0]
     assert '<span class="why-words">語句</span>' in exact.text
+
+
+def _copy(meaning_db, tmp_path):
+    """The sample index alone (without its vector file), in a directory of the test's own."""
+    path = tmp_path / "sample.db"
+    source, copy = sqlite3.connect(meaning_db), sqlite3.connect(path)
+    source.backup(copy)
+    source.close(), copy.close()
+    return path
+
+
+def _results(path, queries=8):
+    """Meaning and hybrid rows for some labelled queries, as a new process would see them."""
+    meaning._cache.clear()
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [
+            search_modes(conn, q, mode=mode)
+            for _, q, _ in QUERIES[:queries]
+            for mode in ("meaning", "hybrid")
+        ]
+    finally:
+        conn.close()
+        meaning._cache.clear()
+
+
+def test_the_vector_file_gives_the_same_rows_and_scores(meaning_db, tmp_path, monkeypatch):
+    path = _copy(meaning_db, tmp_path)
+    file = vector_file.file_for(str(path))
+    assert not file.exists()
+    from_sqlite = _results(path)
+    assert all(from_sqlite) and {h["score"] for rows in from_sqlite for h in rows} != {0}
+    assert save_vector_file(sqlite3.connect(path))  # what every `embed` run ends with
+    assert file.is_file()
+
+    def no_sqlite(*args):
+        raise AssertionError("read every vector from SQLite although the file is up to date")
+
+    monkeypatch.setattr(meaning, "read_vectors", no_sqlite)
+    assert _results(path) == from_sqlite
+
+
+def test_embed_refreshes_the_file_and_a_stale_one_is_ignored(tmp_path):
+    path = tmp_path / "a.db"
+    db = _tiny_index(path, CUES)
+    embed_index(db.conn)
+    file = vector_file.file_for(str(path))
+    conn = sqlite3.connect(path)
+    assert vector_file.load(file, stamp(conn, indexed_model(conn))) is not None
+    before = file.read_bytes()
+    # `embed` adds a passage (another video) and replaces one (a changed title).
+    store.save_videos(db, [make_resource("vidB", "防災計画の見直し", "避難所の運営")], "2024-01-02")
+    db.execute("UPDATE videos SET title = '窓口改革の研修（改訂）' WHERE id = 'vidA'")
+    db.conn.commit()
+    assert embed_index(db.conn).embedded == 2
+    assert file.read_bytes() != before
+    file.write_bytes(before)  # the file of before (the new one could not be written, say)
+    assert vector_file.load(file, stamp(conn, indexed_model(conn))) is None
+    meaning._cache.clear()
+    assert "vidB" in {h["video_id"] for h in search_modes(conn, "避難所", mode="meaning")}
+    # A run with nothing to embed writes it again; another database of the same size (same
+    # count and last id, another token) does not take it for its own.
+    assert embed_index(db.conn).embedded == 0
+    assert vector_file.load(file, stamp(conn, indexed_model(conn))) is not None
+    db.execute("UPDATE app_state SET value = 'another' WHERE key = ?", [TOKEN])
+    db.conn.commit()
+    assert vector_file.load(file, stamp(conn, indexed_model(conn))) is None
+
+
+def test_a_broken_or_unwritable_vector_file_falls_back_to_sqlite(meaning_db, tmp_path):
+    path = _copy(meaning_db, tmp_path)
+    file = vector_file.file_for(str(path))
+    expected = _results(path, queries=2)
+    assert save_vector_file(sqlite3.connect(path))
+    good = file.read_bytes()
+    for broken in (
+        good[:-1],  # cut short
+        good + b"\0",
+        good[:200],
+        b"",
+        b"not a vector file at all",
+        good.replace(b'"rows"', b'"rowz"', 1),
+        good.replace(b'"dims": ', b'"dims": "x', 1),
+    ):
+        file.write_bytes(broken)
+        assert _results(path, queries=2) == expected
+    file.unlink()
+    file.mkdir()  # cannot be read, nor written over
+    assert _results(path, queries=2) == expected
+    assert save_vector_file(sqlite3.connect(path)) is False
+    assert file.is_dir() and not list(tmp_path.glob("*.tmp"))

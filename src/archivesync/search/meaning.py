@@ -1,8 +1,9 @@
 """Search by meaning: the passages nearest a query, as search rows.
 
-Exact nearest neighbours with numpy: every vector of the index is read (int8 BLOBs with a
-scale, one row per passage) and scored by matrix products with the query's vector, a block at
-a time. At 100,000 passages that is ~39 MB of vectors (bench/meaning.py measures it); a
+Exact nearest neighbours with numpy: every vector of the index is read (int8 with a scale, one
+row per passage: memory-mapped from the vector file beside the database when it is up to date,
+search/vector_file.py, else from SQLite) and scored by matrix products with the query's vector,
+a block at a time. At 100,000 passages that is ~39 MB of vectors (bench/meaning.py measures it); a
 process that searches again (the console) keeps them until the index changes. Past a few
 hundred thousand passages an approximate index would be needed: see docs/development.md ("Search").
 
@@ -17,7 +18,15 @@ import threading
 from collections import defaultdict
 
 from archivesync.parsing import normalize_text
-from archivesync.search.meaning_index import TABLE, decode_vectors, indexed_model
+from archivesync.search import vector_file
+from archivesync.search.meaning_index import (
+    KIND_CODES,
+    TABLE,
+    database_path,
+    indexed_model,
+    read_vectors,
+    stamp,
+)
 from archivesync.search.models import load_model, model_name
 from archivesync.search.passages import KIND_CHAPTER, KIND_TRANSCRIPT, KIND_VIDEO
 from archivesync.urls import chapter_url
@@ -30,35 +39,29 @@ SCOPE_KINDS = {
     "transcripts": KIND_TRANSCRIPT,
 }
 
-KIND_CODES = {KIND_VIDEO: 1, KIND_CHAPTER: 2, KIND_TRANSCRIPT: 3}
 _BLOCK = 8192
 _cache_lock = threading.Lock()
 _cache: dict[tuple, tuple] = {}
 
 
 def _vectors(conn: sqlite3.Connection, ident: str):
-    """(passage ids, kind codes, scales, int8 matrix) of `ident`'s vectors, cached per state."""
-    import numpy as np
-
-    path = conn.execute("PRAGMA database_list").fetchone()[2]
-    # Cheap (an index count and the last id): ids are never reused and a changed passage
-    # gets a new one, so any change shows here.
-    state = conn.execute(f"SELECT count(*), max(id) FROM {TABLE}").fetchone()
+    """(passage ids, kind codes, scales, int8 matrix) of `ident`'s vectors, cached per state:
+    memory-mapped from the vector file when it matches the index, else read from SQLite."""
+    path = database_path(conn)
+    state = stamp(conn, ident)  # cheap: an index count, the last id and one app_state row
     key = (path, ident)
     with _cache_lock:
         cached = _cache.get(key)
     if path and cached and cached[0] == state:
-        return cached[1:]
-    rows = conn.execute(f"SELECT id, kind, vector FROM {TABLE} WHERE model = ?", [ident]).fetchall()
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    codes = np.fromiter((KIND_CODES.get(r[1], 0) for r in rows), dtype=np.uint8, count=len(rows))
-    scales, matrix = decode_vectors(b"".join(r[2] for r in rows), len(rows))
-    del rows
+        return cached[1]
+    vectors = vector_file.load(vector_file.file_for(path), state)
+    if vectors is None:
+        state, vectors = read_vectors(conn, ident)
     if path:
         with _cache_lock:
             _cache.clear()  # one index per process is the common case; keep memory bounded
-            _cache[key] = (state, ids, codes, scales, matrix)
-    return ids, codes, scales, matrix
+            _cache[key] = (state, vectors)
+    return vectors
 
 
 def _scores(scales, matrix, query):

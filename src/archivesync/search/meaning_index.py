@@ -8,11 +8,15 @@ index through that same sqlite3): nearest neighbours are computed with numpy (se
 
 ``embed_index`` embeds only passages that are new, whose text changed or whose model differs,
 drops passages that no longer exist, and commits every batch: an interrupted run keeps what it
-embedded, and the next run starts from there.
+embedded, and the next run starts from there. Each run that changes the table writes a new
+`TOKEN` in `app_state` (in the same transactions), and ends by writing the vectors to the file
+beside the database that spares a new search process reading them all (search/vector_file.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -20,7 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from archivesync.search import vector_file
 from archivesync.search.models import DEFAULT_MODEL
+from archivesync.search.passages import KIND_CHAPTER, KIND_TRANSCRIPT, KIND_VIDEO
 
 if TYPE_CHECKING:
     from archivesync.search.models import Embedder
@@ -28,6 +34,8 @@ if TYPE_CHECKING:
 
 BATCH = 16
 TABLE = "meaning_passages"
+TOKEN = "meaning.token"  # app_state key: changes with every `embed` run that writes the table
+KIND_CODES = {KIND_VIDEO: 1, KIND_CHAPTER: 2, KIND_TRANSCRIPT: 3}
 
 
 @dataclass
@@ -71,6 +79,68 @@ def indexed_model(conn: sqlite3.Connection) -> str | None:
     except sqlite3.OperationalError:  # an index older than migration 0009
         return None
     return row[0] if row else None
+
+
+def stamp(conn: sqlite3.Connection, ident: str) -> tuple:
+    """What identifies the vectors of `ident` as they are now: the model, the passage count,
+    the last id (ids never come back, AUTOINCREMENT, and a changed passage gets a new one) and
+    the token of the last `embed` run (another database of the same size has another)."""
+    count, last = conn.execute(f"SELECT count(*), max(id) FROM {TABLE}").fetchone()
+    try:
+        row = conn.execute("SELECT value FROM app_state WHERE key = ?", [TOKEN]).fetchone()
+    except sqlite3.OperationalError:  # an index older than migration 0011
+        row = None
+    return (ident, count, last, row[0] if row else None)
+
+
+def read_vectors(conn: sqlite3.Connection, ident: str):
+    """(stamp, (ids, kind codes, scales, int8 matrix)) of `ident`'s vectors, from SQLite, in
+    one read transaction (the stamp is that of the vectors read)."""
+    import numpy as np
+
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        state = stamp(conn, ident)
+        rows = conn.execute(
+            f"SELECT id, kind, vector FROM {TABLE} WHERE model = ? ORDER BY id", [ident]
+        ).fetchall()
+    finally:
+        if own:
+            conn.execute("ROLLBACK")
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    codes = np.fromiter((KIND_CODES.get(r[1], 0) for r in rows), dtype=np.uint8, count=len(rows))
+    scales, matrix = decode_vectors(b"".join(r[2] for r in rows), len(rows))
+    return state, (ids, codes, scales, matrix)
+
+
+def database_path(conn: sqlite3.Connection) -> str:
+    """The file of `conn`'s main database ('' when in memory)."""
+    return conn.execute("PRAGMA database_list").fetchone()[2]
+
+
+def save_vector_file(conn: sqlite3.Connection) -> bool:
+    """Write the vector file of the index as it is now unless it is already up to date; False
+    when there is nothing to write or it cannot be written (searches then read SQLite)."""
+    ident = indexed_model(conn)
+    path = vector_file.file_for(database_path(conn))
+    if ident is None or path is None:
+        return False
+    if vector_file.load(path, stamp(conn, ident)) is not None:
+        return True
+    state, vectors = read_vectors(conn, ident)
+    return vector_file.save(path, state, *vectors)
+
+
+def _mark(conn: sqlite3.Connection, token: str, stamp_: str) -> None:
+    # An index older than migration 0011 has no app_state: (count, last id) alone stamp it.
+    with contextlib.suppress(sqlite3.OperationalError):
+        conn.execute(
+            "INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            [TOKEN, token, stamp_],
+        )
 
 
 def plan(conn: sqlite3.Connection, ident: str) -> tuple[list[Passage], list[str]]:
@@ -137,8 +207,10 @@ def embed_index(
     embedder = embedder or load_model(model)
     result = EmbedResult(embedder.ident)
     todo, gone = plan(conn, embedder.ident)
+    token = os.urandom(16).hex()
     if gone:
         with conn:
+            _mark(conn, token, now().strftime("%Y-%m-%dT%H:%M:%SZ"))
             for start in range(0, len(gone), 500):
                 part = gone[start : start + 500]
                 conn.execute(
@@ -152,6 +224,7 @@ def embed_index(
         vectors = embedder.passages([p.text for p in part])
         stamp = now().strftime("%Y-%m-%dT%H:%M:%SZ")
         with conn:  # one transaction per batch: an interrupted run keeps the batches before
+            _mark(conn, token, stamp)
             conn.executemany(
                 # REPLACE gives a re-embedded passage a new id (see search/meaning.py).
                 f"INSERT OR REPLACE INTO {TABLE} (key, video_id, kind, track_id, "
@@ -167,5 +240,7 @@ def embed_index(
         if progress:
             progress(result.embedded, len(todo))
     result.passages = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+    # Also after a run with nothing to embed: the one before may have stopped before this.
+    save_vector_file(conn)
     result.seconds = time.perf_counter() - started
     return result
