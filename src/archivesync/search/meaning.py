@@ -20,7 +20,6 @@ from collections import defaultdict
 from archivesync.parsing import normalize_text
 from archivesync.search import vector_file
 from archivesync.search.meaning_index import (
-    KIND_CODES,
     TABLE,
     database_path,
     indexed_model,
@@ -28,7 +27,7 @@ from archivesync.search.meaning_index import (
     stamp,
 )
 from archivesync.search.models import load_model, model_name
-from archivesync.search.passages import KIND_CHAPTER, KIND_TRANSCRIPT, KIND_VIDEO
+from archivesync.search.passages import KIND_CHAPTER, KIND_CODES, KIND_TRANSCRIPT, KIND_VIDEO
 from archivesync.urls import chapter_url
 
 # `--in` scopes -> the passage kinds that answer them (tags are never embedded alone).
@@ -39,7 +38,7 @@ SCOPE_KINDS = {
     "transcripts": KIND_TRANSCRIPT,
 }
 
-_BLOCK = 8192
+_BLOCK = 1024  # 1.5 MB of float32: stays in cache (bench: ~2 × faster than 8192)
 _cache_lock = threading.Lock()
 _cache: dict[tuple, tuple] = {}
 

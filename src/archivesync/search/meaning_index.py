@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from archivesync.search import vector_file
 from archivesync.search.models import DEFAULT_MODEL
-from archivesync.search.passages import KIND_CHAPTER, KIND_TRANSCRIPT, KIND_VIDEO
 
 if TYPE_CHECKING:
     from archivesync.search.models import Embedder
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 BATCH = 16
 TABLE = "meaning_passages"
 TOKEN = "meaning.token"  # app_state key: changes with every `embed` run that writes the table
-KIND_CODES = {KIND_VIDEO: 1, KIND_CHAPTER: 2, KIND_TRANSCRIPT: 3}
 
 
 @dataclass
@@ -98,6 +95,8 @@ def read_vectors(conn: sqlite3.Connection, ident: str):
     one read transaction (the stamp is that of the vectors read)."""
     import numpy as np
 
+    from archivesync.search.passages import KIND_CODES
+
     own = not conn.in_transaction
     if own:
         conn.execute("BEGIN")
@@ -123,6 +122,8 @@ def database_path(conn: sqlite3.Connection) -> str:
 def save_vector_file(conn: sqlite3.Connection) -> bool:
     """Write the vector file of the index as it is now unless it is already up to date; False
     when there is nothing to write or it cannot be written (searches then read SQLite)."""
+    from archivesync.search import vector_file
+
     ident = indexed_model(conn)
     path = vector_file.file_for(database_path(conn))
     if ident is None or path is None:

@@ -24,6 +24,8 @@ WINDOW_SECONDS = 40.0
 MAX_CHARS = 1200
 
 KIND_VIDEO, KIND_CHAPTER, KIND_TRANSCRIPT = "video", "chapter", "transcript"
+# The kinds as small codes, for the arrays search by meaning keeps (search/meaning.py).
+KIND_CODES = {KIND_VIDEO: 1, KIND_CHAPTER: 2, KIND_TRANSCRIPT: 3}
 
 
 @dataclass(frozen=True)
