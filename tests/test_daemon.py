@@ -375,4 +375,6 @@ def test_daemon_embeds_after_a_run_that_changed_the_index(
     assert finished[0]["embedded"] > 0
     count = query(db_path, "SELECT count(*) AS n FROM meaning_passages")[0]["n"]
     assert count == finished[0]["passages"] == finished[0]["embedded"] == 1
+    # And it leaves the vector file a new search process memory-maps (search/vector_file.py).
+    assert Path(f"{db_path}.meaning-vectors").is_file()
     assert daemon.terminate()[0] == 0

@@ -304,6 +304,7 @@ def test_a_broken_or_unwritable_vector_file_falls_back_to_sqlite(meaning_db, tmp
         b"not a vector file at all",
         good.replace(b'"rows"', b'"rowz"', 1),
         good.replace(b'"dims": ', b'"dims": "x', 1),
+        good.replace(b'"rows": ', b'"rows": -', 1),
     ):
         file.write_bytes(broken)
         assert _results(path, queries=2) == expected

@@ -15,6 +15,7 @@ dimensions), padded to 64 bytes; then passage ids (int64), scales (float32), kin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
@@ -60,7 +61,7 @@ def load(path: Path | None, stamp: tuple):
             rows, dims = int(header["rows"]), int(header["dims"])
             end = len(MAGIC) + 4 + size
             ids, scales, codes, matrix = _offsets(end + _pad(end), rows)
-            if os.fstat(f.fileno()).st_size != matrix + rows * dims or rows == 0:
+            if rows <= 0 or dims <= 0 or os.fstat(f.fileno()).st_size != matrix + rows * dims:
                 return None
             view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError, KeyError, TypeError):
@@ -102,8 +103,11 @@ def save(path: Path | None, stamp: tuple, ids, codes, scales, matrix) -> bool:
         db_mode = stat.S_IMODE(os.stat(str(path)[: -len(SUFFIX)]).st_mode)
         os.chmod(tmp, db_mode & 0o666)
         os.replace(tmp, path)
+        tmp = None
     except OSError:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         return False
+    finally:
+        if tmp is not None:  # never a half-written file left behind, even on Ctrl-C
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
     return True
