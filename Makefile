@@ -51,8 +51,8 @@ bench: $(STAMP)
 bench-search: $(STAMP)
 	$(BIN)/python -m bench.meaning
 
-# The venv, the demo's index and what a replicating daemon leaves beside it (Litestream's
-# state directory, its generated config, the replication status file).
+# The venv, the demo's index (and its vector file), and what a replicating daemon leaves beside
+# it (Litestream's state directory, its generated config, the replication status file).
 clean:
-	rm -rf $(VENV) data/archive.db data/archive.db-wal data/archive.db-shm
+	rm -rf $(VENV) data/archive.db data/archive.db-wal data/archive.db-shm data/archive.db.meaning-vectors
 	rm -rf data/.*-litestream data/*.litestream.yml data/*.replication.json
