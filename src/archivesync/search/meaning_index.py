@@ -134,13 +134,13 @@ def save_vector_file(conn: sqlite3.Connection) -> bool:
     return vector_file.save(path, state, *vectors)
 
 
-def _mark(conn: sqlite3.Connection, token: str, stamp_: str) -> None:
+def _mark(conn: sqlite3.Connection, token: str, at: str) -> None:
     # An index older than migration 0011 has no app_state: (count, last id) alone stamp it.
     with contextlib.suppress(sqlite3.OperationalError):
         conn.execute(
             "INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            [TOKEN, token, stamp_],
+            [TOKEN, token, at],
         )
 
 
@@ -223,17 +223,17 @@ def embed_index(
     for start in range(0, len(todo), size):
         part = todo[start : start + size]
         vectors = embedder.passages([p.text for p in part])
-        stamp = now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = now().strftime("%Y-%m-%dT%H:%M:%SZ")
         with conn:  # one transaction per batch: an interrupted run keeps the batches before
-            _mark(conn, token, stamp)
+            _mark(conn, token, at)
             conn.executemany(
-                # REPLACE gives a re-embedded passage a new id (see search/meaning.py).
+                # REPLACE gives a re-embedded passage a new id (see `stamp`).
                 f"INSERT OR REPLACE INTO {TABLE} (key, video_id, kind, track_id, "
                 "start_seconds, end_seconds, digest, model, vector, embedded_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (p.key, p.video_id, p.kind, p.track_id, p.start_seconds, p.end_seconds,
-                     p.digest, embedder.ident, blob, stamp)
+                     p.digest, embedder.ident, blob, at)
                     for p, blob in zip(part, encode_vectors(vectors), strict=True)
                 ],
             )  # fmt: skip
