@@ -55,6 +55,8 @@ def load(path: Path | None, stamp: tuple):
             if f.read(len(MAGIC)) != MAGIC:
                 return None
             size = int.from_bytes(f.read(4), "little")
+            if size > 4096:  # a few dozen bytes when written by us: never read a huge one
+                return None
             header = json.loads(f.read(size))
             if header["stamp"] != list(stamp):
                 return None
