@@ -145,30 +145,32 @@ def fold_all_cues(db: Database) -> None:
         fold_cues(db, track_id)
 
 
+def _doc_of_track(conn: sqlite3.Connection, track_id: str) -> int | None:
+    """The search_docs id of the track's video, or None when the video is not indexed."""
+    row = conn.execute(
+        "SELECT d.id FROM caption_tracks t JOIN search_docs d ON d.video_id = t.video_id "
+        "WHERE t.id = ?",
+        [track_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def index_track(db: Database, track_id: str) -> None:
     """Fold and index every cue of a track (its cues just written, not yet indexed).
 
     A video not in the search index (no search_docs row) is indexed when it gets one.
     """
     fold_cues(db, track_id)
-    row = db.conn.execute(
-        "SELECT d.id FROM caption_tracks t JOIN search_docs d ON d.video_id = t.video_id "
-        "WHERE t.id = ?",
-        [track_id],
-    ).fetchone()
-    if row is not None:
-        _write(db.conn, row[0], _rows_of(db.conn, "c.track_id = ?", track_id), None)
+    doc_id = _doc_of_track(db.conn, track_id)
+    if doc_id is not None:
+        _write(db.conn, doc_id, _rows_of(db.conn, "c.track_id = ?", track_id), None)
 
 
 def unindex_track(db: Database, track_id: str) -> None:
     """Delete a track's search rows (before its cues are deleted)."""
-    row = db.conn.execute(
-        "SELECT d.id FROM caption_tracks t JOIN search_docs d ON d.video_id = t.video_id "
-        "WHERE t.id = ?",
-        [track_id],
-    ).fetchone()
-    if row is not None:
-        _write(db.conn, row[0], _rows_of(db.conn, "c.track_id = ?", track_id), "delete")
+    doc_id = _doc_of_track(db.conn, track_id)
+    if doc_id is not None:
+        _write(db.conn, doc_id, _rows_of(db.conn, "c.track_id = ?", track_id), "delete")
 
 
 def rekey_videos(conn: sqlite3.Connection, moved: Iterable[tuple[str, int | None]]) -> None:
