@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -341,14 +342,27 @@ def _load_file(path: Path) -> tuple[list[JobSpec], list[str], list[str]]:
     return specs, problems, ids
 
 
+def _schedule_files(directory: Path) -> list[Path]:
+    # Editors leave hidden files such as .rilg.toml.swp or .#rilg.toml next to the real one.
+    return sorted(p for p in directory.glob("*.toml") if not p.name.startswith("."))
+
+
+def _tables(directory: str | Path, name: str) -> Iterator[tuple[Path, object]]:
+    """(file, its `[name]` table) for each schedule file that has one."""
+    for path in _schedule_files(Path(directory)):
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get(name)
+        if table is not None:
+            yield path, table
+
+
 def load_schedules(directory: str | Path) -> list[JobSpec]:
     """Every job in `directory/*.toml`, or ConfigError listing every problem found."""
     directory = Path(directory)
     if not directory.is_dir():
         what = "is not a directory" if directory.exists() else "does not exist"
         raise ConfigError(f"schedules directory {str(directory)!r} {what}")
-    # Editors leave hidden files such as .rilg.toml.swp or .#rilg.toml next to the real one.
-    files = sorted(p for p in directory.glob("*.toml") if not p.name.startswith("."))
+    files = _schedule_files(directory)
     if not files:
         raise ConfigError(f"no *.toml schedule files in {str(directory)!r}")
     specs: list[JobSpec] = []
@@ -384,13 +398,7 @@ class Replication:
 def load_replication(directory: str | Path) -> Replication:
     """The `[replication]` table of `directory/*.toml`, if one file has one."""
     found: list[tuple[Path, dict]] = []
-    for path in sorted(Path(directory).glob("*.toml")):
-        if path.name.startswith("."):
-            continue
-        with open(path, "rb") as f:
-            table = tomllib.load(f).get("replication")
-        if table is None:
-            continue
+    for path, table in _tables(directory, "replication"):
         if (
             not isinstance(table, dict)
             or set(table) - {"url", "stall_after"}
@@ -414,13 +422,7 @@ def load_notify(directory: str | Path) -> tuple[list[str], str | None]:
     """The `[notify]` tables of `directory/*.toml`: every URL, and the console's public URL."""
     urls: list[str] = []
     public: list[tuple[Path, str]] = []
-    for path in sorted(Path(directory).glob("*.toml")):
-        if path.name.startswith("."):
-            continue
-        with open(path, "rb") as f:
-            table = tomllib.load(f).get("notify")
-        if table is None:
-            continue
+    for path, table in _tables(directory, "notify"):
         given = table.get("urls", []) if isinstance(table, dict) else None
         if (
             not isinstance(table, dict)
