@@ -95,8 +95,7 @@ def writable(path: str | Path) -> bool:
 
 
 def _save(path: Path, users: dict[str, dict]) -> None:
-    if not path.parent.is_dir():
-        raise UsersFileError(f"directory {str(path.parent)!r} does not exist")
+    # Always under _changing(path), which has checked the directory.
     text = json.dumps({"users": users}, ensure_ascii=False, indent=2, sort_keys=True)
     try:
         write_private(path, text + "\n")
