@@ -18,22 +18,14 @@ from archivesync.web import users as users_mod
 from archivesync.web.app import make_datasette
 
 from .browser import start_server
-from .helpers import SAMPLE, sync
-from .web_helpers import cookie_for, fetch
+from .helpers import SAMPLE
+from .web_helpers import cookie_for, fetch, synced_index
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    from archivesync.emulator import Emulator, load_dataset
-
     root = tmp_path_factory.mktemp("security")
-    db = root / "archive.db"
-    with Emulator(load_dataset(SAMPLE)) as emu:
-        assert sync(db, emu, full=True).status == "ok"
-    users = root / "users.json"
-    users_mod.add_user(users, "tanaka", "correct-horse-42")
-    users_mod.add_user(users, "sato", "battery-staple-7", role="analyst")
-    return {"db": db, "users": users, "root": root}
+    return {**synced_index(root), "root": root}
 
 
 def _peak_rss_mb(pid: int) -> float:
